@@ -1,0 +1,1 @@
+"""The web process: Flask app factory, HTTP APIs, the Dash command center, and the `gridcommand` CLI."""

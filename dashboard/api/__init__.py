@@ -1,0 +1,114 @@
+"""The REST API under /api/v1: one blueprint, pydantic validation at the edge, an OpenAPI description."""
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Blueprint, Flask, current_app, jsonify, request
+from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
+from spectree import SpecTree
+from werkzeug.exceptions import HTTPException
+
+from dashboard.runtime import Runtime
+from dispatcher.errors import EngineError
+
+log = logging.getLogger(__name__)
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+spec = SpecTree(
+    "flask",
+    title="GridCommand API",
+    version="1",
+    path="apidoc",  # spectree's own route (it skips documenting routes under this prefix)
+    page_templates={},
+    mode="strict",
+    annotations=True,
+    validation_error_status=422,
+)
+
+
+def runtime() -> Runtime:
+    """The runtime of the current web process."""
+    return current_app.extensions["gridcommand"]
+
+
+def error(status: int, code: str, message: str, field: str | None = None, details=None):
+    """The one JSON error shape: {"error": {"code", "message", "field", "details"}}."""
+    body = {"code": code, "message": message, "field": field}
+    if details is not None:
+        body["details"] = details
+    return jsonify(error=body), status
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    """Every 4xx/5xx answer of the API."""
+
+    error: ErrorBody
+
+
+@api.before_request
+def _reject_broken_json():
+    """A body that claims to be JSON but does not parse is a 400 that says so (not an empty object)."""
+    if request.method in ("POST", "PUT", "PATCH") and request.content_length and request.is_json:
+        try:
+            json.loads(request.get_data(cache=True))
+        except (ValueError, UnicodeDecodeError) as exc:
+            return error(400, "bad_json", f"request body is not valid JSON: {exc}")
+    return None
+
+
+def _validation_hook(req, resp, req_validation_error, instance, model_adapter=None):
+    """Rewrite spectree's validation errors into the API's error shape, naming each field."""
+    if req_validation_error is None or resp is None:
+        return
+    problems = [
+        {"field": ".".join(str(p) for p in e.get("loc", ())) or None, "message": e.get("msg", "invalid")}
+        for e in req_validation_error.errors(include_url=False, include_input=False)
+    ]
+    message = "; ".join(f"{p['field']}: {p['message']}" if p["field"] else p["message"] for p in problems)
+    body = {"error": {"code": "validation_error", "message": message, "field": problems[0]["field"] if problems else None,
+                      "details": problems}}
+    resp.set_data(json.dumps(body, ensure_ascii=False))
+    resp.mimetype = "application/json"
+
+
+spec.before = _validation_hook
+
+
+def register_errors(app: Flask) -> None:
+    """Engine errors, HTTP errors and database outages all answer in the API's JSON error shape."""
+
+    @app.errorhandler(EngineError)
+    def _engine_error(exc: EngineError):
+        return error(exc.status, exc.code, exc.message, exc.field)
+
+    @app.errorhandler(OperationalError)
+    def _database_down(exc: OperationalError):
+        log.error("database unavailable: %s", exc.orig)
+        return error(503, "database_unavailable", "the database is unavailable; retry shortly")
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if exc.response is not None:  # spectree's validation answer, already in our shape
+            return exc.response
+        if not request.path.startswith(("/api/", "/health")):
+            return exc
+        return error(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
+
+
+def init_api(app: Flask) -> None:
+    """Register the API blueprint, its error handlers and its OpenAPI description."""
+    from dashboard.api import catalogue, grids, health, incidents  # noqa: F401  (routes register on import)
+
+    api.add_url_rule("/openapi.json", "openapi", lambda: jsonify(spec.spec))
+    app.register_blueprint(api)
+    app.register_blueprint(health.health_bp)
+    register_errors(app)
+    spec.register(app)

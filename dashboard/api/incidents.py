@@ -1,0 +1,173 @@
+"""Incident endpoints: create (idempotent), read, list with filters, lifecycle actions, timeline."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from flask import jsonify
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from spectree import Response
+from sqlalchemy.exc import IntegrityError
+
+from dashboard.api import ErrorResponse, api, error, runtime, spec
+from dispatcher import idempotency, queries
+from dispatcher.clocks import is_overdue, light
+from dispatcher.commands import ActionRequest, CreateIncident
+from dispatcher.errors import NotFound
+from dispatcher.incident import Incident
+from dispatcher.lifecycle import Action, Status, allowed_actions
+from dispatcher.services import create_incident, get_incident, perform_action
+from dispatcher.uow import UnitOfWork
+
+TAG = "incidents"
+
+
+class CreateHeaders(BaseModel):
+    """Optional headers of a create request."""
+
+    model_config = ConfigDict(extra="allow")
+    idempotency_key: str | None = Field(default=None, alias="Idempotency-Key", min_length=1, max_length=128)
+    actor: str | None = Field(default=None, alias="X-Actor", min_length=1, max_length=64)
+
+
+class ActorHeaders(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    actor: str | None = Field(default=None, alias="X-Actor", min_length=1, max_length=64)
+
+
+class IncidentOut(BaseModel):
+    """An incident with its live clock state (free-form: see the fields of the snapshot)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    version: int
+    status: Status
+
+
+class IncidentPage(BaseModel):
+    items: list[IncidentOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class ListQuery(BaseModel):
+    """Filters of the incident list; all optional, combined with AND."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: list[Status] | None = Field(default=None, description="one or more statuses")
+    category: Annotated[str, Field(max_length=16)] | None = Field(default=None, description="small class code or prefix")
+    grid: Annotated[str, Field(max_length=32, pattern=r"^[0-9A-Za-z]+$")] | None = Field(
+        default=None, description="grid code at any level")
+    department: Annotated[str, Field(max_length=32)] | None = None
+    created_from: AwareDatetime | None = None
+    created_to: AwareDatetime | None = None
+    overdue: bool | None = None
+    open: bool | None = Field(default=None, description="only open (true) or only finished (false) incidents")
+    page: Annotated[int, Field(ge=1)] = 1
+    page_size: Annotated[int, Field(ge=1, le=500)] = 50
+
+
+class TimelineOut(BaseModel):
+    incident_id: str
+    entries: list[dict]
+
+
+def present(incident: Incident, now: datetime) -> dict:
+    """The API view of an incident: the snapshot plus traffic light, overdue flag and allowed actions."""
+    city = runtime().city
+    signal = light(city, incident, now)
+    return {
+        **incident.snapshot(),
+        "light": str(signal) if signal else None,
+        "overdue": is_overdue(incident, now),
+        "allowed_actions": sorted(str(a) for a in allowed_actions(incident.state)),
+    }
+
+
+@api.post("/incidents")
+@spec.validate(json=CreateIncident, headers=CreateHeaders, resp=Response(HTTP_201=IncidentOut, HTTP_409=ErrorResponse,
+                                                                           HTTP_422=ErrorResponse), tags=[TAG])
+def create(json: CreateIncident, headers: CreateHeaders):
+    """Report an incident (受理). The same Idempotency-Key replays the first answer instead of creating twice."""
+    rt = runtime()
+    now = rt.clock()
+    key = headers.idempotency_key
+    digest = idempotency.request_hash(json.model_dump(mode="json"))
+    try:
+        with UnitOfWork(rt.sessions) as uow:
+            if key and (seen := idempotency.replay(uow.session, key, digest)):
+                return jsonify(seen.response), seen.status_code
+            incident = create_incident(uow, rt.city, json, actor=headers.actor or "api", now=now)
+            uow.session.flush()
+            body = present(incident, now)
+            if key:
+                idempotency.remember(uow.session, key, digest, 201, body, now)
+            uow.commit(now)
+    except IntegrityError:
+        if not key:
+            raise
+        return _replay_after_race(key, digest)
+    rt.after_commit()
+    return jsonify(body), 201
+
+
+def _replay_after_race(key: str, digest: str):
+    """Two requests with one key raced; the loser answers with the winner's stored response."""
+    with UnitOfWork(runtime().sessions) as uow:
+        seen = idempotency.replay(uow.session, key, digest)
+        if seen is None:
+            return error(409, "conflict", f"Idempotency-Key {key!r} is being processed; retry", "Idempotency-Key")
+        return jsonify(seen.response), seen.status_code
+
+
+@api.get("/incidents")
+@spec.validate(query=ListQuery, resp=Response(HTTP_200=IncidentPage, HTTP_422=ErrorResponse), tags=[TAG])
+def list_incidents(query: ListQuery):
+    """List incidents with filters and pagination, newest first."""
+    rt = runtime()
+    now = rt.clock()
+    with rt.sessions() as session:
+        rows, total = queries.list_incidents(session, queries.IncidentFilter(**query.model_dump()), now=now)
+        items = [present(i, now) for i in rows]
+    return jsonify(items=items, total=total, page=query.page, page_size=query.page_size)
+
+
+@api.get("/incidents/<incident_id>")
+@spec.validate(resp=Response(HTTP_200=IncidentOut, HTTP_404=ErrorResponse), tags=[TAG])
+def read(incident_id: str):
+    """One incident with its clock state and the actions its status allows."""
+    rt = runtime()
+    with UnitOfWork(rt.sessions) as uow:
+        return jsonify(present(get_incident(uow, incident_id), rt.clock()))
+
+
+@api.get("/incidents/<incident_id>/timeline")
+@spec.validate(resp=Response(HTTP_200=TimelineOut, HTTP_404=ErrorResponse), tags=[TAG])
+def timeline(incident_id: str):
+    """Every step of the incident: who, when, action, from → to, note."""
+    with UnitOfWork(runtime().sessions) as uow:
+        incident = get_incident(uow, incident_id)
+        return jsonify(incident_id=incident.id, entries=[e.as_dict() for e in incident.timeline])
+
+
+@api.post("/incidents/<incident_id>/actions/<action>")
+@spec.validate(json=ActionRequest, headers=ActorHeaders,
+               resp=Response(HTTP_200=IncidentOut, HTTP_404=ErrorResponse, HTTP_409=ErrorResponse,
+                             HTTP_422=ErrorResponse), tags=[TAG],
+               path_parameter_descriptions={"action": "one of: " + ", ".join(a.value for a in Action)})
+def act(incident_id: str, action: str, json: ActionRequest, headers: ActorHeaders):
+    """Perform a lifecycle action (file, dispatch, claim, return, escalate, handle, verify, close, void, ...)."""
+    try:
+        chosen = Action(action)
+    except ValueError:
+        raise NotFound(f"unknown action '{action}'; known: {', '.join(a.value for a in Action)}",
+                       field="action") from None
+    rt = runtime()
+    now = rt.clock()
+    with UnitOfWork(rt.sessions) as uow:
+        incident = perform_action(uow, rt.city, incident_id, chosen, json, actor=headers.actor or "api", now=now)
+        uow.commit(now)
+        body = present(incident, now)
+    rt.after_commit()
+    return jsonify(body)

@@ -1,0 +1,42 @@
+"""The web application factory: Flask server with the REST API; the Dash command center mounts on it."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, request
+
+from dashboard.api import init_api
+from dashboard.runtime import Runtime, build_runtime
+from dispatcher.settings import Settings
+
+log = logging.getLogger(__name__)
+IMPORT_ENDPOINT = "api.import_grids"
+
+
+def create_server(settings: Settings, runtime: Runtime | None = None) -> Flask:
+    """The Flask server of one web process, wired to its runtime (database, city, Redis)."""
+    server = Flask("gridcommand")
+    server.config.update(
+        SECRET_KEY=settings.secret_key.get_secret_value(),
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        JSON_AS_ASCII=False,
+    )
+    server.json.ensure_ascii = False
+    server.json.sort_keys = False
+    server.extensions["gridcommand"] = runtime or build_runtime(settings)
+
+    @server.before_request
+    def _bigger_limit_for_grid_import():
+        if request.endpoint == IMPORT_ENDPOINT:
+            request.max_content_length = settings.max_import_bytes
+
+    init_api(server)
+    return server
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None):
+    """The full web app: the Flask server plus the Dash pages (the Dash app's `.server` is the Flask app)."""
+    from dashboard.pages import mount_dash
+
+    server = create_server(settings, runtime)
+    return mount_dash(server, settings)

@@ -1,0 +1,156 @@
+"""The `gridcommand` command: demo, serve, worker, import-grids, db upgrade."""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from dispatcher.settings import Settings, get_settings
+
+log = logging.getLogger("gridcommand")
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
+def main(verbose: bool) -> None:
+    """GridCommand: command and dispatch for urban grid management (网格化管理指挥调度)."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to DATABASE_URL (creates the PostGIS extension on PostgreSQL)."""
+    _upgrade(get_settings())
+    click.echo("database is up to date")
+
+
+def _upgrade(settings: Settings) -> None:
+    from dispatcher.db import make_engine
+    from dispatcher.migrate import upgrade
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    engine.dispose()
+
+
+@main.command("import-grids")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_grids(path: Path) -> None:
+    """Validate a grid GeoJSON file and make it the city's grids (a new grid version)."""
+    from geo.importer import GridImportError, load_grids
+
+    try:
+        grids = load_grids(path)
+    except GridImportError as exc:
+        click.echo(f"rejected {path}: {len(exc.problems)} problem(s)", err=True)
+        for problem in exc.problems[:50]:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
+    version = _store_grids(get_settings(), grids, source=str(path))
+    click.echo(f"imported {len(grids)} grids from {path} as grid version {version}")
+
+
+def _store_grids(settings: Settings, grids, *, source: str) -> int:
+    from dispatcher.db import make_engine, make_sessions
+    from dispatcher.gridstore import replace_grids
+
+    engine = make_engine(settings.database_url)
+    with make_sessions(engine).begin() as session:
+        version = replace_grids(session, grids, source=source, actor="cli", now=datetime.now(UTC))
+    engine.dispose()
+    return version
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Work off the queue, then exit.")
+def worker(burst: bool) -> None:
+    """Run an RQ worker: outbox relay to browsers, deadline sweeps (needs REDIS_URL)."""
+    from workers.main import run
+
+    run(get_settings(), burst=burst)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the web process (API + command center). Without REDIS_URL a bundled Redis and a worker start too."""
+    with _services(get_settings()) as settings:
+        _run_web(settings, host, port)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True, type=int)
+def demo(host: str, port: int) -> None:
+    """Start everything on the embedded default with the demo city: web, worker, bundled Redis, SQLite."""
+    settings = get_settings()
+    _upgrade(settings)
+    _ensure_demo_grids(settings)
+    with _services(settings) as running:
+        click.echo(f"GridCommand demo: http://{host}:{port}/  (API: http://{host}:{port}/api/v1/openapi.json)")
+        _run_web(running, host, port)
+
+
+def _ensure_demo_grids(settings: Settings) -> None:
+    from dispatcher.db import make_engine, make_sessions
+    from dispatcher.gridstore import current_version
+    from geo.importer import load_grids
+
+    engine = make_engine(settings.database_url)
+    with make_sessions(engine)() as session:
+        has_grids = current_version(session) is not None
+    engine.dispose()
+    if not has_grids:
+        grids = load_grids(settings.demo_grids_path)
+        version = _store_grids(settings, grids, source=str(settings.demo_grids_path))
+        click.echo(f"loaded the demo city: {len(grids)} grids (version {version})")
+
+
+@contextmanager
+def _services(settings: Settings):
+    """Redis (bundled if REDIS_URL is unset) and, with a bundled Redis, a worker process; all stopped on exit."""
+    bundled = None
+    worker_proc = None
+    if not settings.redis_url:
+        from workers.redis_server import start_bundled
+
+        bundled = start_bundled(settings.var_dir / "redis")
+        settings = settings.model_copy(update={"redis_url": bundled.url})
+        env = {**os.environ, "REDIS_URL": bundled.url, "DATABASE_URL": settings.database_url}
+        worker_proc = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "worker"], env=env)
+    try:
+        yield settings
+    finally:
+        if worker_proc is not None:
+            worker_proc.terminate()
+            try:
+                worker_proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker_proc.kill()
+        if bundled is not None:
+            bundled.stop()
+
+
+def _run_web(settings: Settings, host: str, port: int) -> None:
+    from dashboard.app import create_app
+    from dashboard.realtime import socketio
+
+    app = create_app(settings)
+    socketio.run(app.server, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""The web process's runtime: settings, database, the loaded city, Redis and the job queue."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import redis
+from rq import Queue
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatcher.city import City, load_city
+from dispatcher.db import make_engine, make_sessions
+from dispatcher.gridstore import load_index
+from dispatcher.settings import Settings
+from workers.jobs import request_relay
+from workers.redis_server import connect
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """Long-lived objects shared by every request of one web process."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    city: City
+    redis: redis.Redis | None
+    queue: Queue | None
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    def after_commit(self) -> None:
+        """Ask the worker to relay the new outbox rows; if Redis is away the periodic sweep catches up."""
+        if self.queue is None:
+            return
+        try:
+            request_relay(self.queue, self.redis)
+        except redis.RedisError:
+            log.warning("Redis unavailable: outbox events wait for the next sweep")
+
+    def _ping_database(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def health(self) -> dict:
+        """Database and Redis state, as /health reports it."""
+        checks = {"database": _check(self._ping_database),
+                  "redis": "absent" if self.redis is None else _check(self.redis.ping)}
+        status = "down" if checks["database"] != "ok" else "ok" if checks["redis"] == "ok" else "degraded"
+        return {"status": status, **checks, "grid_version": self.city.grids.version}
+
+
+def _check(probe: Callable[[], object]) -> str:
+    try:
+        probe()
+        return "ok"
+    except Exception as exc:  # any failure of a dependency is reported, never raised
+        return f"down: {type(exc).__name__}"
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Connect to the database and Redis and load the city from the stored grids."""
+    engine = make_engine(settings.database_url)
+    sessions = make_sessions(engine)
+    with sessions() as session:
+        grids = load_index(session)
+    conn = connect(settings.redis_url) if settings.redis_url else None
+    queue = Queue(settings.queue_name, connection=conn) if conn is not None else None
+    return Runtime(settings=settings, engine=engine, sessions=sessions, city=load_city(settings.data_dir, grids),
+                   redis=conn, queue=queue)

@@ -1,0 +1,8 @@
+"""Every table, imported in one place so metadata and migrations see them all."""
+from dispatcher.base import Base
+from dispatcher.gridstore import GridImport, GridRow
+from dispatcher.idempotency import IdempotencyRecord
+from dispatcher.incident import Incident, TimelineEntry
+from dispatcher.outbox import OutboxEvent
+
+__all__ = ["Base", "GridImport", "GridRow", "IdempotencyRecord", "Incident", "OutboxEvent", "TimelineEntry"]

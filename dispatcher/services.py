@@ -1,0 +1,258 @@
+"""Command handlers: each opens no transaction of its own, changes the aggregate, and leaves committing to the unit of work."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import shapely
+
+from dispatcher.catalogue import Stage
+from dispatcher.city import City
+from dispatcher.clocks import start_stage
+from dispatcher.commands import ActionRequest, CreateIncident
+from dispatcher.errors import ConcurrentUpdate, Invalid, NotFound
+from dispatcher.incident import Incident
+from dispatcher.lifecycle import Action, Status, next_status
+from dispatcher.routing import RoutingDecision, TriageReason
+from dispatcher.uow import UnitOfWork
+
+REPORTER = "system"
+
+
+def create_incident(uow: UnitOfWork, city: City, cmd: CreateIncident, *, actor: str, now: datetime) -> Incident:
+    """Receive a report (受理): locate it, route it, start the filing clock; unplaceable ones go to triage."""
+    category = city.catalogue.find_category(cmd.category_code) if cmd.category_code else None
+    incident = Incident(
+        channel=str(cmd.channel),
+        status=str(Status.REPORTED),
+        category_code=cmd.category_code,
+        description=cmd.description,
+        address=cmd.address,
+        reporter_name=cmd.reporter_name,
+        reporter_phone=cmd.reporter_phone,
+        external_id=cmd.external_id,
+        urgency=cmd.urgency or (category.urgency if category else 1),
+        created_at=now,
+        updated_at=now,
+    )
+    incident.status = None  # the first timeline row is "from nothing to reported"
+    incident.record(action="report", actor=actor, now=now, to=Status.REPORTED, data={"channel": str(cmd.channel)})
+    decision = _place(city, incident, cmd.lon, cmd.lat)
+    start_stage(city, incident, Stage.FILE, now)
+    if isinstance(decision, TriageReason):
+        incident.transition(Action.TRIAGE, actor=REPORTER, now=now, note=decision.detail,
+                            data={"reason": decision.code})
+    uow.session.add(incident)
+    return incident
+
+
+def perform_action(uow: UnitOfWork, city: City, incident_id: str, action: Action, req: ActionRequest, *,
+                   actor: str, now: datetime) -> Incident:
+    """Apply one lifecycle action to an incident, with the effects that action has on routing and clocks."""
+    incident = get_incident(uow, incident_id, for_update=True)
+    if req.expected_version is not None and req.expected_version != incident.version:
+        raise ConcurrentUpdate(incident_id, req.expected_version, incident.version)
+    next_status(incident.id, incident.state, action)  # fail fast before any effect
+    note = EFFECTS[action](city, incident, req, actor, now)
+    incident.transition(action, actor=actor, now=now, note=note, data=_action_data(req))
+    return incident
+
+
+def get_incident(uow: UnitOfWork, incident_id: str, *, for_update: bool = False) -> Incident:
+    """The incident with this id, or NotFound naming it."""
+    incident = uow.session.get(Incident, incident_id, with_for_update=for_update or None)
+    if incident is None:
+        raise NotFound(f"incident {incident_id} does not exist", field="id")
+    return incident
+
+
+def _place(city: City, incident: Incident, lon: float | None, lat: float | None) -> RoutingDecision | TriageReason:
+    """Locate and route: record the grid path, the department, the level and why."""
+    path = None
+    if lon is not None:
+        incident.lon, incident.lat = lon, lat
+        incident.location = shapely.Point(lon, lat)
+        path = city.grids.locate(lon, lat)
+    incident.grid_unit = path.unit if path else None
+    incident.grid_community = path.community if path else None
+    incident.grid_street = path.street if path else None
+    incident.grid_district = path.district if path else None
+    incident.grid_version = city.grids.version
+    decision = city.router.route(incident.category_code, path, city.grids.version)
+    if isinstance(decision, TriageReason):
+        incident.triage_reason, incident.triage_detail = decision.code, decision.detail
+        incident.routing_rule = incident.routing_reason = None
+        incident.department_code = None
+        return decision
+    incident.triage_reason = incident.triage_detail = None
+    incident.department_code, incident.level = decision.department, decision.level
+    incident.routing_rule, incident.routing_reason = decision.rule, decision.reason
+    return decision
+
+
+def _require(value, name: str, action: Action):
+    if value is None:
+        raise Invalid(f"action '{action}' needs '{name}'", field=name)
+    return value
+
+
+def _file(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
+    """立案: apply corrections from triage, re-route, and start the dispatch clock."""
+    if req.category_code is not None:
+        city.catalogue.category(req.category_code)  # raises naming the unknown code
+        incident.category_code = req.category_code
+    corrected = req.category_code is not None or req.lon is not None
+    if corrected or incident.state is Status.TRIAGE:
+        lon, lat = (req.lon, req.lat) if req.lon is not None else (incident.lon, incident.lat)
+        decision = _place(city, incident, lon, lat)
+        if isinstance(decision, TriageReason) and decision.code != "near_border":
+            raise Invalid(f"incident {incident.id} cannot be filed yet: {decision.detail}", field=decision.code)
+    if incident.category_code is None:
+        raise Invalid(f"incident {incident.id} has no category; give category_code", field="category_code")
+    start_stage(city, incident, Stage.DISPATCH, now)
+    return req.note
+
+
+def _dispatch(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
+    """派遣: send to a department (default: the routed one); the handling clock starts at the first dispatch."""
+    department = req.department or incident.department_code
+    if department is None:
+        raise Invalid(f"incident {incident.id} has no routed department; give 'department'", field="department")
+    city.catalogue.department(department)  # raises naming the unknown code
+    if department != incident.department_code:
+        incident.routing_rule = f"manual:{actor}"
+        incident.routing_reason = f"dispatched by {actor} to {department} (routed: {incident.department_code})"
+    incident.department_code = department
+    incident.assignee = req.assignee
+    if incident.stage != Stage.HANDLE:
+        start_stage(city, incident, Stage.HANDLE, now)
+    return req.note
+
+
+def _claim(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
+    """签收: the claiming person becomes the handler."""
+    incident.assignee = req.assignee or actor
+    if incident.state is Status.REWORK:
+        start_stage(city, incident, Stage.HANDLE, now)
+    return req.note
+
+
+def _transfer(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
+    """批转: hand over to a named next handler."""
+    incident.assignee = _require(req.assignee, "assignee", Action.TRANSFER)
+    return req.note
+
+
+def _return(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
+    """回退: back to the dispatcher with a reason; the clock keeps running and the return is counted."""
+    incident.return_count += 1
+    incident.assignee = None
+    return _require(req.reason, "reason", Action.RETURN)
+
+
+def _escalate(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
+    """上报: one level up the escalation ladder."""
+    upper = city.router.next_level(incident.level)
+    if upper is None:
+        raise Invalid(f"incident {incident.id} is already at the top level '{incident.level}'", field="level")
+    incident.level = upper.code
+    incident.escalation_count += 1
+    return _require(req.reason, "reason", Action.ESCALATE)
+
+
+def _suspend(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
+    """挂账: stop the clock (approved pause)."""
+    incident.suspended_at = now
+    return _require(req.reason, "reason", Action.SUSPEND)
+
+
+def _resume(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
+    """Restart the clock; the deadline moves by the working time the case was paused."""
+    if incident.stage_deadline is not None:
+        incident.stage_deadline = city.calendar.shift(incident.stage_deadline, incident.suspended_at, now)
+    incident.suspended_at = None
+    return req.note
+
+
+def _extend(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
+    """延期: an approved new deadline, later than the current one."""
+    until = _require(req.until, "until", Action.EXTEND)
+    if incident.stage_deadline is not None and until <= incident.stage_deadline:
+        raise Invalid(
+            f"incident {incident.id}: new deadline {until.isoformat()} is not after {incident.stage_deadline.isoformat()}",
+            field="until",
+        )
+    incident.stage_deadline = until
+    incident.overdue_flagged_at = None
+    return _require(req.reason, "reason", Action.EXTEND)
+
+
+def _handle(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
+    """反馈: the department reports what it did; verification starts."""
+    result = _require(req.result, "result", Action.HANDLE)
+    start_stage(city, incident, Stage.VERIFY, now)
+    return result
+
+
+def _verify(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
+    """核查通过: the fix is confirmed; no clock runs until closing."""
+    start_stage(city, incident, None, now)
+    return req.note
+
+
+def _reject(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
+    """核查不通过: back to the department as rework, counted."""
+    incident.rework_count += 1
+    return _require(req.reason, "reason", Action.REJECT)
+
+
+def _close(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
+    """结案."""
+    incident.closed_at = now
+    start_stage(city, incident, None, now)
+    return req.note
+
+
+def _void(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
+    """作废: needs a reason; no clock runs any more."""
+    incident.closed_at = now
+    start_stage(city, incident, None, now)
+    return _require(req.reason, "reason", Action.VOID)
+
+
+def _triage(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
+    """Send to the triage queue by hand, with the reason."""
+    incident.triage_reason = "manual"
+    incident.triage_detail = _require(req.reason, "reason", Action.TRIAGE)
+    return incident.triage_detail
+
+
+def _note_only(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
+    return req.note
+
+
+Effect = Callable[[City, Incident, ActionRequest, str, datetime], str | None]
+EFFECTS: dict[Action, Effect] = {
+    Action.TRIAGE: _triage,
+    Action.FILE: _file,
+    Action.DISPATCH: _dispatch,
+    Action.CLAIM: _claim,
+    Action.TRANSFER: _transfer,
+    Action.RETURN: _return,
+    Action.ESCALATE: _escalate,
+    Action.SUSPEND: _suspend,
+    Action.RESUME: _resume,
+    Action.EXTEND: _extend,
+    Action.HANDLE: _handle,
+    Action.VERIFY: _verify,
+    Action.REJECT: _reject,
+    Action.CLOSE: _close,
+    Action.ARCHIVE: _note_only,
+    Action.VOID: _void,
+}
+
+
+def _action_data(req: ActionRequest) -> dict:
+    """The parameters worth keeping on the timeline row."""
+    fields = req.model_dump(exclude_none=True, exclude={"note", "expected_version"}, mode="json")
+    return fields

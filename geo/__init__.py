@@ -1,0 +1,1 @@
+"""Pure spatial code: the grid hierarchy, GeoJSON import, point location and coordinate systems."""

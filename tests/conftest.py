@@ -1,0 +1,164 @@
+"""Shared fixtures: the demo city, both storage backends (SQLite and PostgreSQL+PostGIS), a real Redis, the API client."""
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+import sqlalchemy as sa
+
+from dispatcher.city import City, load_city
+from dispatcher.db import make_engine, make_sessions
+from dispatcher.gridstore import load_index, replace_grids
+from dispatcher.migrate import upgrade
+from dispatcher.settings import REPO_ROOT, Settings
+from geo.grids import GridIndex
+from geo.importer import load_grids
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_URL = os.environ.get("GRIDCOMMAND_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/gridcommand_test")
+REDIS_URL = os.environ.get("GRIDCOMMAND_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+DEMO_GRIDS = REPO_ROOT / "data" / "demo_city" / "grids.geojson"
+# A Wednesday morning, 10:00 in Shanghai: inside working hours, away from holidays.
+T0 = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
+
+
+def unavailable(what: str, exc: Exception):
+    """In CI a missing service fails the run; on a laptop the test is skipped with the reason."""
+    message = f"{what} unavailable: {exc}"
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def demo_grids():
+    return load_grids(DEMO_GRIDS)
+
+
+@pytest.fixture(scope="session")
+def demo_index(demo_grids) -> GridIndex:
+    return GridIndex(demo_grids, version="1")
+
+
+@pytest.fixture(scope="session")
+def city(demo_index) -> City:
+    return load_city(REPO_ROOT / "data", demo_index)
+
+
+def _ensure_pg_database(url: str) -> None:
+    target = sa.make_url(url)
+    admin = make_engine(target.set(database="postgres").render_as_string(hide_password=False))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database})
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+
+
+def _reset_pg_schema(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    try:
+        _ensure_pg_database(PG_URL)
+    except Exception as exc:  # noqa: BLE001
+        unavailable("PostgreSQL", exc)
+    return PG_URL
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend(request, tmp_path_factory, demo_grids):
+    """A migrated database holding the demo city, on each backend in turn: (url, engine)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+        engine = make_engine(url)
+    else:
+        url = request.getfixturevalue("pg_url")
+        engine = make_engine(url)
+        _reset_pg_schema(engine)
+    upgrade(engine)
+    with make_sessions(engine).begin() as session:
+        replace_grids(session, demo_grids, source="tests", actor="tests", now=T0)
+    yield url, engine
+    engine.dispose()
+
+
+TRANSIENT_TABLES = ("timeline", "outbox", "idempotency_key", "incident")
+
+
+def clear_incidents(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        for table in TRANSIENT_TABLES:
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def db(backend):
+    """A clean incident store on the current backend: (url, engine, sessions)."""
+    url, engine = backend
+    clear_incidents(engine)
+    return url, engine, make_sessions(engine)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A real Redis (db 15, flushed) for tests that need one."""
+    client = redis_lib.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except Exception as exc:  # noqa: BLE001
+        unavailable("Redis", exc)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+
+
+class FrozenClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: datetime = T0):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def app(db, city, clock):
+    """The Flask server on the current backend, with a frozen clock and no Redis."""
+    from dashboard.app import create_server
+    from dashboard.runtime import Runtime
+
+    url, engine, sessions = db
+    settings = Settings(DATABASE_URL=url, REDIS_URL=None)
+    with sessions() as session:
+        grids = load_index(session)
+    runtime = Runtime(settings=settings, engine=engine, sessions=sessions,
+                      city=City(city.catalogue, city.calendar, city.router, grids), redis=None, queue=None,
+                      clock=clock)
+    server = create_server(settings, runtime)
+    server.testing = True
+    return server
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "backend" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)

@@ -1,0 +1,70 @@
+"""RQ jobs. Each takes ids or nothing, never ORM objects, and is idempotent: running it twice does no harm."""
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from dispatcher.incident import Incident
+from dispatcher.lifecycle import OPEN_STATUSES, Status
+from dispatcher.outbox import pending
+from dispatcher.uow import UnitOfWork
+from workers.context import worker_context
+
+log = logging.getLogger(__name__)
+RELAY_BATCH = 500
+
+
+def relay_outbox(limit: int = RELAY_BATCH) -> int:
+    """Publish pending outbox events in sequence order and mark them published; returns how many."""
+    ctx = worker_context()
+    ctx.redis.delete(RELAY_FLAG)  # events committed from now on need a new relay run
+    published = 0
+    with UnitOfWork(ctx.sessions) as uow:
+        events = pending(uow.session, limit)
+        now = datetime.now(UTC)
+        for event in events:
+            ctx.pusher.push(event.as_message(), list(event.scope or []) + ["all"])
+            event.published_at = now
+            published += 1
+        uow.commit(now)
+    if published == limit:  # more waiting: keep going without waiting for the next tick
+        request_relay(ctx.queue, ctx.redis)
+    return published
+
+
+def flag_overdue(limit: int = 1000) -> int:
+    """Record a timeline row and an event for every open incident whose stage deadline has passed (once each)."""
+    ctx = worker_context()
+    now = datetime.now(UTC)
+    flagged = 0
+    with UnitOfWork(ctx.sessions) as uow:
+        query = (
+            select(Incident)
+            .where(Incident.status.in_([str(s) for s in OPEN_STATUSES - {Status.SUSPENDED}]))
+            .where(Incident.stage_deadline < now, Incident.overdue_flagged_at.is_(None))
+            .order_by(Incident.stage_deadline)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        for incident in uow.session.scalars(query):
+            incident.overdue_flagged_at = now
+            incident.record(action="overdue", actor="system", now=now, to=incident.state,
+                            note=f"stage '{incident.stage}' passed its deadline {incident.stage_deadline.isoformat()}")
+            flagged += 1
+        uow.commit(now)
+    if flagged:
+        request_relay(ctx.queue, ctx.redis)
+    return flagged
+
+
+RELAY_FLAG = "gridcommand:relay-requested"
+
+
+def request_relay(queue, redis) -> bool:
+    """Enqueue one relay run unless one is already waiting (bursts of commits coalesce into one job)."""
+    if not redis.set(RELAY_FLAG, "1", nx=True, ex=30):
+        return False
+    queue.enqueue(relay_outbox, job_timeout=120, result_ttl=0, failure_ttl=3600)
+    return True

