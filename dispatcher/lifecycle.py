@@ -96,7 +96,7 @@ class IllegalTransition(Conflict):
         super().__init__(
             f"incident {incident_id}: action '{action}' is not allowed in status '{status}' (allowed: {allowed})"
         )
-        self.incident_id, self.status, self.action = incident_id, status, action
+        self.incident_id, self.current, self.action = incident_id, status, action
 
 
 def allowed_actions(status: Status) -> set[Action]:

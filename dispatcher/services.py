@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 import shapely
 
 from dispatcher.catalogue import Stage
 from dispatcher.city import City
-from dispatcher.clocks import start_stage
+from dispatcher.clocks import stage_limit, start_stage
 from dispatcher.commands import ActionRequest, CreateIncident
 from dispatcher.errors import ConcurrentUpdate, Invalid, NotFound
 from dispatcher.incident import Incident
@@ -90,6 +90,14 @@ def _place(city: City, incident: Incident, lon: float | None, lat: float | None)
     return decision
 
 
+def _known(lookup, code: str, field: str):
+    """Look a code up in the catalogue; an unknown one is a 422 naming it."""
+    try:
+        return lookup(code)
+    except (KeyError, ValueError) as exc:
+        raise Invalid(str(exc.args[0]) if exc.args else f"unknown {field} {code!r}", field=field) from None
+
+
 def _require(value, name: str, action: Action):
     if value is None:
         raise Invalid(f"action '{action}' needs '{name}'", field=name)
@@ -99,7 +107,7 @@ def _require(value, name: str, action: Action):
 def _file(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
     """立案: apply corrections from triage, re-route, and start the dispatch clock."""
     if req.category_code is not None:
-        city.catalogue.category(req.category_code)  # raises naming the unknown code
+        _known(city.catalogue.category, req.category_code, "category_code")
         incident.category_code = req.category_code
     corrected = req.category_code is not None or req.lon is not None
     if corrected or incident.state is Status.TRIAGE:
@@ -118,7 +126,7 @@ def _dispatch(city: City, incident: Incident, req: ActionRequest, actor: str, no
     department = req.department or incident.department_code
     if department is None:
         raise Invalid(f"incident {incident.id} has no routed department; give 'department'", field="department")
-    city.catalogue.department(department)  # raises naming the unknown code
+    _known(city.catalogue.department, department, "department")
     if department != incident.department_code:
         incident.routing_rule = f"manual:{actor}"
         incident.routing_reason = f"dispatched by {actor} to {department} (routed: {incident.department_code})"
@@ -168,15 +176,16 @@ def _suspend(city: City, incident: Incident, req: ActionRequest, actor: str, now
 
 def _resume(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
     """Restart the clock; the deadline moves by the working time the case was paused."""
-    if incident.stage_deadline is not None:
-        incident.stage_deadline = city.calendar.shift(incident.stage_deadline, incident.suspended_at, now)
+    limit = stage_limit(city, incident, Stage(incident.stage)) if incident.stage else None
+    if incident.stage_deadline is not None and limit is not None:
+        incident.stage_deadline = city.calendar.shift(incident.stage_deadline, incident.suspended_at, now, limit.unit)
     incident.suspended_at = None
     return req.note
 
 
 def _extend(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
     """延期: an approved new deadline, later than the current one."""
-    until = _require(req.until, "until", Action.EXTEND)
+    until = _require(req.until, "until", Action.EXTEND).astimezone(UTC)
     if incident.stage_deadline is not None and until <= incident.stage_deadline:
         raise Invalid(
             f"incident {incident.id}: new deadline {until.isoformat()} is not after {incident.stage_deadline.isoformat()}",

@@ -2,7 +2,8 @@
 
 Streets are Voronoi cells of seeded points clipped to a noisy round district, communities are
 Voronoi cells inside each street, unit grids are ~100 m lattice cells clipped to communities.
-All linework is noded once on a 1e-7° grid and polygonized, so neighbours share exact edges.
+All linework is noded once on a 1e-7° grid and polygonized, so neighbours share exact edges;
+every larger polygon is a plain union of those faces (no further snapping).
 Usage: python -m geo.democity OUT.geojson [--seed N]
 """
 
@@ -142,7 +143,7 @@ def _assign_units(faces: list[Polygon], communities: list[list[Polygon]]) -> dic
     cell_area = CELL_LON * CELL_LAT
     units: dict[tuple[int, int], list[Polygon]] = {}
     for key in sorted(groups):
-        pieces = [shapely.union_all(parts, grid_size=GRID_SIZE) for _, parts in sorted(groups[key].items())]
+        pieces = [shapely.union_all(parts) for _, parts in sorted(groups[key].items())]
         units[key] = _merge_slivers(pieces, SLIVER_FRACTION * cell_area)
     return units
 
@@ -161,7 +162,7 @@ def _merge_slivers(pieces: list, min_area: float) -> list:
             if not neighbours:
                 continue
             j = max(neighbours, key=lambda j: pieces[j].area)
-            pieces[j] = shapely.union(pieces[j], pieces[i], grid_size=GRID_SIZE)
+            pieces[j] = shapely.union(pieces[j], pieces[i])
             del pieces[i]
             merged = True
             break
@@ -192,14 +193,14 @@ def _collection(rng: random.Random, units: dict[tuple[int, int], list]) -> dict:
                 features.append(_feature(f"{comm_code}{n:03d}", f"{street_zh}街道{comm_zh}社区第{n:03d}网格",
                                          f"{comm_en} Community Grid {n:03d}", "unit", comm_code, geom,
                                          _leader(rng, phones) | {"households": rng.randint(200, 500)}))
-            community = shapely.union_all(pieces, grid_size=GRID_SIZE)
+            community = shapely.union_all(pieces)
             community_geoms.append(community)
             features.append(_feature(comm_code, f"{comm_zh}社区", f"{comm_en} Community", "community",
                                      street_code, community, _leader(rng, phones)))
-        street = shapely.union_all(community_geoms, grid_size=GRID_SIZE)
+        street = shapely.union_all(community_geoms)
         street_geoms.append(street)
         features.append(_feature(street_code, f"{street_zh}街道", f"{street_en} St.", "street", DISTRICT_CODE, street, {}))
-    district = shapely.union_all(street_geoms, grid_size=GRID_SIZE)
+    district = shapely.union_all(street_geoms)
     features.append(_feature(DISTRICT_CODE, "云河区", "Yunhe District", "district", None, district, {}))
     depth = {"district": 0, "street": 1, "community": 2, "unit": 3}
     features.sort(key=lambda f: (depth[f["properties"]["level"]], f["properties"]["code"]))

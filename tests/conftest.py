@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from dispatcher.city import City, load_city
 from dispatcher.db import make_engine, make_sessions
-from dispatcher.gridstore import load_index, replace_grids
+from dispatcher.gridstore import replace_grids
 from dispatcher.migrate import upgrade
 from dispatcher.settings import REPO_ROOT, Settings
 from geo.grids import GridIndex
@@ -143,10 +143,8 @@ def app(db, city, clock):
 
     url, engine, sessions = db
     settings = Settings(DATABASE_URL=url, REDIS_URL=None)
-    with sessions() as session:
-        grids = load_index(session)
     runtime = Runtime(settings=settings, engine=engine, sessions=sessions,
-                      city=City(city.catalogue, city.calendar, city.router, grids), redis=None, queue=None,
+                      city=City(city.catalogue, city.calendar, city.router, city.grids), redis=None, queue=None,
                       clock=clock)
     server = create_server(settings, runtime)
     server.testing = True

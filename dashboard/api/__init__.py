@@ -28,6 +28,12 @@ spec = SpecTree(
 )
 
 
+@api.get("/openapi.json")
+def openapi():
+    """The OpenAPI description of this API."""
+    return jsonify(spec.spec)
+
+
 def runtime() -> Runtime:
     """The runtime of the current web process."""
     return current_app.extensions["gridcommand"]
@@ -107,7 +113,6 @@ def init_api(app: Flask) -> None:
     """Register the API blueprint, its error handlers and its OpenAPI description."""
     from dashboard.api import catalogue, grids, health, incidents  # noqa: F401  (routes register on import)
 
-    api.add_url_rule("/openapi.json", "openapi", lambda: jsonify(spec.spec))
     app.register_blueprint(api)
     app.register_blueprint(health.health_bp)
     register_errors(app)
