@@ -34,10 +34,10 @@ def relay_outbox(limit: int = RELAY_BATCH) -> int:
     return published
 
 
-def flag_overdue(limit: int = 1000) -> int:
+def flag_overdue(limit: int = 1000, now: datetime | None = None) -> int:
     """Record a timeline row and an event for every open incident whose stage deadline has passed (once each)."""
     ctx = worker_context()
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     flagged = 0
     with UnitOfWork(ctx.sessions) as uow:
         query = (

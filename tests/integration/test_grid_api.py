@@ -1,0 +1,75 @@
+"""Grid and catalogue endpoints: locate, GeoJSON per level, import with validation, categories, departments."""
+import copy
+import json
+
+from tests.conftest import DEMO_GRIDS
+from tests.integration.helpers import count
+
+
+def test_locate_returns_the_full_path_with_names_and_leader(client, city):
+    unit = city.grids.by_level("unit")[100]
+    point = unit.geometry.representative_point()
+    body = client.get(f"/api/v1/locate?lon={point.x}&lat={point.y}").json
+    assert body["outside"] is False and body["unit"]["code"] == unit.code
+    assert body["community"]["code"] == unit.parent_code and body["district"]["code"] == "330199"
+    assert body["leader"]["leader_name"] == unit.properties["leader_name"]
+
+
+def test_locate_outside_and_bad_coordinates(client):
+    assert client.get("/api/v1/locate?lon=116.39&lat=39.9").json["outside"] is True
+    for query in ("lon=120.1", "lon=abc&lat=30", "lon=120&lat=91", "lon=nan&lat=30"):
+        response = client.get(f"/api/v1/locate?{query}")
+        assert response.status_code == 422, query
+
+
+def test_grids_per_level_as_geojson(client, city):
+    streets = client.get("/api/v1/grids?level=street").json
+    assert streets["type"] == "FeatureCollection" and len(streets["features"]) == len(city.grids.by_level("street"))
+    first = streets["features"][0]
+    assert first["geometry"]["type"] in {"Polygon", "MultiPolygon"} and first["properties"]["level"] == "street"
+    units = client.get(f"/api/v1/grids?level=unit&parent={city.grids.by_level('community')[0].code}").json
+    assert units["features"] and all(f["properties"]["parent"] == city.grids.by_level("community")[0].code
+                                     for f in units["features"])
+    assert client.get("/api/v1/grids?level=planet").status_code == 422
+
+
+def test_import_rejects_bad_geojson_naming_the_feature_and_keeps_the_old_grids(client, db):
+    _, engine, _ = db
+    collection = json.loads(DEMO_GRIDS.read_text())
+    broken = copy.deepcopy(collection)
+    victim = next(f for f in broken["features"] if f["properties"]["level"] == "unit")
+    victim["properties"]["parent"] = "999999999999"
+    response = client.post("/api/v1/grids/import", json=broken)
+    assert response.status_code == 422
+    assert victim["properties"]["code"] in response.json["error"]["message"]
+    assert count(engine, "grid_import") == 1
+    assert client.post("/api/v1/grids/import", data="[", content_type="application/json").status_code == 400
+
+
+def test_import_of_a_valid_collection_makes_a_new_version_used_for_routing(client, db, city):
+    _, engine, _ = db
+    collection = json.loads(DEMO_GRIDS.read_text())
+    kept_street = city.grids.by_level("street")[0].code
+    collection["features"] = [f for f in collection["features"]
+                              if f["properties"]["code"].startswith(kept_street) or f["properties"]["level"] == "district"]
+    response = client.post("/api/v1/grids/import", json=collection)
+    assert response.status_code == 201 and response.json["version"] == 2
+    other = next(u for u in city.grids.by_level("unit") if not u.code.startswith(kept_street))
+    point = other.geometry.representative_point()
+    assert client.get(f"/api/v1/locate?lon={point.x}&lat={point.y}").json["outside"] is True
+    created = client.post("/api/v1/incidents", json={"description": "x", "category_code": "020101",
+                                                     "lon": point.x, "lat": point.y}).json
+    assert created["status"] == "triage" and created["grid"]["version"] == "2"
+    # put the demo city back for the other tests on this backend
+    assert client.post("/api/v1/grids/import", json=json.loads(DEMO_GRIDS.read_text())).status_code == 201
+
+
+def test_categories_and_departments(client, city):
+    categories = client.get("/api/v1/categories")
+    assert categories.status_code == 200
+    items = categories.json["items"]
+    assert len(items) == len(city.catalogue.categories) >= 40
+    exposed = next(i for i in items if i["code"] == "020101")
+    assert exposed["name_zh"] == "暴露垃圾" and exposed["limits"]["handle"]
+    departments = client.get("/api/v1/departments").json["items"]
+    assert {"CGZF", "HW", "SZ"} <= {d["code"] for d in departments}
