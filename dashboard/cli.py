@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -124,6 +125,7 @@ def _services(settings: Settings):
     """Redis (bundled if REDIS_URL is unset) and, with a bundled Redis, a worker process; all stopped on exit."""
     bundled = None
     worker_proc = None
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` unwinds like Ctrl-C: children and Redis stop too
     if not settings.redis_url:
         from workers.redis_server import start_bundled
 
@@ -142,6 +144,10 @@ def _services(settings: Settings):
                 worker_proc.kill()
         if bundled is not None:
             bundled.stop()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _run_web(settings: Settings, host: str, port: int) -> None:

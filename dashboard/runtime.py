@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,12 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.city import City, load_city
 from dispatcher.db import make_engine, make_sessions
-from dispatcher.gridstore import load_index
+from dispatcher.gridstore import current_version, load_index
 from dispatcher.settings import Settings
 from workers.jobs import request_relay
 from workers.redis_server import connect
 
 log = logging.getLogger(__name__)
+GRID_CHECK_EVERY_S = 5.0
 
 
 def utc_now() -> datetime:
@@ -36,6 +38,18 @@ class Runtime:
     redis: redis.Redis | None
     queue: Queue | None
     clock: Callable[[], datetime] = field(default=utc_now)
+    _grids_checked: float = field(default=0.0, repr=False)
+
+    def refresh_grids(self) -> None:
+        """Reload the grid index when another process imported a new grid version (checked every few seconds)."""
+        if time.monotonic() - self._grids_checked < GRID_CHECK_EVERY_S:
+            return
+        self._grids_checked = time.monotonic()
+        with self.sessions() as session:
+            stored = current_version(session)
+            if stored is not None and str(stored) != self.city.grids.version:
+                self.city.grids = load_index(session)
+                log.info("grid version %s loaded", stored)
 
     def after_commit(self) -> None:
         """Ask the worker to relay the new outbox rows; if Redis is away the periodic sweep catches up."""

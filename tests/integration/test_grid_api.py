@@ -73,3 +73,22 @@ def test_categories_and_departments(client, city):
     assert exposed["name_zh"] == "暴露垃圾" and exposed["limits"]["handle"]
     departments = client.get("/api/v1/departments").json["items"]
     assert {"CGZF", "HW", "SZ"} <= {d["code"] for d in departments}
+
+
+def test_a_grid_import_by_another_process_is_picked_up(app, client, db, city, demo_grids):
+    from datetime import UTC, datetime
+
+    from dispatcher.gridstore import replace_grids
+
+    _, engine, sessions = db
+    kept = [g for g in demo_grids if g.code.startswith(city.grids.by_level("street")[0].code) or g.level == "district"]
+    with sessions.begin() as session:  # as if `gridcommand import-grids` ran elsewhere
+        version = replace_grids(session, kept, source="elsewhere", actor="cli", now=datetime.now(UTC))
+    runtime = app.extensions["gridcommand"]
+    runtime._grids_checked = 0.0
+    other = next(u for u in city.grids.by_level("unit") if u not in kept)
+    point = other.geometry.representative_point()
+    body = client.get(f"/api/v1/locate?lon={point.x}&lat={point.y}").json
+    assert body["outside"] is True and body["grid_version"] == str(version)
+    with sessions.begin() as session:
+        replace_grids(session, demo_grids, source="tests", actor="tests", now=datetime.now(UTC))

@@ -229,3 +229,13 @@ def test_openapi_and_health(client):
             "/api/v1/grids"} <= set(paths)
     health = client.get("/health")
     assert health.status_code == 200 and health.json["database"] == "ok" and health.json["redis"] == "absent"
+
+
+def test_category_without_department_is_filed_with_a_department_chosen_by_the_operator(client, city):
+    orphan = next(c for c in city.catalogue.categories.values() if c.default_department is None)
+    incident = report(client, city, unit_index=3000, category=orphan.code).json
+    assert act(client, incident["id"], "file").status_code == 422
+    filed = act(client, incident["id"], "file", department="CGZF")
+    assert filed.status_code == 200, filed.json
+    assert filed.json["department_code"] == "CGZF" and filed.json["routing"]["rule"] == "manual:api"
+    assert filed.json["triage"] is None
