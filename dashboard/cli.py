@@ -95,14 +95,35 @@ def serve(host: str, port: int) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8050, show_default=True, type=int)
-def demo(host: str, port: int) -> None:
-    """Start everything on the embedded default with the demo city: web, worker, bundled Redis, SQLite."""
+@click.option("--officers", default=300, show_default=True, help="Officers the simulator moves (0: none).")
+@click.option("--rate", default=20.0, show_default=True, help="Simulated incidents per minute (0: none).")
+def demo(host: str, port: int, officers: int, rate: float) -> None:
+    """Start everything on the embedded default with the demo city: web, worker, bundled Redis, SQLite, simulator."""
     settings = get_settings()
     _upgrade(settings)
     _ensure_demo_grids(settings)
-    with _services(settings) as running:
+    _ensure_demo_officers(settings)
+    with _services(settings) as running, _simulator(port, officers, rate):
         click.echo(f"GridCommand demo: http://{host}:{port}/  (API: http://{host}:{port}/api/v1/openapi.json)")
         _run_web(running, host, port)
+
+
+@contextmanager
+def _simulator(port: int, officers: int, rate: float):
+    """The living city: officers moving and incidents arriving, through real HTTP requests to this server."""
+    import threading
+
+    from workers.simulator import run_simulator
+
+    stop = threading.Event()
+    if officers or rate:
+        threading.Thread(target=run_simulator, args=(f"http://127.0.0.1:{port}",),
+                         kwargs={"officers": officers, "incident_rate_per_min": rate, "stop": stop},
+                         daemon=True, name="gridcommand-simulator").start()
+    try:
+        yield
+    finally:
+        stop.set()
 
 
 def _ensure_demo_grids(settings: Settings) -> None:
@@ -118,6 +139,37 @@ def _ensure_demo_grids(settings: Settings) -> None:
         grids = load_grids(settings.demo_grids_path)
         version = _store_grids(settings, grids, source=str(settings.demo_grids_path))
         click.echo(f"loaded the demo city: {len(grids)} grids (version {version})")
+
+
+@main.command("import-officers")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_officers(path: Path) -> None:
+    """Add or update officers (id, name, role, department_code, grid_community, device_id, on_duty) from YAML."""
+    count = _store_officers(get_settings(), path, only_if_empty=False)
+    click.echo(f"imported {count} officers from {path}")
+
+
+def _ensure_demo_officers(settings: Settings) -> None:
+    count = _store_officers(settings, settings.data_dir / "demo_city" / "officers.yaml", only_if_empty=True)
+    if count:
+        click.echo(f"loaded the demo roster: {count} officers")
+
+
+def _store_officers(settings: Settings, path: Path, *, only_if_empty: bool) -> int:
+    from sqlalchemy import func, select
+
+    from dispatcher.db import make_engine, make_sessions
+    from dispatcher.officers import Officer, load_roster
+
+    engine = make_engine(settings.database_url)
+    with make_sessions(engine).begin() as session:
+        if only_if_empty and session.scalar(select(func.count()).select_from(Officer)):
+            return 0
+        roster = load_roster(path)
+        for officer in roster:
+            session.merge(officer)
+    engine.dispose()
+    return len(roster)
 
 
 @contextmanager

@@ -15,12 +15,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from dispatcher.city import City, load_city
 from dispatcher.db import make_engine, make_sessions
 from dispatcher.gridstore import current_version, load_index
+from dispatcher.officers import Officer, by_device
 from dispatcher.settings import Settings
 from workers.jobs import request_relay
+from workers.positions import PositionStore
 from workers.redis_server import connect
 
 log = logging.getLogger(__name__)
 GRID_CHECK_EVERY_S = 5.0
+DEVICE_CACHE_S = 5.0  # an unknown device id reloads the roster at most this often
 
 
 def utc_now() -> datetime:
@@ -39,6 +42,22 @@ class Runtime:
     queue: Queue | None
     clock: Callable[[], datetime] = field(default=utc_now)
     _grids_checked: float = field(default=0.0, repr=False)
+    _devices: dict[str, Officer] = field(default_factory=dict, repr=False)
+    _devices_loaded: float = field(default=float("-inf"), repr=False)
+
+    @property
+    def positions(self) -> PositionStore | None:
+        """Live officer positions (None without Redis)."""
+        return None if self.redis is None else PositionStore(self.redis)
+
+    def officer_for_device(self, device_id: str) -> Officer | None:
+        """The officer carrying a tracker, from a roster cache refreshed every few seconds."""
+        if device_id not in self._devices and time.monotonic() - self._devices_loaded > DEVICE_CACHE_S:
+            with self.sessions() as session:
+                self._devices = by_device(session)
+                session.expunge_all()
+            self._devices_loaded = time.monotonic()
+        return self._devices.get(device_id)
 
     def refresh_grids(self) -> None:
         """Reload the grid index when another process imported a new grid version (checked every few seconds)."""

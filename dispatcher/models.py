@@ -3,6 +3,7 @@ from dispatcher.base import Base
 from dispatcher.gridstore import GridImport, GridRow
 from dispatcher.idempotency import IdempotencyRecord
 from dispatcher.incident import Incident, TimelineEntry
+from dispatcher.officers import Officer, OfficerPosition
 from dispatcher.outbox import OutboxEvent
 
-__all__ = ["Base", "GridImport", "GridRow", "IdempotencyRecord", "Incident", "OutboxEvent", "TimelineEntry"]
+__all__ = ["Base", "GridImport", "GridRow", "IdempotencyRecord", "Incident", "Officer", "OfficerPosition", "OutboxEvent", "TimelineEntry"]

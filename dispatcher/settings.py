@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(default=64 * 1024 * 1024, description="Largest grid GeoJSON accepted by import.")
     page_size_max: int = Field(default=500, description="Largest page a list endpoint returns.")
     relay_interval_s: float = Field(default=1.0, description="Seconds between outbox sweeps by the worker.")
+    position_flush_s: float = Field(default=0.5, description="Seconds between batched position pushes.")
+    position_retention_days: int = Field(default=90, description="Days of officer position history kept.")
     queue_name: str = Field(default="gridcommand", description="RQ queue for follow-up jobs.")
     tile_url: str | None = Field(default=None, description="Map tile URL template; none = no remote tiles.")
 

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from dispatcher.incident import Incident
 from dispatcher.lifecycle import OPEN_STATUSES, Status
+from dispatcher.officers import purge_history
+from dispatcher.settings import get_settings
 from dispatcher.outbox import pending
 from dispatcher.uow import UnitOfWork
 from workers.context import worker_context
@@ -57,6 +59,14 @@ def flag_overdue(limit: int = 1000, now: datetime | None = None) -> int:
     if flagged:
         request_relay(ctx.queue, ctx.redis)
     return flagged
+
+
+def purge_positions(now: datetime | None = None) -> int:
+    """Delete officer position history older than the retention setting."""
+    ctx = worker_context()
+    before = (now or datetime.now(UTC)) - timedelta(days=get_settings().position_retention_days)
+    with ctx.sessions.begin() as session:
+        return purge_history(session, before)
 
 
 RELAY_FLAG = "gridcommand:relay-requested"

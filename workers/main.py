@@ -7,11 +7,14 @@ import threading
 from rq import Queue, SimpleWorker
 
 from dispatcher.settings import Settings
-from workers.jobs import flag_overdue, request_relay
+from workers.context import worker_context
+from workers.jobs import flag_overdue, purge_positions, request_relay
+from workers.positions import PositionStore, flush_positions
 from workers.redis_server import connect
 
 log = logging.getLogger(__name__)
 OVERDUE_EVERY_S = 30.0
+PURGE_EVERY_S = 3600
 
 
 def run(settings: Settings, *, burst: bool = False) -> None:
@@ -24,10 +27,23 @@ def run(settings: Settings, *, burst: bool = False) -> None:
     if not burst:
         threading.Thread(target=_tick, args=(queue, conn, settings.relay_interval_s, stop), daemon=True,
                          name="gridcommand-ticker").start()
+        threading.Thread(target=_flush_positions, args=(settings.position_flush_s, stop), daemon=True,
+                         name="gridcommand-positions").start()
     try:
         SimpleWorker([queue], connection=conn).work(burst=burst, logging_level="WARNING")
     finally:
         stop.set()
+
+
+def _flush_positions(interval: float, stop: threading.Event) -> None:
+    """Every `interval`: one batched push of the new officer positions per room, and one history insert."""
+    ctx = worker_context()
+    store = PositionStore(ctx.redis)
+    while not stop.wait(interval):
+        try:
+            flush_positions(store, ctx.pusher, ctx.sessions)
+        except Exception:  # Redis or the database away: the queued positions wait for the next round
+            log.warning("position flush failed; retrying", exc_info=True)
 
 
 def _tick(queue: Queue, conn, interval: float, stop: threading.Event) -> None:
@@ -41,5 +57,7 @@ def _tick(queue: Queue, conn, interval: float, stop: threading.Event) -> None:
                                                               ex=int(OVERDUE_EVERY_S)):
                 queue.enqueue(flag_overdue, job_timeout=300, result_ttl=0)
                 since_overdue = 0.0
+            if conn.set("gridcommand:purge-lock", "1", nx=True, ex=PURGE_EVERY_S):
+                queue.enqueue(purge_positions, job_timeout=600, result_ttl=0)
         except Exception:  # Redis away: try again next tick
             log.warning("ticker could not reach Redis; retrying", exc_info=True)

@@ -25,6 +25,10 @@ class Pusher:
         self._manager = _StrictRedisManager(redis_url, channel=CHANNEL, write_only=True)
 
     def push(self, message: dict[str, Any], rooms: list[str]) -> None:
-        """Send one message to every room it belongs to (raises if Redis is unreachable)."""
+        """Send one incident message to every room it belongs to (raises if Redis is unreachable)."""
         for room in rooms:
-            self._manager.emit(EVENT, message, room=room, namespace="/")
+            self.emit(EVENT, message, room)
+
+    def emit(self, event: str, data: Any, room: str) -> None:
+        """Send one event to one room."""
+        self._manager.emit(event, data, room=room, namespace="/")

@@ -28,6 +28,7 @@ spec = SpecTree(
 )
 
 
+
 @api.get("/openapi.json")
 def openapi():
     """The OpenAPI description of this API."""
@@ -92,6 +93,7 @@ def _validation_hook(req, resp, req_validation_error, instance, model_adapter=No
 
 
 spec.before = _validation_hook
+spec.validation_error_model = ErrorResponse  # our hook rewrites spectree's 422 into this shape
 
 
 def register_errors(app: Flask) -> None:
@@ -110,16 +112,17 @@ def register_errors(app: Flask) -> None:
     def _http_error(exc: HTTPException):
         if exc.response is not None:  # spectree's validation answer, already in our shape
             return exc.response
-        if not request.path.startswith(("/api/", "/health")):
+        if not request.path.startswith(("/api/", "/health", "/osmand")):
             return exc
         return error(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
 
 
 def init_api(app: Flask) -> None:
     """Register the API blueprint, its error handlers and its OpenAPI description."""
-    from dashboard.api import catalogue, grids, health, incidents  # noqa: F401  (routes register on import)
+    from dashboard.api import catalogue, grids, health, incidents, officers, osmand  # noqa: F401  (routes register on import)
 
     app.register_blueprint(api)
     app.register_blueprint(health.health_bp)
+    app.register_blueprint(osmand.osmand_bp)
     register_errors(app)
     spec.register(app)

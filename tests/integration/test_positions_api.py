@@ -1,0 +1,179 @@
+"""Officer positions end to end: OsmAnd in every form, noise filter, batched push per room, history, nearest officers."""
+import json
+import time
+from datetime import timedelta
+
+import pytest
+import redis as redis_lib
+
+from dispatcher.officers import Officer
+from tests.conftest import T0
+from tests.integration.helpers import act, count, inside, report
+from workers.positions import PositionStore, flush_positions
+from workers.push import CHANNEL
+
+
+@pytest.fixture
+def live(app, db, redis_url, city):
+    """The app with a real Redis position store and three officers in the first community."""
+    _, engine, sessions = db
+    runtime = app.extensions["gridcommand"]
+    runtime.redis = redis_lib.Redis.from_url(redis_url)
+    community = city.grids.by_level("community")[0].code
+    with sessions.begin() as session:
+        session.add_all([
+            Officer(id="GW1", name="王芳", role="grid_worker", grid_community=community, device_id="dev-1", on_duty=True),
+            Officer(id="ZF1", name="李强", role="enforcement", department_code="CGZF", grid_community=community,
+                    device_id="dev-2", on_duty=True),
+            Officer(id="OFF", name="赵敏", role="enforcement", department_code="CGZF", grid_community=community,
+                    device_id="dev-3", on_duty=False),
+        ])
+    return app
+
+
+def _unit(city, i=10):
+    return city.grids.by_level("unit")[i]
+
+
+def _ts(seconds=0):
+    return int((T0 + timedelta(seconds=seconds)).timestamp())
+
+
+def test_osmand_get_form_and_json_forms_are_all_accepted(live, city):
+    client = live.test_client()
+    lon, lat = inside(_unit(city))
+    got = client.get(f"/osmand?id=dev-1&lat={lat}&lon={lon}&timestamp={_ts()}&speed=2&bearing=90&accuracy=5&batt=80")
+    assert got.status_code == 200 and got.json["accepted"] is True
+    assert got.json["events"] == [f"enter:{_unit(city).code}"]
+    form = client.post("/osmand", data={"deviceid": "dev-1", "location": f"{lat},{lon + 0.0001}",
+                                        "timestamp": _ts(10) * 1000, "alarm": "sos"})
+    assert form.status_code == 200 and form.json["accepted"] is True
+    body = {"device_id": "dev-1", "location": {"timestamp": (T0 + timedelta(seconds=20)).isoformat(),
+                                               "coords": {"latitude": lat, "longitude": lon + 0.0002, "accuracy": 8,
+                                                          "speed": 1.4, "heading": 80},
+                                               "is_moving": True, "battery": {"level": 0.7, "is_charging": False}}}
+    posted = client.post("/osmand", json=body)
+    assert posted.status_code == 200 and posted.json["accepted"] is True
+    officer = next(o for o in client.get("/api/v1/officers").json["items"] if o["id"] == "GW1")
+    assert officer["position"]["lon"] == pytest.approx(lon + 0.0002) and officer["status"] == "on_duty"
+    assert officer["position"]["grid_unit"] == _unit(city).code
+
+
+def test_noise_is_filtered_not_an_error(live, city):
+    client = live.test_client()
+    lon, lat = inside(_unit(city))
+    client.get(f"/osmand?id=dev-1&lat={lat}&lon={lon}&timestamp={_ts(10)}")
+    for query, reason in [(f"lat={lat}&lon={lon}&timestamp={_ts(10)}", "duplicate"),
+                          (f"lat={lat}&lon={lon}&timestamp={_ts(5)}", "out of order"),
+                          (f"lat={lat}&lon={lon + 0.05}&timestamp={_ts(15)}", "speed"),
+                          (f"lat={lat}&lon={lon}&timestamp={_ts(20)}&accuracy=500", "accuracy")]:
+        response = client.get(f"/osmand?id=dev-1&{query}")
+        assert response.status_code == 200 and response.json["accepted"] is False
+        assert reason in response.json["reason"]
+
+
+@pytest.mark.parametrize(("query", "named"), [
+    ("lat=30.2&lon=120.1", "id"),
+    ("id=dev-1&lon=120.1", "lat"),
+    ("id=dev-1&lat=95&lon=120.1", "lat"),
+    ("id=dev-1&lat=30.2&lon=abc", "lon"),
+    ("id=dev-1&location=30.2", "location"),
+    ("id=dev-1&lat=30.2&lon=120.1&timestamp=yesterday", "timestamp"),
+    ("id=dev-1&lat=30.2&lon=120.1&speed=-3", "speed"),
+])
+def test_malformed_osmand_requests_are_400_naming_the_field(live, query, named):
+    response = live.test_client().get(f"/osmand?{query}")
+    assert response.status_code == 400 and named in response.json["error"]["message"]
+
+
+def test_unknown_device_and_broken_json_are_4xx(live, db):
+    _, engine, _ = db
+    client = live.test_client()
+    unknown = client.get(f"/osmand?id=stranger&lat=30.27&lon=120.16&timestamp={_ts()}")
+    assert unknown.status_code == 404 and "stranger" in unknown.json["error"]["message"]
+    broken = client.post("/osmand", data="{", content_type="application/json")
+    assert broken.status_code == 400
+    assert client.post("/osmand", json={"device_id": "dev-1"}).status_code == 400
+    assert client.delete("/osmand").status_code == 405
+
+
+def test_flush_pushes_one_batch_per_room_and_writes_history(live, city, db, redis_url):
+    _, engine, sessions = db
+    client = live.test_client()
+    lon, lat = inside(_unit(city))
+    for i in range(5):
+        client.get(f"/osmand?id=dev-1&lat={lat}&lon={lon + i * 0.00005}&timestamp={_ts(i * 5)}")
+        client.get(f"/osmand?id=dev-2&lat={lat}&lon={lon - i * 0.00005}&timestamp={_ts(i * 5)}")
+    pubsub = redis_lib.Redis.from_url(redis_url).pubsub()
+    pubsub.subscribe(CHANNEL)
+    pubsub.get_message(timeout=1)
+
+    class Pusher:
+        def __init__(self):
+            from workers.push import Pusher as Real
+            self.real, self.calls = Real(redis_url), []
+
+        def emit(self, event, data, room):
+            self.calls.append((event, room, len(data)))
+            self.real.emit(event, data, room)
+
+    pusher = Pusher()
+    pushed, stored = flush_positions(PositionStore(live.extensions["gridcommand"].redis), pusher, sessions)
+    assert (pushed, stored) == (10, 10)
+    rooms = [room for _, room, _ in pusher.calls]
+    assert len(rooms) == len(set(rooms)) and "all" in rooms and f"grid:{_unit(city).code}" in rooms
+    assert dict((room, n) for _, room, n in pusher.calls)["all"] == 10
+    received = []
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and len(received) < len(rooms):
+        message = pubsub.get_message(timeout=0.1)
+        if message and message["type"] == "message":
+            received.append(json.loads(message["data"]))
+    assert {m["event"] for m in received} == {"positions"} and len(received) == len(rooms)
+    assert count(engine, "officer_position") == 10
+    assert count(engine, "officer_position", "event LIKE 'enter:%'") == 2
+    assert flush_positions(PositionStore(live.extensions["gridcommand"].redis), pusher, sessions) == (0, 0)
+
+
+def test_recommendations_are_nearest_available_officers(live, city, db):
+    client = live.test_client()
+    unit = _unit(city)
+    lon, lat = inside(unit)
+    client.get(f"/osmand?id=dev-1&lat={lat}&lon={lon + 0.002}&timestamp={_ts()}")  # ~190 m away
+    client.get(f"/osmand?id=dev-2&lat={lat}&lon={lon + 0.0005}&timestamp={_ts()}")  # ~50 m away
+    client.get(f"/osmand?id=dev-3&lat={lat}&lon={lon}&timestamp={_ts()}")  # closest but off duty
+    incident = report(client, city).json
+    items = client.get(f"/api/v1/incidents/{incident['id']}/recommendations").json["items"]
+    assert [i["officer"]["id"] for i in items] == ["ZF1", "GW1"]
+    assert 30 < items[0]["distance_m"] < 70
+    act(client, incident["id"], "file")
+    dispatched = act(client, incident["id"], "dispatch", department="CGZF", assignee="ZF1")
+    assert dispatched.status_code == 200
+    other = report(client, city).json
+    again = client.get(f"/api/v1/incidents/{other['id']}/recommendations").json["items"]
+    assert [i["officer"]["id"] for i in again] == ["GW1", "ZF1"]  # a busy officer yields to a free one nearby
+    assert again[1]["officer"]["status"] == "busy" and again[1]["load"] == 1
+
+
+def test_positions_batch_endpoint(live, city):
+    client = live.test_client()
+    lon, lat = inside(_unit(city))
+    body = {"positions": [{"device_id": "dev-1", "at": (T0 + timedelta(seconds=s)).isoformat(), "lon": lon,
+                           "lat": lat + s * 1e-5} for s in (10, 0, 20)] +
+                         [{"device_id": "nobody", "at": T0.isoformat(), "lon": lon, "lat": lat}]}
+    response = client.post("/api/v1/positions", json=body)
+    assert response.status_code == 200 and response.json["accepted"] == 3
+    assert response.json["results"][-1]["reason"] == "unknown device"
+    assert client.post("/api/v1/positions", json={"positions": []}).status_code == 422
+
+
+def test_officer_goes_stale_then_offline(live, city, clock):
+    client = live.test_client()
+    lon, lat = inside(_unit(city))
+    client.get(f"/osmand?id=dev-1&lat={lat}&lon={lon}&timestamp={_ts()}")
+    status = lambda: next(o for o in client.get("/api/v1/officers").json["items"] if o["id"] == "GW1")["status"]  # noqa: E731
+    assert status() == "on_duty"
+    clock.now = T0 + timedelta(minutes=5)
+    assert status() == "stale"
+    clock.now = T0 + timedelta(minutes=20)
+    assert status() == "offline"

@@ -1,0 +1,112 @@
+"""Live officer positions in Redis: ingest accepted fixes, answer "who is near", and flush batches to browsers and history."""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import redis
+from sqlalchemy import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatcher.officers import Officer, OfficerPosition, loads
+from dispatcher.positions import Fix, Track, advance, rejection
+from geo.grids import GridIndex
+
+log = logging.getLogger(__name__)
+TRACK = "gridcommand:pos:track"  # hash officer id -> Track (pipeline state)
+LATEST = "gridcommand:pos:latest"  # hash officer id -> the public latest position
+GEO = "gridcommand:pos:geo"  # geo set of latest positions, for nearest-officer search
+PENDING = "gridcommand:pos:pending"  # list of position messages waiting to be pushed
+HISTORY = "gridcommand:pos:history"  # list of history rows waiting to be written
+FLUSH_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What became of one fix."""
+
+    accepted: bool
+    reason: str | None = None
+    events: tuple[str, ...] = ()
+
+
+class PositionStore:
+    """Latest positions and pipeline state of every officer, kept in Redis."""
+
+    def __init__(self, client: redis.Redis):
+        self.redis = client
+
+    def ingest(self, officer: Officer, fix: Fix, grids: GridIndex, now: datetime) -> Ingested:
+        """Filter one fix; if kept, update the track, the latest position and queue it for push and history."""
+        raw = self.redis.hget(TRACK, officer.id)
+        last = Track.from_json(json.loads(raw)) if raw else None
+        reason = rejection(fix, last, now)
+        if reason:
+            return Ingested(False, reason)
+        path = grids.locate(fix.lon, fix.lat)
+        track, events = advance(last, fix, path.unit if path else None)
+        position = {"officer_id": officer.id, "lon": fix.lon, "lat": fix.lat, "at": fix.at.isoformat(),
+                    "speed_mps": fix.speed_mps, "heading": fix.heading, "accuracy_m": fix.accuracy_m,
+                    "battery": fix.battery, "grid_unit": track.grid, "on_duty": officer.on_duty,
+                    "rooms": [f"grid:{c}" for c in (path.codes() if path else [])], "events": events,
+                    "alarm": fix.attributes.get("alarm")}
+        encoded = json.dumps(position, ensure_ascii=False)
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(TRACK, officer.id, json.dumps(track.to_json()))
+            pipe.hset(LATEST, officer.id, encoded)
+            pipe.geoadd(GEO, (fix.lon, fix.lat, officer.id))
+            pipe.rpush(PENDING, encoded)
+            pipe.rpush(HISTORY, encoded)
+            pipe.execute()
+        return Ingested(True, None, tuple(events))
+
+    def latest(self) -> dict[str, dict[str, Any]]:
+        """The latest accepted position of every officer that has one."""
+        return {k.decode(): json.loads(v) for k, v in self.redis.hgetall(LATEST).items()}
+
+    def nearby(self, lon: float, lat: float, radius_m: float, count: int) -> list[tuple[str, float]]:
+        """Officers within `radius_m` of a point, nearest first: (officer id, distance in metres)."""
+        hits = self.redis.geosearch(GEO, longitude=lon, latitude=lat, radius=radius_m, unit="m", sort="ASC",
+                                    count=count, withdist=True)
+        return [(name.decode(), float(distance)) for name, distance in hits]
+
+    def take(self, key: str, limit: int) -> list[dict[str, Any]]:
+        """Pop up to `limit` queued items atomically (each is taken by exactly one flusher)."""
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lrange(key, 0, limit - 1)
+            pipe.ltrim(key, limit, -1)
+            items, _ = pipe.execute()
+        return [json.loads(item) for item in items]
+
+
+def flush_positions(store: PositionStore, pusher, sessions: sessionmaker[Session]) -> tuple[int, int]:
+    """Push queued positions as one batch per room, and write queued history rows in one insert."""
+    pending = store.take(PENDING, FLUSH_BATCH)
+    if pending:
+        with sessions() as session:
+            busy = loads(session)
+        by_room: dict[str, list[dict[str, Any]]] = {}
+        for position in pending:
+            position["status"] = _live_status(position, busy)
+            for room in ["all", *position.pop("rooms", [])]:
+                by_room.setdefault(room, []).append(position)
+        for room, batch in by_room.items():
+            pusher.emit("positions", batch, room)
+    history = store.take(HISTORY, FLUSH_BATCH)
+    if history:
+        rows = [{"officer_id": h["officer_id"], "at": datetime.fromisoformat(h["at"]), "lon": h["lon"],
+                 "lat": h["lat"], "speed_mps": h["speed_mps"], "heading": h["heading"],
+                 "accuracy_m": h["accuracy_m"], "grid_unit": h["grid_unit"],
+                 "event": ",".join(h["events"])[:64] or None} for h in history]
+        with sessions.begin() as session:
+            session.execute(insert(OfficerPosition), rows)
+    return len(pending), len(history)
+
+
+def _live_status(position: dict[str, Any], busy: dict[str, int]) -> str:
+    if not position.get("on_duty", True):
+        return "off_duty"
+    return "busy" if busy.get(position["officer_id"], 0) else "on_duty"
