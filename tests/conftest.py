@@ -4,7 +4,6 @@ from __future__ import annotations
 import copy
 import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import redis as redis_lib

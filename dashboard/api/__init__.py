@@ -6,7 +6,7 @@ import logging
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 from pydantic import BaseModel
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from spectree import SpecTree
 from werkzeug.exceptions import HTTPException
 
@@ -67,13 +67,44 @@ def _current_grids():
 
 
 @api.before_request
-def _reject_broken_json():
-    """A body that claims to be JSON but does not parse is a 400 that says so (not an empty object)."""
-    if request.method in ("POST", "PUT", "PATCH") and request.content_length and request.is_json:
-        try:
-            json.loads(request.get_data(cache=True))
-        except (ValueError, UnicodeDecodeError) as exc:
-            return error(400, "bad_json", f"request body is not valid JSON: {exc}")
+def _reject_unreadable_bodies():
+    """Bodies must be JSON: another media type is a 415, broken JSON a 400 (never read as an empty object)."""
+    if request.method not in ("POST", "PUT", "PATCH") or not request.content_length:
+        return None
+    if not request.is_json:
+        return error(415, "unsupported_media_type", f"send the body as application/json, not {request.mimetype!r}")
+    try:
+        body = json.loads(request.get_data(cache=True))
+    except (ValueError, UnicodeDecodeError) as exc:
+        return error(400, "bad_json", f"request body is not valid JSON: {exc}")
+    where = _nul_in(body, "body")
+    return error(422, "nul_character", f"{where} contains a NUL character", where) if where else None
+
+
+@api.before_request
+def _reject_nul_characters():
+    """NUL (U+0000) cannot be stored as text (PostgreSQL refuses it): a 422 naming where it was."""
+    for where, value in [("path", request.path), *(("query." + k, v) for k, v in request.args.items(multi=True)),
+                         *(("header." + k, v) for k, v in request.headers.items())]:
+        if "\x00" in value:
+            return error(422, "nul_character", f"{where} contains a NUL character", where)
+    return None
+
+
+def _nul_in(value, where: str) -> str | None:
+    """The location of the first NUL character inside a parsed JSON value, if any."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _nul_in(str(key), where) or _nul_in(item, f"{where}.{key}")
+        if found:
+            return found
     return None
 
 
@@ -103,6 +134,11 @@ def register_errors(app: Flask) -> None:
     def _engine_error(exc: EngineError):
         return error(exc.status, exc.code, exc.message, exc.field)
 
+    @app.errorhandler(DataError)
+    def _unstorable(exc: DataError):
+        log.warning("database refused a value: %s", exc.orig)
+        return error(422, "unstorable_value", "a value cannot be stored (out of range or invalid characters)")
+
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError):
         log.error("database unavailable: %s", exc.orig)
@@ -119,7 +155,7 @@ def register_errors(app: Flask) -> None:
 
 def init_api(app: Flask) -> None:
     """Register the API blueprint, its error handlers and its OpenAPI description."""
-    from dashboard.api import catalogue, grids, health, incidents, officers, osmand  # noqa: F401  (routes register on import)
+    from dashboard.api import catalogue, grids, health, incidents, officers, osmand, stats  # noqa: F401  (routes register on import)
 
     app.register_blueprint(api)
     app.register_blueprint(health.health_bp)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from flask import jsonify
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -64,7 +64,7 @@ class ListQuery(BaseModel):
     created_to: AwareDatetime | None = None
     overdue: bool | None = None
     open: bool | None = Field(default=None, description="only open (true) or only finished (false) incidents")
-    page: Annotated[int, Field(ge=1)] = 1
+    page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     page_size: Annotated[int, Field(ge=1, le=500)] = 50
 
 

@@ -1,31 +1,69 @@
-"""Dash pages mounted on the Flask server."""
+"""Dash pages mounted on the Flask server: the command center (/) and the wall display (/wall)."""
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 import dash
-from dash import html
+from dash import Input, Output, State, dcc, html, no_update
 from flask import Flask
 
+from dashboard.pages import command, wall
+from dashboard.pages.i18n import DEFAULT_LANG, lang_of
 from dashboard.realtime import init_realtime
 from dispatcher.settings import Settings
+
+PAGES = {"/": command, "/wall": wall}
 
 
 def mount_dash(server: Flask, settings: Settings) -> dash.Dash:
     """Create the Dash app on `server` (no CDN: every asset is served locally)."""
-    app = dash.Dash(__name__, server=server, title="GridCommand 网格指挥", serve_locally=True,
-                    suppress_callback_exceptions=True, update_title=None)
-    runtime = server.extensions["gridcommand"]
-    app.layout = lambda: _home(runtime)
+    app = dash.Dash(__name__, server=server, title="网格指挥 GridCommand", serve_locally=True,
+                    suppress_callback_exceptions=True, update_title=None,
+                    assets_folder=str(_assets_dir()), url_base_pathname="/")
+    app.layout = html.Div([
+        dcc.Location(id="gc-url", refresh=False),
+        dcc.Store(id="gc-lang", storage_type="local", data=DEFAULT_LANG),
+        html.Div(id="gc-page"),
+    ])
+    _register(app)
+    command.register(app)
+    wall.register(app)
     init_realtime(server, settings)
     return app
 
 
-def _home(runtime) -> html.Div:
-    grids = runtime.city.grids
-    return html.Div(
-        [
-            html.H1("GridCommand 网格化指挥调度"),
-            html.P(f"网格版本 {grids.version} · {len(grids)} 个网格"),
-            html.A("API (OpenAPI)", href="/api/v1/openapi.json"),
-        ],
-        id="home",
-    )
+def _assets_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[1] / "assets"
+
+
+def query_lang(search: str | None) -> str | None:
+    """The `?lang=` of a URL, if any."""
+    values = parse_qs((search or "").lstrip("?")).get("lang")
+    return lang_of(values[0]) if values else None
+
+
+def _register(app: dash.Dash) -> None:
+    @app.callback(Output("gc-page", "children"), Input("gc-url", "pathname"), Input("gc-lang", "data"),
+                  State("gc-url", "search"))
+    def page(pathname, stored, search):
+        """Render the page of the path in the chosen language (`?lang=` wins over the stored choice)."""
+        lang = query_lang(search) or lang_of(stored)
+        module = PAGES.get((pathname or "/").rstrip("/") or "/", command)
+        return module.layout(lang)
+
+    @app.callback(Output("gc-lang", "data"), Input("gc-url", "search"), State("gc-lang", "data"))
+    def lang_from_url(search, stored):
+        """`?lang=en` is remembered like the toggle."""
+        wanted = query_lang(search)
+        return wanted if wanted and wanted != stored else no_update
+
+    @app.callback(Output("gc-lang", "data", allow_duplicate=True), Output("gc-url", "search"),
+                  Input("cc-lang", "n_clicks"), State("gc-lang", "data"), prevent_initial_call=True)
+    def toggle(n, stored):
+        """中 / EN."""
+        if not n:
+            return no_update, no_update
+        lang = "en" if lang_of(stored) == "zh" else "zh"
+        return lang, f"?lang={lang}"

@@ -11,9 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo.grids import LEVELS_TOP_DOWN, GridIndex, GridPath, Level, naive_locate
-from geo.importer import parse_grids
 
-from geo_fixtures import COMMUNITY, DISTRICT, STREET, tiny_collection
+from geo_fixtures import COMMUNITY, DISTRICT, STREET
 
 U = {s: COMMUNITY + s for s in ("001", "002", "003", "004", "005")}
 

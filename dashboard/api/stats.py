@@ -1,0 +1,69 @@
+"""Statistics and event catch-up endpoints: today's figures for the wall, outbox events after a sequence number."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from flask import jsonify
+from pydantic import BaseModel, ConfigDict, Field
+from spectree import Response
+
+from dashboard.api import ErrorResponse, api, runtime, spec
+from dispatcher import outbox, stats
+
+TAG = "stats"
+EVENTS_MAX = 1000
+
+
+class TodayOut(BaseModel):
+    """Today's figures (see dispatcher/stats.py for the definitions)."""
+
+    model_config = ConfigDict(extra="allow")
+    day: str
+    received: int
+
+
+class EventsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    after_seq: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    limit: Annotated[int, Field(ge=1, le=EVENTS_MAX)] = 500
+
+
+class EventsOut(BaseModel):
+    items: list[dict]
+    last_seq: int
+    complete: bool
+
+
+def named_summary(session, rt) -> dict:
+    """today_summary with category and street names added (zh and en)."""
+    summary = stats.today_summary(session, now=rt.clock(), tz=rt.settings.timezone)
+    catalogue, grids = rt.city.catalogue, rt.city.grids
+    for item in summary["top_categories"]:
+        category = catalogue.find_category(item["code"])
+        item["name_zh"] = category.name_zh if category else item["code"]
+        item["name_en"] = category.name_en if category else item["code"]
+    for item in summary["streets"]:
+        grid = grids.find(item["code"])
+        item["name_zh"] = grid.name if grid else item["code"]
+        item["name_en"] = grid.properties.get("name_en", item["name_zh"]) if grid else item["code"]
+    return summary
+
+
+@api.get("/stats/today")
+@spec.validate(resp=Response(HTTP_200=TodayOut), tags=[TAG])
+def today():
+    """Today's received / filed / dispatched / in handling / overdue / closed, on-time closure rate and rankings."""
+    rt = runtime()
+    with rt.sessions() as session:
+        return jsonify(named_summary(session, rt))
+
+
+@api.get("/events")
+@spec.validate(query=EventsQuery, resp=Response(HTTP_200=EventsOut, HTTP_422=ErrorResponse), tags=[TAG])
+def events(query: EventsQuery):
+    """Outbox events after `after_seq`, oldest first: how a client catches up after missing pushes."""
+    with runtime().sessions() as session:
+        rows = outbox.since(session, query.after_seq, query.limit)
+        items = [r.as_message() for r in rows]
+    last = items[-1]["seq"] if items else query.after_seq
+    return jsonify(items=items, last_seq=last, complete=len(items) < query.limit)

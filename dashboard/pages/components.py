@@ -1,0 +1,111 @@
+"""Shared pieces of the pages: header, map base, grid layers, small badges and time formatting."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import dash_leaflet as dl
+from dash import dcc, html
+
+from dashboard.pages.i18n import client_strings, status_label, t
+
+CENTER = {"lat": 30.272, "lng": 120.165}  # the demo district; Leaflet order only here
+FN = "gc.map."  # the browser namespace of the Leaflet functions (assets/gridcommand.js)
+
+
+def fn(name: str) -> dict:
+    """A reference to a browser function in assets/gridcommand.js."""
+    return {"variable": FN + name}
+
+
+def header(page: str, lang: str, prefix: str, stats: list | None = None) -> html.Header:
+    """The top bar: product, navigation, live counters slot, connection state, clock, language toggle."""
+    nav = [dcc.Link(t("nav_command", lang), href=f"/?lang={lang}", className="gc-nav" + (" on" if page == "command" else "")),
+           dcc.Link(t("nav_wall", lang), href=f"/wall?lang={lang}", className="gc-nav" + (" on" if page == "wall" else ""))]
+    return html.Header([
+        html.Div([html.Span("◈", className="gc-logo"),
+                  html.Div([html.Div([html.B("网格指挥"), html.Span(" GridCommand", className="gc-brand-en")],
+                                     className="gc-brand"),
+                            html.Div(t("product_sub" if page == "command" else "wall_title", lang), className="gc-sub")])],
+                 className="gc-brand-box"),
+        html.Nav(nav, className="gc-navs") if page == "command" else html.Div(),
+        html.Div(stats or [], id=f"{prefix}-header-stats", className="gc-header-stats"),
+        html.Div([html.Span(t("disconnected", lang), id=f"{prefix}-conn", className="gc-conn gc-conn-off"),
+                  html.Span(id=f"{prefix}-clock", className="gc-clock"),
+                  html.Button("EN" if lang == "zh" else "中", id=f"{prefix}-lang", className="gc-lang",
+                              title="中文 / English") if page == "command" else None],
+                 className="gc-header-right"),
+        dcc.Interval(id=f"{prefix}-clock-tick", interval=1000),
+        dcc.Store(id=f"{prefix}-strings", data={**client_strings(lang), "connected": t("connected", lang),
+                                                 "disconnected": t("disconnected", lang)}),
+    ], className=f"gc-header gc-header-{page}")
+
+
+def grid_layer(layer_id: str, level: str, *, url: str | None, hideout: dict, coords: dict | None,
+               interactive: bool = True) -> dl.GeoJSON:
+    """A grid level as a GeoJSON layer the browser fetches once from the grids endpoint, styled via hideout."""
+    kwargs = {"coordsToLatLng": coords} if coords else {}
+    return dl.GeoJSON(id=layer_id, url=url, style=fn("gridStyle"), hideout={"kind": level, **hideout},
+                      interactive=interactive, zoomToBounds=False, **kwargs)
+
+
+def grids_url(level: str) -> str:
+    return f"/api/v1/grids?level={level}"
+
+
+def city_bounds(grids) -> list[list[float]] | None:
+    """The city's extent in Leaflet order [[south, west], [north, east]] (None without grids)."""
+    tops = grids.by_level("district") or grids.by_level("street")
+    if not tops:
+        return None
+    boxes = [g.geometry.bounds for g in tops]
+    west, south = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    east, north = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    return [[south, west], [north, east]]
+
+
+def base_map(map_id: str, children: list, *, tile_url: str | None, bounds=None, zoom: float = 13.5,
+             **kwargs) -> dl.Map:
+    """A Leaflet map centred on the city, with no remote tiles unless a tile URL is configured."""
+    layers = [dl.TileLayer(url=tile_url, attribution="")] if tile_url else []
+    view = {"center": CENTER, "zoom": zoom}
+    if bounds:  # centre on the city (a bounds-only map trips dash-leaflet when it compares its centre)
+        view["center"] = {"lat": (bounds[0][0] + bounds[1][0]) / 2, "lng": (bounds[0][1] + bounds[1][1]) / 2}
+    return dl.Map(id=map_id, minZoom=10, maxZoom=19, zoomSnap=0.25, children=layers + children,
+                  attributionControl=False, preferCanvas=True, **view, **kwargs)
+
+
+def status_badge(status: str, lang: str) -> html.Span:
+    return html.Span(status_label(status, lang), className=f"gc-badge gc-bs-{status}")
+
+
+def light_dot(light: str | None, lang: str) -> html.Span:
+    """The stage clock's traffic light."""
+    if not light:
+        return html.Span("—", className="gc-light gc-light-none")
+    return html.Span([html.I(), t(f"light_{light}", lang)], className=f"gc-light gc-light-{light}")
+
+
+def ago(then: datetime | str | None, now: datetime, lang: str) -> str:
+    """'12分钟前' / '12 min ago'."""
+    if then is None:
+        return "—"
+    if isinstance(then, str):
+        then = datetime.fromisoformat(then)
+    minutes = int((now - then).total_seconds() // 60)
+    if minutes < 1:
+        return t("just_now", lang)
+    if minutes < 60:
+        return t("ago_min", lang, n=minutes)
+    if minutes < 48 * 60:
+        return t("ago_hour", lang, n=minutes // 60)
+    return t("ago_day", lang, n=minutes // 1440)
+
+
+def local_time(value: datetime | str | None, tz: str, fmt: str = "%m-%d %H:%M") -> str:
+    """A UTC timestamp as local wall-clock text."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(ZoneInfo(tz)).strftime(fmt)

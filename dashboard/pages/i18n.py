@@ -1,0 +1,178 @@
+"""Every UI string in Simplified Chinese (default) and English, in one dictionary."""
+from __future__ import annotations
+
+DEFAULT_LANG = "zh"
+LANGS = ("zh", "en")
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "product": ("网格指挥", "GridCommand"),
+    "product_sub": ("综合执法指挥调度中心", "Command & Dispatch Center"),
+    "wall_title": ("城市网格化管理 · 实时态势", "Urban Grid Management · Live Situation"),
+    "connected": ("实时连接", "Live"),
+    "disconnected": ("连接中断", "Offline"),
+    "nav_command": ("指挥调度", "Command"),
+    "nav_wall": ("大屏", "Wall"),
+    # queue
+    "tab_new": ("新上报", "New"),
+    "tab_dispatch": ("待派遣", "To dispatch"),
+    "tab_overdue": ("超时", "Overdue"),
+    "all_streets": ("全部街道", "All streets"),
+    "all_categories": ("全部类别", "All categories"),
+    "queue_empty": ("暂无案件", "No incidents"),
+    "queue_more": ("仅显示前 {n} 条，共 {total} 条", "Showing {n} of {total}"),
+    # grid panel
+    "grid_panel": ("网格信息", "Grid"),
+    "grid_code": ("编码", "Code"),
+    "grid_leader": ("网格长", "Grid leader"),
+    "grid_phone": ("电话", "Phone"),
+    "grid_open": ("在办案件", "Open incidents"),
+    "grid_hint": ("点击地图上的网格查看网格长和在办案件", "Click a grid on the map for its leader and open incidents"),
+    "level_street": ("街道", "Street"),
+    "level_community": ("社区", "Community"),
+    "level_unit": ("单元网格", "Unit grid"),
+    "level_district": ("区", "District"),
+    # drawer
+    "drawer_title": ("案件详情", "Incident"),
+    "close": ("关闭", "Close"),
+    "f_status": ("状态", "Status"),
+    "f_category": ("类别", "Category"),
+    "f_urgency": ("紧急程度", "Urgency"),
+    "f_location": ("位置", "Location"),
+    "f_department": ("责任部门", "Department"),
+    "f_assignee": ("处置人", "Assignee"),
+    "f_reported": ("上报时间", "Reported"),
+    "f_deadline": ("本阶段时限", "Stage deadline"),
+    "f_stage": ("阶段", "Stage"),
+    "f_routing": ("派遣依据", "Routing"),
+    "f_channel": ("来源", "Channel"),
+    "timeline": ("办理过程", "Timeline"),
+    "actions": ("操作", "Actions"),
+    "no_actions": ("当前状态无可执行操作", "No actions in this status"),
+    "note_placeholder": ("意见 / 原因 / 处置结果", "Note / reason / result"),
+    "dispatch_to": ("派遣部门", "Dispatch to"),
+    "nearest": ("就近人员", "Nearest officers"),
+    "no_officers": ("暂无可用人员位置", "No officer positions yet"),
+    "dispatch_one_click": ("一键派遣", "Dispatch"),
+    "done": ("已完成：{action}", "Done: {action}"),
+    "failed": ("操作失败：{message}", "Failed: {message}"),
+    "overdue_flag": ("已超时", "OVERDUE"),
+    "urgency_1": ("一般", "Normal"),
+    "urgency_2": ("紧急", "Urgent"),
+    "urgency_3": ("特急", "Critical"),
+    "light_green": ("正常", "On time"),
+    "light_yellow": ("临期", "Due soon"),
+    "light_red": ("超期", "Late"),
+    "ago_min": ("{n}分钟前", "{n} min ago"),
+    "ago_hour": ("{n}小时前", "{n} h ago"),
+    "ago_day": ("{n}天前", "{n} d ago"),
+    "just_now": ("刚刚", "just now"),
+    "legend": ("图例", "Legend"),
+    "officers": ("执法队员", "Officers"),
+    "incidents": ("案件", "Incidents"),
+    "open_total": ("在办", "Open"),
+    # wall
+    "k_received": ("今日受理", "Received today"),
+    "k_filed": ("今日立案", "Filed today"),
+    "k_dispatched": ("今日派遣", "Dispatched today"),
+    "k_in_handling": ("处置中", "In handling"),
+    "k_overdue": ("超时", "Overdue"),
+    "k_closed": ("今日结案", "Closed today"),
+    "k_on_time": ("按期结案率", "On-time closure"),
+    "by_hour": ("今日分时受理", "Intake by hour"),
+    "top_categories": ("高发问题类别", "Top categories"),
+    "street_rank": ("街道在办 / 超时排名", "Streets: open / overdue"),
+    "col_street": ("街道", "Street"),
+    "col_open": ("在办", "Open"),
+    "col_overdue": ("超时", "Overdue"),
+}
+
+STATUS: dict[str, tuple[str, str]] = {
+    "reported": ("已受理", "Reported"),
+    "triage": ("待甄别", "Triage"),
+    "filed": ("已立案", "Filed"),
+    "dispatched": ("已派遣", "Dispatched"),
+    "claimed": ("处置中", "Claimed"),
+    "suspended": ("挂账", "Suspended"),
+    "returned": ("已回退", "Returned"),
+    "escalated": ("已上报", "Escalated"),
+    "handled": ("已反馈", "Handled"),
+    "rework": ("返工", "Rework"),
+    "verified": ("核查通过", "Verified"),
+    "closed": ("已结案", "Closed"),
+    "archived": ("已归档", "Archived"),
+    "voided": ("已作废", "Voided"),
+}
+
+ACTION: dict[str, tuple[str, str]] = {
+    "report": ("受理", "Report"),
+    "triage": ("转甄别", "Triage"),
+    "file": ("立案", "File"),
+    "dispatch": ("派遣", "Dispatch"),
+    "claim": ("签收", "Claim"),
+    "transfer": ("批转", "Transfer"),
+    "return": ("回退", "Return"),
+    "escalate": ("上报", "Escalate"),
+    "suspend": ("挂账", "Suspend"),
+    "resume": ("恢复", "Resume"),
+    "extend": ("延期", "Extend"),
+    "handle": ("反馈", "Handle"),
+    "verify": ("核查通过", "Verify"),
+    "reject": ("核查不通过", "Reject"),
+    "close": ("结案", "Close"),
+    "archive": ("归档", "Archive"),
+    "void": ("作废", "Void"),
+    "overdue": ("超时", "Overdue"),
+}
+
+STAGE: dict[str, tuple[str, str]] = {
+    "file": ("立案", "Filing"),
+    "dispatch": ("派遣", "Dispatch"),
+    "handle": ("处置", "Handling"),
+    "verify": ("核查", "Verification"),
+}
+
+OFFICER_STATUS: dict[str, tuple[str, str]] = {
+    "on_duty": ("在岗", "On duty"),
+    "busy": ("处置中", "Busy"),
+    "off_duty": ("下班", "Off duty"),
+    "stale": ("位置过期", "Stale"),
+    "offline": ("离线", "Offline"),
+}
+
+
+def lang_of(value: str | None) -> str:
+    """A supported language code (anything else is the default, Chinese)."""
+    return value if value in LANGS else DEFAULT_LANG
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang == "en" else pair[0]
+
+
+def t(key: str, lang: str, **fmt) -> str:
+    """The UI string `key` in `lang`, formatted with `fmt`."""
+    text = _pick(STRINGS[key], lang)
+    return text.format(**fmt) if fmt else text
+
+
+def status_label(status: str | None, lang: str) -> str:
+    """An incident status in words."""
+    return _pick(STATUS[status], lang) if status in STATUS else (status or "—")
+
+
+def action_label(action: str, lang: str) -> str:
+    """A lifecycle action (or timeline action) in words."""
+    return _pick(ACTION[action], lang) if action in ACTION else action
+
+
+def stage_label(stage: str | None, lang: str) -> str:
+    return _pick(STAGE[stage], lang) if stage in STAGE else "—"
+
+
+def client_strings(lang: str) -> dict[str, str]:
+    """Strings the browser-side map code needs (popups, legends)."""
+    keys = ("overdue_flag",)
+    out = {k: t(k, lang) for k in keys}
+    out.update({f"status_{k}": _pick(v, lang) for k, v in STATUS.items()})
+    out.update({f"officer_{k}": _pick(v, lang) for k, v in OFFICER_STATUS.items()})
+    return out

@@ -1,0 +1,144 @@
+"""A real GridCommand server (SQLite + bundled Redis + worker) and headless Debian Chromium for the browser tests."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO_GRIDS, IN_CI
+
+DEMO_ROSTER = DEMO_GRIDS.parent / "officers.yaml"
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+START_TIMEOUT_S = 40
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cli(*args: str, env: dict) -> None:
+    subprocess.run([sys.executable, "-m", "dashboard.cli", *args], env=env, check=True, capture_output=True)
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gridcommand serve exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if json.load(response).get("redis") == "ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"gridcommand serve did not become healthy within {START_TIMEOUT_S} s")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium; missing it fails in CI and skips elsewhere."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing (apt-get install -y chromium)"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return str(CHROMIUM)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """`gridcommand serve` on a free port over a fresh SQLite file with the demo city; REDIS_URL unset (bundled)."""
+    root = tmp_path_factory.mktemp("e2e")
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
+    env.update(DATABASE_URL=f"sqlite:///{root / 'e2e.sqlite'}", GRIDCOMMAND_VAR_DIR=str(root / "var"),
+               GRIDCOMMAND_RELAY_INTERVAL_S="0.5", PYTHONUNBUFFERED="1")
+    _cli("db", "upgrade", env=env)
+    _cli("import-grids", str(DEMO_GRIDS), env=env)
+    _cli("import-officers", str(DEMO_ROSTER), env=env)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(root / "serve.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--port", str(port)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # own process group
+    try:
+        _wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        shutil.rmtree(root / "var", ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+# Keep a handle on every WebSocket the page opens, so a test can cut the live connection.
+TRACK_SOCKETS = """(() => {
+  const Native = window.WebSocket; window.__gcSockets = [];
+  function Tracked(...args) { const ws = new Native(...args); window.__gcSockets.push(ws); return ws; }
+  Tracked.prototype = Native.prototype;
+  Object.assign(Tracked, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
+  window.WebSocket = Tracked;
+})();"""
+
+
+class Watched:
+    """A page with everything it requested and every console error it logged."""
+
+    def __init__(self, context, base_url: str):
+        self.context = context
+        context.add_init_script(TRACK_SOCKETS)
+        self.page = context.new_page()
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.base_url = base_url
+
+    def open(self, path: str = "/"):
+        self.page.goto(self.base_url + path)
+        self.page.wait_for_selector(".gc-conn.gc-conn-on", timeout=15_000)  # Socket.IO connected
+        return self.page
+
+
+@pytest.fixture
+def open_page(browser, live_server):
+    """Open pages in fresh browser contexts (separate storage, like separate operators)."""
+    contexts = []
+
+    def _open(path: str = "/", width: int = 1600, height: int = 900) -> Watched:
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+        contexts.append(context)
+        watched = Watched(context, live_server)
+        watched.open(path)
+        return watched
+
+    yield _open
+    for context in contexts:
+        context.close()

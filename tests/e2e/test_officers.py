@@ -1,0 +1,44 @@
+"""An officer's tracker reports over the OsmAnd protocol and the marker moves on every open command center."""
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+import pytest
+import yaml
+from shapely.geometry import shape
+
+from tests.e2e.conftest import DEMO_ROSTER
+from tests.e2e.test_command_center import api
+
+pytestmark = pytest.mark.browser
+
+
+def osmand(base: str, device: str, lon: float, lat: float, at: float) -> dict:
+    url = f"{base}/osmand?id={device}&lat={lat}&lon={lon}&timestamp={int(at)}&accuracy=5&speed=2&bearing=90"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)
+
+
+def _marker_box(page, officer_id: str):
+    return page.locator(f'.gc-off[data-officer="{officer_id}"]').bounding_box()
+
+
+def test_an_osmand_fix_moves_the_officers_marker(open_page, live_server):
+    officer = next(o for o in yaml.safe_load(DEMO_ROSTER.read_text(encoding="utf-8")) if o["on_duty"])
+    grids = api(live_server, "GET", f"/api/v1/grids?level=community&parent={officer['grid_community'][:9]}")
+    home = next(f for f in grids["features"] if f["properties"]["code"] == officer["grid_community"])
+    start = shape(home["geometry"]).representative_point()
+    now = time.time()
+    assert osmand(live_server, officer["device_id"], start.x, start.y, now - 60)["accepted"] is True
+    page = open_page("/").page
+    locator = page.locator(f'.gc-off[data-officer="{officer["id"]}"]')
+    locator.wait_for(state="visible", timeout=10_000)
+    before = _marker_box(page, officer["id"])
+    moved = osmand(live_server, officer["device_id"], start.x + 0.004, start.y, now)  # ~385 m east, a minute later
+    assert moved["accepted"] is True, moved
+    page.wait_for_function(
+        """([id, x]) => { const el = document.querySelector(`.gc-off[data-officer="${id}"]`);
+                          return el && el.getBoundingClientRect().x > x + 8; }""",
+        arg=[officer["id"], before["x"]], timeout=5_000)

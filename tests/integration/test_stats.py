@@ -1,0 +1,80 @@
+"""Today's wall figures on both backends: exact counts for a scripted day, and event catch-up after a sequence number."""
+from datetime import timedelta
+
+from dispatcher.incident import Incident
+from dispatcher.uow import UnitOfWork
+from tests.conftest import T0
+from tests.integration.helpers import act, report
+
+CLOSE_STEPS = [("claim", {}), ("handle", {"result": "已清运"}), ("verify", {}), ("close", {})]
+
+
+def _flag_overdue(sessions, incident_id: str, now) -> None:
+    """What the worker's sweep records when a stage clock runs out."""
+    with UnitOfWork(sessions) as uow:
+        incident = uow.session.get(Incident, incident_id)
+        incident.record(action="overdue", actor="system", now=now, to=incident.state, note="stage passed its deadline")
+        uow.commit(now)
+
+
+def test_today_summary_counts_a_scripted_day_exactly(client, city, clock, db):
+    _, _, sessions = db
+    clock.now = T0 - timedelta(days=1)  # yesterday: reported and filed, dispatched today
+    yesterday = report(client, city, unit_index=5).json
+    assert act(client, yesterday["id"], "file").status_code == 200
+
+    clock.now = T0  # 10:00 Shanghai
+    a = report(client, city, unit_index=100).json
+    report(client, city, unit_index=2000).json
+    c = report(client, city, unit_index=4000, category="010101").json  # manhole cover: 30 min to file
+    d = report(client, city, unit_index=6000).json
+
+    clock.now = T0 + timedelta(minutes=10)
+    for incident in (a, d):
+        assert act(client, incident["id"], "file").status_code == 200
+        assert act(client, incident["id"], "dispatch").status_code == 200
+    assert act(client, a["id"], "dispatch").status_code == 200  # a re-dispatch counts once
+    assert act(client, yesterday["id"], "dispatch").status_code == 200
+    _flag_overdue(sessions, d["id"], clock.now)  # d was late at some stage: closed, but not on time
+    for incident in (a, d):
+        for action, body in CLOSE_STEPS:
+            assert act(client, incident["id"], action, **body).status_code == 200, action
+
+    clock.now = T0 + timedelta(minutes=90)  # 11:30: only c is past its (30 min) filing deadline
+    summary = client.get("/api/v1/stats/today").json
+    assert summary["day"] == "2026-12-02"
+    assert {k: summary[k] for k in ("received", "filed", "dispatched", "in_handling", "overdue", "closed",
+                                     "closed_on_time", "open")} == {
+        "received": 4, "filed": 2, "dispatched": 3, "in_handling": 1, "overdue": 1, "closed": 2, "closed_on_time": 1,
+        "open": 3}
+    assert summary["on_time_closure_rate"] == 0.5
+    assert summary["open_by_status"] == {"reported": 2, "dispatched": 1}
+    assert summary["by_hour"][10] == 4 and sum(summary["by_hour"]) == 4
+    assert [(i["code"], i["count"]) for i in summary["top_categories"]] == [("020101", 3), ("010101", 1)]
+    assert summary["top_categories"][0]["name_zh"] == "暴露垃圾"
+    streets = {s["code"]: s for s in summary["streets"]}
+    assert sum(s["open"] for s in streets.values()) == 3
+    assert streets[c["grid"]["street"]]["overdue"] == 1 and sum(s["overdue"] for s in streets.values()) == 1
+    assert all(s["name_zh"].endswith("街道") for s in streets.values())
+
+
+def test_nothing_closed_means_no_on_time_rate(client, city, clock):
+    report(client, city)
+    summary = client.get("/api/v1/stats/today").json
+    assert summary["received"] == 1 and summary["closed"] == 0 and summary["on_time_closure_rate"] is None
+
+
+def test_events_after_a_sequence_number_replay_in_order_once(client, city):
+    incident = report(client, city).json
+    act(client, incident["id"], "file")
+    everything = client.get("/api/v1/events?after_seq=0").json
+    names = [e["name"] for e in everything["items"]]
+    assert names == ["incident.report", "incident.file"] and everything["complete"] is True
+    seqs = [e["seq"] for e in everything["items"]]
+    assert seqs == sorted(seqs) and everything["last_seq"] == seqs[-1]
+    assert everything["items"][1]["data"]["incident"]["status"] == "filed"
+    after = client.get(f"/api/v1/events?after_seq={seqs[0]}").json
+    assert [e["seq"] for e in after["items"]] == seqs[1:]
+    assert client.get(f"/api/v1/events?after_seq={seqs[-1]}").json == {"items": [], "last_seq": seqs[-1],
+                                                                      "complete": True}
+    assert client.get("/api/v1/events?after_seq=-1").status_code == 422
