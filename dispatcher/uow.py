@@ -3,12 +3,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from dispatcher.errors import ConcurrentUpdate
 from dispatcher.incident import Incident
 from dispatcher.outbox import OutboxEvent
+
+
+OUTBOX_LOCK_KEY = 0x67726964  # "grid": the advisory lock that orders outbox commits on PostgreSQL
 
 
 class UnitOfWork:
@@ -48,6 +52,10 @@ class UnitOfWork:
                 rows.append(OutboxEvent(name=event.name, incident_id=event.incident_id, scope=obj.scope(),
                                         payload={**event.data, "incident": snapshot}, created_at=now))
             obj.events.clear()
+        if rows and self.session.get_bind().dialect.name == "postgresql":
+            # Hold one lock from taking sequence numbers to commit, so events become visible in sequence
+            # order: a client reading "everything after seq N" can never skip one committed later.
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTBOX_LOCK_KEY})
         self.session.add_all(rows)
         return rows
 

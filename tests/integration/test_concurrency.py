@@ -1,9 +1,12 @@
 """Concurrent writers on PostgreSQL: one claim wins, one key creates once."""
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
 import pytest
+import sqlalchemy as sa
 
+from dispatcher import outbox
 from tests.integration.helpers import act, count, inside, report
 
 WORKERS = 20
@@ -54,3 +57,29 @@ def test_concurrent_creates_with_one_idempotency_key_create_once(pg_app, city, d
     assert {r.status_code for r in results} == {201}
     assert len({r.json["id"] for r in results}) == 1
     assert count(engine, "incident") == 1 and count(engine, "outbox") == 1
+
+
+def test_a_client_following_the_outbox_by_sequence_never_skips_an_event(pg_app, city, db):
+    """Events become visible in sequence order, so "everything after my last seq" never misses one."""
+    _, engine, sessions = db
+    done, seen, last = threading.Event(), set(), 0
+
+    def follow():
+        nonlocal last
+        while True:
+            finished = done.is_set()
+            with sessions() as session:
+                for event in outbox.since(session, last, 1000):
+                    seen.add(event.id)
+                    last = event.id
+            if finished:
+                return
+
+    reader = threading.Thread(target=follow)
+    reader.start()
+    _together(pg_app, lambda c: [report(c, city, unit_index=i) for i in range(10)], n=8)
+    done.set()
+    reader.join(timeout=30)
+    with engine.connect() as conn:
+        everything = set(conn.scalars(sa.text("SELECT id FROM outbox")))
+    assert len(everything) == 80 and seen == everything
