@@ -23,6 +23,8 @@ def main(verbose: bool) -> None:
     """GridCommand: command and dispatch for urban grid management (网格化管理指挥调度)."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Werkzeug logs every request at INFO on its own unless told otherwise (URLs may carry personal data).
+    logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 @main.group()
