@@ -105,9 +105,27 @@ def demo(host: str, port: int, officers: int, rate: float) -> None:
     _upgrade(settings)
     _ensure_demo_grids(settings)
     _ensure_demo_officers(settings)
+    _ensure_demo_backlog(settings)
     with _services(settings) as running, _simulator(port, officers, rate):
         click.echo(f"GridCommand demo: http://{host}:{port}/  (API: http://{host}:{port}/api/v1/openapi.json)")
         _run_web(running, host, port)
+
+
+def _ensure_demo_backlog(settings: Settings) -> None:
+    """On a first start, a morning's worth of incidents so the map is alive from the first second."""
+    from sqlalchemy import func, select
+
+    from dispatcher.db import make_engine, make_sessions
+    from dispatcher.incident import Incident
+    from workers.backlog import seed_backlog
+
+    engine = make_engine(settings.database_url)
+    with make_sessions(engine)() as session:
+        empty = not session.scalar(select(func.count()).select_from(Incident))
+    engine.dispose()
+    if empty:
+        count = seed_backlog(settings.database_url, settings.data_dir, now=datetime.now(UTC))
+        click.echo(f"seeded a backlog of {count} incidents")
 
 
 @contextmanager

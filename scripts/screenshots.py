@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -15,7 +14,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,52 +40,7 @@ def wait_healthy(url: str, timeout: float = 60) -> None:
     raise SystemExit(f"{url} did not answer /health")
 
 
-def seed(database_url: str, count: int = 140) -> None:
-    """A plausible morning: incidents reported over the last hours, many moved along the lifecycle, some late."""
-    from dispatcher.city import load_city
-    from dispatcher.commands import ActionRequest, CreateIncident
-    from dispatcher.db import make_engine, make_sessions
-    from dispatcher.gridstore import load_index
-    from dispatcher.lifecycle import Action
-    from dispatcher.services import create_incident, perform_action
-    from dispatcher.settings import Settings
-    from dispatcher.uow import UnitOfWork
-
-    rng = random.Random(7)
-    settings = Settings(DATABASE_URL=database_url)
-    sessions = make_sessions(make_engine(database_url))
-    with sessions() as session:
-        city = load_city(settings.data_dir, load_index(session))
-    units = city.grids.by_level("unit")
-    categories = [c for c in city.catalogue.categories.values() if c.default_department]
-    weights = [6 if c.code.startswith("02") else 1 for c in categories]
-    places = ["路口", "小区东门", "人行道", "沿街商铺前", "公园北侧", "公交站旁", "菜场门口", "学校附近"]
-    now = datetime.now(UTC)
-    plan = [("file",), ("file", "dispatch"), ("file", "dispatch", "claim"), ("file", "dispatch", "claim", "handle"), (),
-            ("file", "dispatch", "claim", "handle", "verify", "close")]
-    for n in range(count):
-        at = now - timedelta(minutes=rng.randint(1, 330))
-        point = units[rng.randrange(len(units))].geometry.representative_point()
-        category = rng.choices(categories, weights)[0]
-        steps = rng.choices(plan, [3, 3, 4, 2, 4, 3])[0]
-        with UnitOfWork(sessions) as uow:
-            incident = create_incident(uow, city, CreateIncident(
-                description=f"{rng.choice(places)}{category.name_zh}，请尽快处置", category_code=category.code, lon=point.x, lat=point.y,
-                channel=rng.choice(["grid_worker", "hotline", "public"])), actor="demo", now=at)
-            uow.commit(at)
-            incident_id = incident.id
-        step_at = at
-        for action in steps:
-            step_at = step_at + timedelta(minutes=rng.randint(2, 20))
-            if step_at > now:
-                break
-            body = {"result": "已处置完毕"} if action == "handle" else {}
-            with UnitOfWork(sessions) as uow:
-                perform_action(uow, city, incident_id, Action(action), ActionRequest(**body), actor="demo", now=step_at)
-                uow.commit(step_at)
-
-
-def start_demo(tmp: Path) -> tuple[subprocess.Popen, str, str]:
+def start_demo(tmp: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     database_url = f"sqlite:///{tmp / 'shots.sqlite'}"
     env = {**{k: v for k, v in os.environ.items() if k != "REDIS_URL"}, "DATABASE_URL": database_url,
@@ -96,7 +49,7 @@ def start_demo(tmp: Path) -> tuple[subprocess.Popen, str, str]:
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     wait_healthy(url)
-    return proc, url, database_url
+    return proc, url
 
 
 def shoot(url: str) -> None:
@@ -136,10 +89,9 @@ def main() -> None:
         shoot(args.url.rstrip("/"))
         return
     with tempfile.TemporaryDirectory(prefix="gc-shots-") as tmp:
-        proc, url, database_url = start_demo(Path(tmp))
+        proc, url = start_demo(Path(tmp))
         try:
-            seed(database_url)
-            time.sleep(2)  # the worker relays the seeded events
+            time.sleep(5)  # the demo seeds its backlog before serving; let officers report their first fixes
             shoot(url)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)  # the demo's own process group (web, worker, bundled Redis)
