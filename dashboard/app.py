@@ -6,6 +6,8 @@ import logging
 from flask import Flask, request
 
 from dashboard.api import init_api
+from dashboard.auth import init_auth
+from dashboard.hardening import init_hardening
 from dashboard.runtime import Runtime, build_runtime
 from dispatcher.settings import Settings
 
@@ -30,7 +32,9 @@ def create_server(settings: Settings, runtime: Runtime | None = None) -> Flask:
         if request.endpoint == IMPORT_ENDPOINT:
             request.max_content_length = settings.max_import_bytes
 
+    init_auth(server)
     init_api(server)
+    init_hardening(server, settings)
     return server
 
 

@@ -1,8 +1,9 @@
-"""The `gridcommand` command: demo, serve, worker, import-grids, db upgrade."""
+"""The `gridcommand` command: demo, serve, worker, import-grids, db upgrade, audit verify."""
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from dispatcher.accounts import Role
+from dispatcher.privacy import install_log_redaction
 from dispatcher.settings import Settings, get_settings
 
 log = logging.getLogger("gridcommand")
@@ -23,6 +26,7 @@ def main(verbose: bool) -> None:
     """GridCommand: command and dispatch for urban grid management (网格化管理指挥调度)."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()  # no full mobile number reaches any log
     # Werkzeug logs every request at INFO on its own unless told otherwise (URLs may carry personal data).
     logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.WARNING)
 
@@ -46,6 +50,29 @@ def _upgrade(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     engine.dispose()
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """Audit trail commands."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check the audit trail's hash chain: exit 0 if intact, 3 naming the first edited/deleted/reordered record."""
+    from dispatcher.audit import verify
+    from dispatcher.db import make_engine, make_sessions
+
+    engine = make_engine(get_settings().database_url)
+    with make_sessions(engine)() as session:
+        result = verify(session)
+    engine.dispose()
+    if result.ok:
+        click.echo(f"audit trail intact: {result.count} records")
+        return
+    click.echo(f"audit trail BROKEN at record {result.broken_id} ({result.kind}): {result.reason}; "
+               f"{result.count} records before it are intact", err=True)
+    sys.exit(3)
 
 
 @main.command("import-grids")
@@ -74,6 +101,83 @@ def _store_grids(settings: Settings, grids, *, source: str) -> int:
         version = replace_grids(session, grids, source=source, actor="cli", now=datetime.now(UTC))
     engine.dispose()
     return version
+
+
+@main.group()
+def accounts() -> None:
+    """Accounts and API tokens (every change is written to the audit trail)."""
+
+
+@accounts.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="Display name, e.g. 值班长 张伟.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--region", "region_code", help="Grid code at any level (the region scope).")
+@click.option("--department", "department_code", help="Department code (the department scope).")
+def accounts_create(username: str, display_name: str, role: str, region_code: str | None,
+                    department_code: str | None) -> None:
+    """Create an account; prints a generated password (and a TOTP secret for admin, auditor and leader)."""
+    from dispatcher.roster import create_account
+
+    password = secrets.token_urlsafe(12)
+    with _admin_session() as (session, now):
+        account = create_account(session, username=username, display_name=display_name, role=Role(role),
+                                 region_code=region_code, department_code=department_code, password=password,
+                                 actor="cli", now=now)
+        secret = account.totp_secret
+    click.echo(f"created {username} ({role}); password: {password}" + (f"; TOTP secret: {secret}" if secret else ""))
+
+
+@accounts.command("disable")
+@click.argument("username")
+def accounts_disable(username: str) -> None:
+    """Disable an account: its sessions end, its tokens are revoked, its sockets close."""
+    from dispatcher.roster import disable
+
+    with _admin_session() as (session, now):
+        disable(session, username, actor="cli", now=now)
+    click.echo(f"disabled {username}")
+
+
+@accounts.command("token")
+@click.argument("username")
+@click.option("--name", required=True, help="What the token is for, e.g. 'tracker 12' or 'open311 partner'.")
+@click.option("--kind", type=click.Choice(["device", "app", "open311", "service"]), default="app", show_default=True)
+def accounts_token(username: str, name: str, kind: str) -> None:
+    """Issue an API token bound to the account and its scope (shown once)."""
+    from dispatcher.roster import grant_token
+
+    with _admin_session() as (session, now):
+        token = grant_token(session, username, name=name, kind=kind, actor="cli", now=now)
+    click.echo(token)
+
+
+@accounts.command("revoke-token")
+@click.argument("token_id")
+def accounts_revoke(token_id: str) -> None:
+    """Revoke an API token by its id."""
+    from dispatcher.roster import revoke_token
+
+    with _admin_session() as (session, now):
+        revoke_token(session, token_id, actor="cli", now=now)
+    click.echo(f"revoked {token_id}")
+
+
+@contextmanager
+def _admin_session():
+    """A transaction on DATABASE_URL for an admin command; engine errors exit 2 with their message."""
+    from dispatcher.db import make_engine, make_sessions
+    from dispatcher.errors import EngineError
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        with make_sessions(engine).begin() as session:
+            yield session, datetime.now(UTC)
+    except EngineError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    finally:
+        engine.dispose()
 
 
 @main.command()
@@ -106,9 +210,38 @@ def demo(host: str, port: int, officers: int, rate: float) -> None:
     _ensure_demo_grids(settings)
     _ensure_demo_officers(settings)
     _ensure_demo_backlog(settings)
-    with _services(settings) as running, _simulator(port, officers, rate):
+    tokens = _demo_accounts(settings)
+    settings = settings.model_copy(update={"demo_mode": True})
+    with _services(settings) as running, _simulator(port, officers, rate, tokens):
         click.echo(f"GridCommand demo: http://{host}:{port}/  (API: http://{host}:{port}/api/v1/openapi.json)")
         _run_web(running, host, port)
+
+
+SIMULATOR_ACCOUNTS = {"leader": ("sim-center", "shift_leader"), "dept": ("sim-departments", "dept_head")}
+
+
+def _demo_accounts(settings: Settings) -> dict[str, str]:
+    """Load the demo accounts (one per role), print them, and issue the simulator's tokens for this run."""
+    from dispatcher.db import make_engine, make_sessions
+    from dispatcher.roster import ensure_demo_accounts, grant_token, load_demo_accounts
+
+    now = datetime.now(UTC)
+    rows = load_demo_accounts(settings.data_dir / "demo_city" / "accounts.yaml")
+    service = [{"username": name, "display_name": name, "role": role, "region_code": "330199",
+                "department_code": None, "password": secrets.token_urlsafe(24)}
+               for name, role in SIMULATOR_ACCOUNTS.values()]
+    engine = make_engine(settings.database_url)
+    with make_sessions(engine).begin() as session:
+        ensure_demo_accounts(session, rows + service, now=now)
+        tokens = {who: grant_token(session, name, name="simulator", kind="service", actor="demo", now=now)
+                  for who, (name, _) in SIMULATOR_ACCOUNTS.items()}
+    engine.dispose()
+    click.echo("demo accounts (sign in at /login; the demo login page also has one-click buttons):")
+    for row in rows:
+        factor = "  + TOTP (code shown on the login page)" if Role(row["role"]) in {Role.ADMIN, Role.AUDITOR,
+                                                                                   Role.LEADER} else ""
+        click.echo(f"  {row['username']:<12} {row['password']:<18} {row['role']:<13} {row['display_name']}{factor}")
+    return tokens
 
 
 def _ensure_demo_backlog(settings: Settings) -> None:
@@ -129,7 +262,7 @@ def _ensure_demo_backlog(settings: Settings) -> None:
 
 
 @contextmanager
-def _simulator(port: int, officers: int, rate: float):
+def _simulator(port: int, officers: int, rate: float, tokens: dict[str, str]):
     """The living city: officers moving and incidents arriving, through real HTTP requests to this server."""
     import threading
 
@@ -138,7 +271,8 @@ def _simulator(port: int, officers: int, rate: float):
     stop = threading.Event()
     if officers or rate:
         threading.Thread(target=run_simulator, args=(f"http://127.0.0.1:{port}",),
-                         kwargs={"officers": officers, "incident_rate_per_min": rate, "stop": stop},
+                         kwargs={"officers": officers, "incident_rate_per_min": rate, "stop": stop,
+                                 "tokens": tokens},
                          daemon=True, name="gridcommand-simulator").start()
     try:
         yield

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, reconstructor, relationship
 
 from dispatcher.base import Base
 from dispatcher.lifecycle import Action, Status, next_status
-from dispatcher.types import Geometry, UTCDateTime
+from dispatcher.types import EncryptedText, Geometry, UTCDateTime
 
 
 class Channel(StrEnum):
@@ -80,8 +80,8 @@ class Incident(Base):
     category_code: Mapped[str | None] = mapped_column(String(16), index=True)
     description: Mapped[str] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(String(255))
-    reporter_name: Mapped[str | None] = mapped_column(String(64))
-    reporter_phone: Mapped[str | None] = mapped_column(String(32))
+    reporter_name: Mapped[str | None] = mapped_column(EncryptedText)  # personal data: encrypted at rest
+    reporter_phone: Mapped[str | None] = mapped_column(EncryptedText)
     external_id: Mapped[str | None] = mapped_column(String(64))
     urgency: Mapped[int] = mapped_column(Integer, default=1)
     lon: Mapped[float | None] = mapped_column(Float)
@@ -174,6 +174,7 @@ class Incident(Base):
             "description": self.description,
             "address": self.address,
             "reporter_name": self.reporter_name,
+            "reporter_phone": self.reporter_phone,
             "external_id": self.external_id,
             "urgency": self.urgency,
             "location": None if self.lon is None else {"lon": self.lon, "lat": self.lat},

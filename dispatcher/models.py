@@ -1,4 +1,6 @@
 """Every table, imported in one place so metadata and migrations see them all."""
+from dispatcher.accounts import Account, ApiToken
+from dispatcher.audit import AuditRecord
 from dispatcher.base import Base
 from dispatcher.gridstore import GridImport, GridRow
 from dispatcher.idempotency import IdempotencyRecord
@@ -6,4 +8,4 @@ from dispatcher.incident import Incident, TimelineEntry
 from dispatcher.officers import Officer, OfficerPosition
 from dispatcher.outbox import OutboxEvent
 
-__all__ = ["Base", "GridImport", "GridRow", "IdempotencyRecord", "Incident", "Officer", "OfficerPosition", "OutboxEvent", "TimelineEntry"]
+__all__ = ["Account", "ApiToken", "AuditRecord", "Base", "GridImport", "GridRow", "IdempotencyRecord", "Incident", "Officer", "OfficerPosition", "OutboxEvent", "TimelineEntry"]

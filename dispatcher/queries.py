@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from dispatcher.incident import Incident
@@ -52,9 +52,10 @@ def _filtered(f: IncidentFilter, now: datetime) -> Select:
     return query
 
 
-def list_incidents(session: Session, f: IncidentFilter, *, now: datetime) -> tuple[list[Incident], int]:
-    """One page of matching incidents, newest first, and the total count."""
-    query = _filtered(f, now)
+def list_incidents(session: Session, f: IncidentFilter, *, now: datetime,
+                   scope: ColumnElement[bool]) -> tuple[list[Incident], int]:
+    """One page of matching incidents inside `scope` (dispatcher.access.scope_clause), newest first, and the total."""
+    query = _filtered(f, now).where(scope)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     page = query.order_by(Incident.created_at.desc(), Incident.id).offset((f.page - 1) * f.page_size).limit(f.page_size)
     return list(session.scalars(page)), total

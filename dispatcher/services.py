@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 import shapely
 
+from dispatcher.access import can_see, check_action
+from dispatcher.accounts import Principal
 from dispatcher.catalogue import Stage
 from dispatcher.city import City
 from dispatcher.clocks import stage_limit, start_stage
@@ -48,9 +50,15 @@ def create_incident(uow: UnitOfWork, city: City, cmd: CreateIncident, *, actor: 
 
 
 def perform_action(uow: UnitOfWork, city: City, incident_id: str, action: Action, req: ActionRequest, *,
-                   actor: str, now: datetime) -> Incident:
-    """Apply one lifecycle action to an incident, with the effects that action has on routing and clocks."""
-    incident = get_incident(uow, incident_id, for_update=True)
+                   actor: str, now: datetime, principal: Principal | None = None) -> Incident:
+    """Apply one lifecycle action to an incident, with the effects that action has on routing and clocks.
+
+    With a principal (every call made for a person), the role and scope rules of dispatcher/access.py
+    apply first; without one (the engine's own sweeps and the demo seeding) they do not.
+    """
+    incident = get_incident(uow, incident_id, for_update=True, principal=principal)
+    if principal is not None:
+        check_action(principal, action, incident)
     if req.expected_version is not None and req.expected_version != incident.version:
         raise ConcurrentUpdate(incident_id, req.expected_version, incident.version)
     next_status(incident.id, incident.state, action)  # fail fast before any effect
@@ -59,10 +67,11 @@ def perform_action(uow: UnitOfWork, city: City, incident_id: str, action: Action
     return incident
 
 
-def get_incident(uow: UnitOfWork, incident_id: str, *, for_update: bool = False) -> Incident:
-    """The incident with this id, or NotFound naming it."""
+def get_incident(uow: UnitOfWork, incident_id: str, *, for_update: bool = False,
+                 principal: Principal | None = None) -> Incident:
+    """The incident with this id, or NotFound naming it (also when it is outside the principal's scope)."""
     incident = uow.session.get(Incident, incident_id, with_for_update=for_update or None)
-    if incident is None:
+    if incident is None or (principal is not None and not can_see(principal, incident)):
         raise NotFound(f"incident {incident_id} does not exist", field="id")
     return incident
 

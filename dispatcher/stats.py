@@ -10,13 +10,16 @@ Definitions (the local day is midnight to midnight in `tz`):
   (the audited record that a stage clock ran out); None when nothing was closed today.
 - by_hour: incidents received today per local hour (24 buckets).
 - top_categories: the categories received most today; streets: open and overdue incidents per street now.
+
+Every query takes a `scope`: an SQL condition on `Incident` (dispatcher.access.scope_clause of the caller),
+default everything. Timeline counts join their incident so that the scope applies to them too.
 """
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, distinct, func, select
+from sqlalchemy import ColumnElement, and_, case, distinct, func, select, true
 from sqlalchemy.orm import Session
 
 from dispatcher.incident import Incident, TimelineEntry
@@ -24,6 +27,7 @@ from dispatcher.lifecycle import OPEN_STATUSES, Status
 
 IN_HANDLING = (Status.DISPATCHED, Status.CLAIMED, Status.SUSPENDED, Status.REWORK)
 TOP_CATEGORIES = 8
+EVERYTHING = true()  # the default scope: every incident
 
 
 def day_window(now: datetime, tz: str) -> tuple[datetime, datetime]:
@@ -43,77 +47,83 @@ def _late(now: datetime):
     return and_(Incident.status.in_(running), Incident.stage_deadline < now)
 
 
-def _touched_today(session: Session, start: datetime, end: datetime) -> dict[str, int]:
+def _touched_today(session: Session, start: datetime, end: datetime, scope: ColumnElement[bool]) -> dict[str, int]:
     """Distinct incidents per timeline action (file, dispatch, close) today."""
     query = (select(TimelineEntry.action, func.count(distinct(TimelineEntry.incident_id)))
+             .join(Incident, Incident.id == TimelineEntry.incident_id)
              .where(TimelineEntry.at >= start, TimelineEntry.at < end,
-                    TimelineEntry.action.in_(["file", "dispatch", "close"]))
+                    TimelineEntry.action.in_(["file", "dispatch", "close"]), scope)
              .group_by(TimelineEntry.action))
     return {action: n for action, n in session.execute(query)}
 
 
-def _closed_on_time(session: Session, start: datetime, end: datetime) -> int:
+def _closed_on_time(session: Session, start: datetime, end: datetime, scope: ColumnElement[bool]) -> int:
     """Incidents closed today that have no `overdue` row anywhere in their timeline."""
     late = select(TimelineEntry.incident_id).where(TimelineEntry.action == "overdue")
     query = (select(func.count(distinct(TimelineEntry.incident_id)))
+             .join(Incident, Incident.id == TimelineEntry.incident_id)
              .where(TimelineEntry.action == "close", TimelineEntry.at >= start, TimelineEntry.at < end,
-                    TimelineEntry.incident_id.not_in(late)))
+                    TimelineEntry.incident_id.not_in(late), scope))
     return session.scalar(query) or 0
 
 
-def _by_hour(session: Session, start: datetime) -> list[int]:
+def _by_hour(session: Session, start: datetime, scope: ColumnElement[bool]) -> list[int]:
     """Received per local hour, as one row of 24 conditional sums."""
     bounds = [start + timedelta(hours=h) for h in range(25)]
     columns = [func.coalesce(func.sum(case((and_(Incident.created_at >= bounds[h], Incident.created_at < bounds[h + 1]),
                                             1), else_=0)), 0) for h in range(24)]
     row = session.execute(select(*columns).where(Incident.created_at >= bounds[0],
-                                                 Incident.created_at < bounds[24])).one()
+                                                 Incident.created_at < bounds[24], scope)).one()
     return [int(n) for n in row]
 
 
-def _top_categories(session: Session, start: datetime, end: datetime) -> list[dict]:
+def _top_categories(session: Session, start: datetime, end: datetime, scope: ColumnElement[bool]) -> list[dict]:
     n = func.count().label("n")
     query = (select(Incident.category_code, n)
-             .where(Incident.created_at >= start, Incident.created_at < end, Incident.category_code.is_not(None))
+             .where(Incident.created_at >= start, Incident.created_at < end, Incident.category_code.is_not(None),
+                    scope)
              .group_by(Incident.category_code).order_by(n.desc(), Incident.category_code).limit(TOP_CATEGORIES))
     return [{"code": code, "count": count} for code, count in session.execute(query)]
 
 
-def _streets(session: Session, now: datetime) -> list[dict]:
+def _streets(session: Session, now: datetime, scope: ColumnElement[bool]) -> list[dict]:
     open_n = func.count().label("open")
     overdue_n = func.coalesce(func.sum(case((_late(now), 1), else_=0)), 0).label("overdue")
     query = (select(Incident.grid_street, open_n, overdue_n)
-             .where(Incident.status.in_(_open_statuses()), Incident.grid_street.is_not(None))
+             .where(Incident.status.in_(_open_statuses()), Incident.grid_street.is_not(None), scope)
              .group_by(Incident.grid_street).order_by(open_n.desc(), overdue_n.desc(), Incident.grid_street))
     return [{"code": code, "open": int(o), "overdue": int(late)} for code, o, late in session.execute(query)]
 
 
-def open_by_status(session: Session) -> dict[str, int]:
-    """Open incidents per status now."""
-    query = (select(Incident.status, func.count()).where(Incident.status.in_(_open_statuses()))
+def open_by_status(session: Session, scope: ColumnElement[bool] = EVERYTHING) -> dict[str, int]:
+    """Open incidents per status now (inside `scope`)."""
+    query = (select(Incident.status, func.count()).where(Incident.status.in_(_open_statuses()), scope)
              .group_by(Incident.status))
     return {status: n for status, n in session.execute(query)}
 
 
-def open_by_community(session: Session, now: datetime) -> dict[str, dict[str, int]]:
-    """Open and overdue incidents per community now (the map's shading)."""
+def open_by_community(session: Session, now: datetime,
+                      scope: ColumnElement[bool] = EVERYTHING) -> dict[str, dict[str, int]]:
+    """Open and overdue incidents per community now (the map's shading), inside `scope`."""
     overdue_n = func.coalesce(func.sum(case((_late(now), 1), else_=0)), 0)
     query = (select(Incident.grid_community, func.count(), overdue_n)
-             .where(Incident.status.in_(_open_statuses()), Incident.grid_community.is_not(None))
+             .where(Incident.status.in_(_open_statuses()), Incident.grid_community.is_not(None), scope)
              .group_by(Incident.grid_community))
     return {code: {"open": int(o), "overdue": int(late)} for code, o, late in session.execute(query)}
 
 
-def today_summary(session: Session, *, now: datetime, tz: str = "Asia/Shanghai") -> dict:
-    """Today's received / filed / dispatched / in handling / overdue / closed, on-time rate, by hour, rankings."""
+def today_summary(session: Session, *, now: datetime, tz: str = "Asia/Shanghai",
+                  scope: ColumnElement[bool] = EVERYTHING) -> dict:
+    """Today's received / filed / dispatched / in handling / overdue / closed, on-time rate, by hour, rankings,
+    counting only the incidents inside `scope` (dispatcher.access.scope_clause of the caller)."""
     start, end = day_window(now, tz)
     received = session.scalar(select(func.count()).select_from(Incident)
-                              .where(Incident.created_at >= start, Incident.created_at < end)) or 0
-    touched = _touched_today(session, start, end)
-    statuses = open_by_status(session)
-    overdue = session.scalar(select(func.count()).select_from(Incident).where(_late(now))) or 0
+                              .where(Incident.created_at >= start, Incident.created_at < end, scope)) or 0
+    touched = _touched_today(session, start, end, scope)
+    statuses = open_by_status(session, scope)
+    overdue = session.scalar(select(func.count()).select_from(Incident).where(_late(now), scope)) or 0
     closed = touched.get("close", 0)
-    on_time = _closed_on_time(session, start, end) if closed else 0
+    on_time = _closed_on_time(session, start, end, scope) if closed else 0
     return {
         "day": start.date().isoformat(),
         "timezone": tz,
@@ -127,7 +137,7 @@ def today_summary(session: Session, *, now: datetime, tz: str = "Asia/Shanghai")
         "on_time_closure_rate": round(on_time / closed, 4) if closed else None,
         "open": sum(statuses.values()),
         "open_by_status": statuses,
-        "by_hour": _by_hour(session, start),
-        "top_categories": _top_categories(session, start, end),
-        "streets": _streets(session, now),
+        "by_hour": _by_hour(session, start, scope),
+        "top_categories": _top_categories(session, start, end, scope),
+        "streets": _streets(session, now, scope),
     }

@@ -59,3 +59,44 @@ class UTCDateTime(types.TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class EncryptedText(types.TypeDecorator):
+    """Personal data encrypted at rest (AES-GCM, see dispatcher/privacy.py): text in Python, "v1:<base64>" in
+    the database. None stays None. The ciphertext is random per write, so the column cannot be searched
+    or compared in SQL."""
+
+    impl = types.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect):
+        from dispatcher.privacy import encrypt
+
+        return encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect):
+        from dispatcher.privacy import decrypt
+
+        return decrypt(value)
+
+
+class EncryptedJSON(types.TypeDecorator):
+    """A JSON value encrypted at rest like `EncryptedText` (for stored API answers that carry personal data,
+    e.g. idempotency replays). Reads plain JSON written before encryption unchanged."""
+
+    impl = types.Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        import json
+
+        from dispatcher.privacy import encrypt
+
+        return None if value is None else encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+    def process_result_value(self, value, dialect):
+        import json
+
+        from dispatcher.privacy import decrypt
+
+        return None if value is None else json.loads(decrypt(value))

@@ -7,20 +7,29 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from dispatcher import audit
 from dispatcher.errors import ConcurrentUpdate
 from dispatcher.incident import Incident
 from dispatcher.outbox import OutboxEvent
+from dispatcher.privacy import present_reporter
 
 
 OUTBOX_LOCK_KEY = 0x67726964  # "grid": the advisory lock that orders outbox commits on PostgreSQL
 
 
 class UnitOfWork:
-    """`with UnitOfWork(sessions) as uow: ...; uow.commit(now)` — leaving without commit rolls back."""
+    """`with UnitOfWork(sessions) as uow: ...; uow.commit(now)` — leaving without commit rolls back.
+
+    Every domain event committed also becomes one audit record (dispatcher/audit.py) in the same
+    transaction; its actor is the timeline entry's. The engine does not know the caller's role or
+    address: the web layer sets `uow.actor_role` and `uow.ip` (both default None) before committing.
+    """
 
     def __init__(self, sessions: sessionmaker[Session]):
         self._sessions = sessions
         self.session: Session
+        self.actor_role: str | None = None  # the caller's role, for the audit trail (set by the web layer)
+        self.ip: str | None = None  # the caller's address, for the audit trail (set by the web layer)
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._sessions()
@@ -31,11 +40,12 @@ class UnitOfWork:
         self.session.close()
 
     def commit(self, now: datetime) -> list[OutboxEvent]:
-        """Flush the changes, write one outbox row per domain event, and commit it all in one transaction."""
+        """Flush the changes, write one outbox row and one audit record per domain event, and commit it all at once."""
         try:
             self.session.flush()
             events = self._outbox_rows(now)
             self.session.flush()
+            self._audit_rows(events, now)
             self.session.commit()
         except StaleDataError as exc:
             self.session.rollback()
@@ -47,7 +57,7 @@ class UnitOfWork:
         for obj in list(self.session.identity_map.values()):
             if not isinstance(obj, Incident) or not obj.events:
                 continue
-            snapshot = obj.snapshot()
+            snapshot = present_reporter(obj.snapshot(), None)  # pushes and the outbox carry masks only
             for event in obj.events:
                 rows.append(OutboxEvent(name=event.name, incident_id=event.incident_id, scope=obj.scope(),
                                         payload={**event.data, "incident": snapshot}, created_at=now))
@@ -58,6 +68,18 @@ class UnitOfWork:
             self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTBOX_LOCK_KEY})
         self.session.add_all(rows)
         return rows
+
+    def _audit_rows(self, events: list[OutboxEvent], now: datetime) -> None:
+        """One audit record per event (after the outbox lock: lock order is always outbox, then audit)."""
+        entries = []
+        for event in events:
+            entry = (event.payload or {}).get("entry") or {}
+            entries.append(audit.Entry(
+                actor=entry.get("actor") or audit.SYSTEM, role=self.actor_role, ip=self.ip, action=event.name,
+                target=f"incident:{event.incident_id}", result="ok",
+                detail={"seq": entry.get("seq"), "from": entry.get("from_status"), "to": entry.get("to_status"),
+                        "version": (event.payload.get("incident") or {}).get("version"), "outbox": event.id}))
+        audit.append_many(self.session, entries, now=now)
 
 
 def _stale_incident_id(exc: StaleDataError) -> str:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 import redis as redis_lib
+from flask.testing import FlaskClient
 import sqlalchemy as sa
 
 from dispatcher.city import City, load_city
@@ -154,8 +155,62 @@ def app(db, city, clock):
     return server
 
 
+TEST_PASSWORD = "correct horse battery staple"
+# Who performs what in the tests, as in a real city: the district shift leader files, dispatches, verifies and
+# closes; a department head with district scope claims, handles and returns; the admin imports grids.
+TEST_ACCOUNTS = {
+    "leader": dict(role="shift_leader", region_code="330199", department_code=None),
+    "dept": dict(role="dept_head", region_code="330199", department_code=None),
+    "admin": dict(role="admin", region_code=None, department_code=None),
+}
+DEPARTMENT_ACTIONS = {"claim", "transfer", "return", "handle"}
+
+
+@pytest.fixture(scope="session")
+def tokens(backend) -> dict[str, str]:
+    """Bearer tokens of the test accounts on the current backend (created once per backend)."""
+    from dispatcher.accounts import Account, issue_token
+    from dispatcher.passwords import hash_password
+
+    _, engine = backend
+    issued = {}
+    with make_sessions(engine).begin() as session:
+        for name, fields in TEST_ACCOUNTS.items():
+            account = session.get(Account, f"t-{name}") or Account(
+                id=f"t-{name}", username=f"test-{name}", display_name=name, password_hash=hash_password(TEST_PASSWORD),
+                created_at=T0, **fields)
+            session.add(account)
+            session.flush()
+            issued[name] = issue_token(session, account, name="tests", kind="service", now=T0)
+    return issued
+
+
+class ActingClient(FlaskClient):
+    """A test client that signs each request as the person who would make it (see TEST_ACCOUNTS)."""
+
+    tokens: dict[str, str] = {}
+
+    def open(self, *args, **kwargs):
+        path = args[0] if args and isinstance(args[0], str) else kwargs.get("path", "")
+        headers = dict(kwargs.pop("headers", None) or {})
+        if self.tokens and "Authorization" not in headers:
+            action = path.split("/actions/")[1].split("?")[0] if "/actions/" in path else None
+            who = "dept" if action in DEPARTMENT_ACTIONS else "admin" if path.startswith("/api/v1/grids/import") \
+                else "leader"
+            headers["Authorization"] = f"Bearer {self.tokens[who]}"
+        return super().open(*args, headers=headers, **kwargs)
+
+
 @pytest.fixture
-def client(app):
+def client(app, tokens):
+    app.test_client_class = type("Client", (ActingClient,), {"tokens": tokens})
+    return app.test_client()
+
+
+@pytest.fixture
+def anonymous(app):
+    """A client that sends no credentials."""
+    app.test_client_class = FlaskClient
     return app.test_client()
 
 

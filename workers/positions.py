@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +23,7 @@ LATEST = "gridcommand:pos:latest"  # hash officer id -> the public latest positi
 GEO = "gridcommand:pos:geo"  # geo set of latest positions, for nearest-officer search
 PENDING = "gridcommand:pos:pending"  # list of position messages waiting to be pushed
 HISTORY = "gridcommand:pos:history"  # list of history rows waiting to be written
+FLUSH_LOCK = "gridcommand:pos:flush-lock"
 FLUSH_BATCH = 5000
 
 
@@ -51,7 +54,8 @@ class PositionStore:
         position = {"officer_id": officer.id, "lon": fix.lon, "lat": fix.lat, "at": fix.at.isoformat(),
                     "speed_mps": fix.speed_mps, "heading": fix.heading, "accuracy_m": fix.accuracy_m,
                     "battery": fix.battery, "grid_unit": track.grid, "on_duty": officer.on_duty,
-                    "rooms": [f"grid:{c}" for c in (path.codes() if path else [])], "events": events,
+                    "rooms": [f"grid:{c}" for c in (path.codes() if path else [])]
+                    + ([f"dept:{officer.department_code}"] if officer.department_code else []), "events": events,
                     "alarm": fix.attributes.get("alarm")}
         encoded = json.dumps(position, ensure_ascii=False)
         with self.redis.pipeline(transaction=False) as pipe:
@@ -73,37 +77,58 @@ class PositionStore:
                                     count=count, withdist=True)
         return [(name.decode(), float(distance)) for name, distance in hits]
 
-    def take(self, key: str, limit: int) -> list[dict[str, Any]]:
-        """Pop up to `limit` queued items atomically (each is taken by exactly one flusher)."""
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.lrange(key, 0, limit - 1)
-            pipe.ltrim(key, limit, -1)
-            items, _ = pipe.execute()
-        return [json.loads(item) for item in items]
+    def peek(self, key: str, limit: int) -> list[dict[str, Any]]:
+        """The oldest `limit` queued items, left in place until `drop` confirms they were handled."""
+        return [json.loads(item) for item in self.redis.lrange(key, 0, limit - 1)]
+
+    def drop(self, key: str, count: int) -> None:
+        """Remove the `count` oldest items (after they were pushed or written)."""
+        if count:
+            self.redis.ltrim(key, count, -1)
+
+    @contextmanager
+    def flushing(self, ttl_s: int = 30):
+        """Hold the flush lock (one flusher at a time across workers); yields False if someone else holds it."""
+        token = uuid.uuid4().hex
+        held = bool(self.redis.set(FLUSH_LOCK, token, nx=True, ex=ttl_s))
+        try:
+            yield held
+        finally:
+            if held and self.redis.get(FLUSH_LOCK) == token.encode():
+                self.redis.delete(FLUSH_LOCK)
 
 
 def flush_positions(store: PositionStore, pusher, sessions: sessionmaker[Session]) -> tuple[int, int]:
-    """Push queued positions as one batch per room, and write queued history rows in one insert."""
-    pending = store.take(PENDING, FLUSH_BATCH)
-    if pending:
-        with sessions() as session:
-            busy = loads(session)
-        by_room: dict[str, list[dict[str, Any]]] = {}
-        for position in pending:
-            position["status"] = _live_status(position, busy)
-            for room in ["all", *position.pop("rooms", [])]:
-                by_room.setdefault(room, []).append(position)
-        for room, batch in by_room.items():
-            pusher.emit("positions", batch, room)
-    history = store.take(HISTORY, FLUSH_BATCH)
-    if history:
-        rows = [{"officer_id": h["officer_id"], "at": datetime.fromisoformat(h["at"]), "lon": h["lon"],
-                 "lat": h["lat"], "speed_mps": h["speed_mps"], "heading": h["heading"],
-                 "accuracy_m": h["accuracy_m"], "grid_unit": h["grid_unit"],
-                 "event": ",".join(h["events"])[:64] or None} for h in history]
-        with sessions.begin() as session:
-            session.execute(insert(OfficerPosition), rows)
-    return len(pending), len(history)
+    """Push queued positions as one batch per room, and write queued history rows in one insert.
+
+    Items leave the queues only after they were pushed or committed, so a failure (Redis or the
+    database away) leaves them for the next round instead of losing them.
+    """
+    with store.flushing() as held:
+        if not held:
+            return 0, 0
+        pending = store.peek(PENDING, FLUSH_BATCH)
+        if pending:
+            with sessions() as session:
+                busy = loads(session)
+            by_room: dict[str, list[dict[str, Any]]] = {}
+            for position in pending:
+                position["status"] = _live_status(position, busy)
+                for room in ["all", *position.pop("rooms", [])]:
+                    by_room.setdefault(room, []).append(position)
+            for room, batch in by_room.items():
+                pusher.emit("positions", batch, room)
+            store.drop(PENDING, len(pending))
+        history = store.peek(HISTORY, FLUSH_BATCH)
+        if history:
+            rows = [{"officer_id": h["officer_id"], "at": datetime.fromisoformat(h["at"]), "lon": h["lon"],
+                     "lat": h["lat"], "speed_mps": h["speed_mps"], "heading": h["heading"],
+                     "accuracy_m": h["accuracy_m"], "grid_unit": h["grid_unit"],
+                     "event": ",".join(h["events"])[:64] or None} for h in history]
+            with sessions.begin() as session:
+                session.execute(insert(OfficerPosition), rows)
+            store.drop(HISTORY, len(history))
+        return len(pending), len(history)
 
 
 def _live_status(position: dict[str, Any], busy: dict[str, int]) -> str:

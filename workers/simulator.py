@@ -525,6 +525,9 @@ class _Event:
     payload: Any = field(compare=False, default=None)
 
 
+DEPARTMENT_ACTIONS = frozenset({"claim", "transfer", "return", "handle"})
+
+
 class Simulator:
     """Officers and incidents against one server; see the module docstring. Call :meth:`run`."""
 
@@ -532,7 +535,7 @@ class Simulator:
                  fix_interval_s: float = 5.0, threads: int = 6, grids: GridIndex | None = None,
                  grids_path: str | Path = DEFAULT_GRIDS, categories_path: str | Path = DEFAULT_CATEGORIES,
                  lifecycle_time_scale: float = 1.0, status_interval_s: float = STATUS_INTERVAL_S,
-                 stats: SimStats | None = None, session=None):
+                 stats: SimStats | None = None, session=None, tokens: dict[str, str] | None = None):
         self.base = base_url.rstrip("/")
         self.max_officers = max(0, int(officers))
         self.rate = float(incident_rate_per_min)
@@ -559,6 +562,7 @@ class Simulator:
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
         self._plans = 0
         self._session = session
+        self.tokens = tokens or {}  # "leader": files, dispatches, verifies, closes; "dept": claims, handles, returns
         self._last_fix: dict[str, Fix] = {}
         self._formats: dict[str, str] = {}
         self.by_department: dict[str, list[str]] = {}  # on-duty officer ids per department (dispatch assignees)
@@ -582,6 +586,7 @@ class Simulator:
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.headers["User-Agent"] = "GridCommand-demo-simulator/1"
+        session.headers.update(self._signed("read"))
         return session
 
     # ----- scheduling ----------------------------------------------------------------------------
@@ -879,7 +884,7 @@ class Simulator:
             body, actor = self.make_incident()
             plan = choose_plan(self.rng)
         key = f"sim-{self.run_id}-{uuid.uuid4().hex[:16]}"
-        headers = {"Idempotency-Key": key, "X-Actor": actor}
+        headers = {"Idempotency-Key": key, **self._signed("report")}
         response = None
         for attempt in range(2):  # a retry after a lost connection is safe: same key, same body
             response = self._request("POST", "/api/v1/incidents", json=body, headers=headers)
@@ -932,6 +937,12 @@ class Simulator:
             delay = self.rng.uniform(low, high) * self.time_scale
         self._push(time.monotonic() + delay, "action", state)
 
+    def _signed(self, action: str) -> dict[str, str]:
+        """The Authorization header of whoever takes this action in a real city (a department or the center)."""
+        who = "dept" if action in DEPARTMENT_ACTIONS else "leader"
+        token = self.tokens.get(who)
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
     def _end_plan(self) -> None:
         with self._content_lock:
             self._plans -= 1
@@ -941,7 +952,7 @@ class Simulator:
             action = state["plan"].pop(0)
             body, actor = self._action_body(action, state)
         response = self._request("POST", f"/api/v1/incidents/{state['id']}/actions/{action}", json=body,
-                                 headers={"X-Actor": actor})
+                                 headers=self._signed(action))
         if response is None or response.status_code >= 500:
             if response is not None:
                 self.stats.add("errors")

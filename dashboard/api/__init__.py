@@ -10,6 +10,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from spectree import SpecTree
 from werkzeug.exceptions import HTTPException
 
+from dashboard.auth import require_principal
 from dashboard.runtime import Runtime
 from dispatcher.errors import EngineError
 
@@ -58,6 +59,16 @@ class ErrorResponse(BaseModel):
     """Every 4xx/5xx answer of the API."""
 
     error: ErrorBody
+
+
+PUBLIC_ENDPOINTS = {"api.openapi", "api.api_login", "api.api_logout"}
+
+
+@api.before_request
+def _authenticate():
+    """Every API call needs a session or a bearer token, except the OpenAPI description and signing in."""
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        require_principal()
 
 
 @api.before_request
@@ -155,7 +166,7 @@ def register_errors(app: Flask) -> None:
 
 def init_api(app: Flask) -> None:
     """Register the API blueprint, its error handlers and its OpenAPI description."""
-    from dashboard.api import catalogue, grids, health, incidents, officers, osmand, stats  # noqa: F401  (routes register on import)
+    from dashboard.api import catalogue, grids, health, incidents, officers, osmand, session, stats  # noqa: F401
 
     app.register_blueprint(api)
     app.register_blueprint(health.health_bp)

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from spectree import Response
 
 from dashboard.api import ErrorResponse, api, error, runtime, spec
+from dashboard.auth import require_principal
+from dispatcher.access import GRID_ADMINS, Forbidden
 from dispatcher.gridstore import load_index, replace_grids
 from geo.grids import Grid, GridPath, Level
 from geo.importer import GridImportError, parse_grids
@@ -89,9 +91,13 @@ def grids_geojson(query: GridsQuery):
 
 
 @api.post("/grids/import")
-@spec.validate(resp=Response(HTTP_201=ImportOut, HTTP_400=ErrorResponse, HTTP_422=ErrorResponse), tags=[TAG])
+@spec.validate(resp=Response(HTTP_201=ImportOut, HTTP_400=ErrorResponse, HTTP_403=ErrorResponse,
+                             HTTP_422=ErrorResponse), tags=[TAG])
 def import_grids():
-    """Replace the city's grids with a validated GeoJSON FeatureCollection (a new grid version)."""
+    """Replace the city's grids with a validated GeoJSON FeatureCollection (a new grid version; admin only)."""
+    principal = require_principal()
+    if principal.role not in GRID_ADMINS:
+        raise Forbidden(f"only an admin may import grids (user {principal.username} is {principal.role})")
     body = request.get_json(silent=True)
     if body is None:
         return error(400, "bad_json", "send the grid GeoJSON FeatureCollection as an application/json body")
@@ -102,7 +108,7 @@ def import_grids():
     rt = runtime()
     now = rt.clock()
     with rt.sessions.begin() as session:
-        version = replace_grids(session, grids, source="api", actor=request.headers.get("X-Actor", "api"), now=now)
+        version = replace_grids(session, grids, source="api", actor=principal.username, now=now)
     with rt.sessions() as session:
         rt.city.grids = load_index(session)
     return jsonify(version=version, grid_count=len(grids)), 201

@@ -4,14 +4,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from flask import jsonify
+from flask import jsonify, request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from spectree import Response
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.api import ErrorResponse, api, error, runtime, spec
 from dispatcher import idempotency, queries
+from dashboard.auth import require_principal
+from dispatcher.access import check_report, scope_clause
+from dispatcher import audit
+from dispatcher.access import Forbidden, may_see_phones
 from dispatcher.clocks import is_overdue, light
+from dispatcher.privacy import present_reporter
 from dispatcher.commands import ActionRequest, CreateIncident
 from dispatcher.errors import NotFound
 from dispatcher.incident import Incident
@@ -27,12 +32,6 @@ class CreateHeaders(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     idempotency_key: str | None = Field(default=None, alias="Idempotency-Key", min_length=1, max_length=128)
-    actor: str | None = Field(default=None, alias="X-Actor", min_length=1, max_length=64)
-
-
-class ActorHeaders(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    actor: str | None = Field(default=None, alias="X-Actor", min_length=1, max_length=64)
 
 
 class IncidentOut(BaseModel):
@@ -78,7 +77,7 @@ def present(incident: Incident, now: datetime) -> dict:
     city = runtime().city
     signal = light(city, incident, now)
     return {
-        **incident.snapshot(),
+        **present_reporter(incident.snapshot(), None),  # callers' names and numbers are masked; see unmask()
         "light": str(signal) if signal else None,
         "overdue": is_overdue(incident, now),
         "allowed_actions": sorted(str(a) for a in allowed_actions(incident.state)),
@@ -90,15 +89,18 @@ def present(incident: Incident, now: datetime) -> dict:
                                                                            HTTP_422=ErrorResponse), tags=[TAG])
 def create(json: CreateIncident, headers: CreateHeaders):
     """Report an incident (受理). The same Idempotency-Key replays the first answer instead of creating twice."""
+    principal = require_principal()
+    check_report(principal)
     rt = runtime()
     now = rt.clock()
-    key = headers.idempotency_key
+    key = f"{principal.account_id}:{headers.idempotency_key}" if headers.idempotency_key else None
     digest = idempotency.request_hash(json.model_dump(mode="json"))
     try:
         with UnitOfWork(rt.sessions) as uow:
             if key and (seen := idempotency.replay(uow.session, key, digest)):
                 return jsonify(seen.response), seen.status_code
-            incident = create_incident(uow, rt.city, json, actor=headers.actor or "api", now=now)
+            uow.actor_role, uow.ip = str(principal.role), request.remote_addr
+            incident = create_incident(uow, rt.city, json, actor=principal.username, now=now)
             uow.session.flush()
             body = present(incident, now)
             if key:
@@ -128,7 +130,8 @@ def list_incidents(query: ListQuery):
     rt = runtime()
     now = rt.clock()
     with rt.sessions() as session:
-        rows, total = queries.list_incidents(session, queries.IncidentFilter(**query.model_dump()), now=now)
+        rows, total = queries.list_incidents(session, queries.IncidentFilter(**query.model_dump()), now=now,
+                                             scope=scope_clause(require_principal()))
         items = [present(i, now) for i in rows]
     return jsonify(items=items, total=total, page=query.page, page_size=query.page_size)
 
@@ -139,7 +142,7 @@ def read(incident_id: str):
     """One incident with its clock state and the actions its status allows."""
     rt = runtime()
     with UnitOfWork(rt.sessions) as uow:
-        return jsonify(present(get_incident(uow, incident_id), rt.clock()))
+        return jsonify(present(get_incident(uow, incident_id, principal=require_principal()), rt.clock()))
 
 
 @api.get("/incidents/<incident_id>/timeline")
@@ -147,27 +150,54 @@ def read(incident_id: str):
 def timeline(incident_id: str):
     """Every step of the incident: who, when, action, from → to, note."""
     with UnitOfWork(runtime().sessions) as uow:
-        incident = get_incident(uow, incident_id)
+        incident = get_incident(uow, incident_id, principal=require_principal())
         return jsonify(incident_id=incident.id, entries=[e.as_dict() for e in incident.timeline])
 
 
 @api.post("/incidents/<incident_id>/actions/<action>")
-@spec.validate(json=ActionRequest, headers=ActorHeaders,
+@spec.validate(json=ActionRequest,
                resp=Response(HTTP_200=IncidentOut, HTTP_404=ErrorResponse, HTTP_409=ErrorResponse,
                              HTTP_422=ErrorResponse), tags=[TAG],
                path_parameter_descriptions={"action": "one of: " + ", ".join(a.value for a in Action)})
-def act(incident_id: str, action: str, json: ActionRequest, headers: ActorHeaders):
+def act(incident_id: str, action: str, json: ActionRequest):
     """Perform a lifecycle action (file, dispatch, claim, return, escalate, handle, verify, close, void, ...)."""
     try:
         chosen = Action(action)
     except ValueError:
         raise NotFound(f"unknown action '{action}'; known: {', '.join(a.value for a in Action)}",
                        field="action") from None
+    principal = require_principal()
     rt = runtime()
     now = rt.clock()
     with UnitOfWork(rt.sessions) as uow:
-        incident = perform_action(uow, rt.city, incident_id, chosen, json, actor=headers.actor or "api", now=now)
+        uow.actor_role, uow.ip = str(principal.role), request.remote_addr
+        incident = perform_action(uow, rt.city, incident_id, chosen, json, actor=principal.username, now=now,
+                                  principal=principal)
         uow.commit(now)
         body = present(incident, now)
     rt.after_commit()
     return jsonify(body)
+
+
+class ReporterOut(BaseModel):
+    reporter_name: str | None
+    reporter_phone: str | None
+
+
+@api.post("/incidents/<incident_id>/unmask")
+@spec.validate(resp=Response(HTTP_200=ReporterOut, HTTP_403=ErrorResponse, HTTP_404=ErrorResponse), tags=[TAG])
+def unmask(incident_id: str):
+    """The caller's full name and number, for roles that call back (hotline, dispatcher, shift leader); audited."""
+    principal = require_principal()
+    rt = runtime()
+    now = rt.clock()
+    with UnitOfWork(rt.sessions) as uow:
+        incident = get_incident(uow, incident_id, principal=principal)
+        allowed = may_see_phones(principal)
+        audit.append(uow.session, actor=principal.username, role=str(principal.role), ip=request.remote_addr,
+                     action="unmask", target=f"incident:{incident.id}", result="ok" if allowed else "denied", now=now)
+        uow.session.commit()
+        if not allowed:
+            raise Forbidden(f"role '{principal.role}' may not see callers' personal data (user {principal.username})")
+        return jsonify(reporter_name=incident.reporter_name, reporter_phone=incident.reporter_phone)
+

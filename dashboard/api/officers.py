@@ -10,6 +10,8 @@ from spectree import Response
 from sqlalchemy import select
 
 from dashboard.api import ErrorResponse, api, runtime, spec
+from dashboard.auth import require_principal
+from dispatcher.access import can_see_officer
 from dispatcher.officers import Officer, loads, status_of
 from dispatcher.recommend import Candidate, rank
 from dispatcher.services import get_incident
@@ -47,23 +49,37 @@ def officers():
     now = rt.clock()
     latest = rt.positions.latest() if rt.positions else {}
     with rt.sessions() as session:
-        roster = session.scalars(select(Officer).order_by(Officer.id)).all()
+        roster = [o for o in session.scalars(select(Officer).order_by(Officer.id)) if visible(o)]
         busy = loads(session)
     return jsonify(items=[present(o, latest.get(o.id), busy.get(o.id, 0), now) for o in roster])
+
+
+def visible(officer: Officer) -> bool:
+    """Whether the caller may see this officer (their patrol area or department is in scope)."""
+    grids = runtime().city.grids
+    home = officer.grid_community
+    path = grids.path_of(home).codes() if home and grids.find(home) else []
+    return can_see_officer(require_principal(), officer.department_code, path)
 
 
 @api.get("/incidents/<incident_id>/recommendations")
 @spec.validate(query=RecommendQuery, resp=Response(HTTP_200=OfficerList, HTTP_404=ErrorResponse), tags=[TAG])
 def recommendations(incident_id: str, query: RecommendQuery):
     """The nearest available officers for an incident, from their live positions (distance, grid, load)."""
+    return jsonify(items=recommend(incident_id, require_principal(), query.limit))
+
+
+def recommend(incident_id: str, principal, limit: int) -> list[dict]:
+    """Nearest available officers the principal may see, ranked (NotFound if the incident is out of scope)."""
     rt = runtime()
     now = rt.clock()
     with UnitOfWork(rt.sessions) as uow:
-        incident = get_incident(uow, incident_id)
+        incident = get_incident(uow, incident_id, principal=principal)
         if incident.lon is None or rt.positions is None:
-            return jsonify(items=[])
+            return []
         near = rt.positions.nearby(incident.lon, incident.lat, SEARCH_RADIUS_M, 100)
-        roster = {o.id: o for o in uow.session.scalars(select(Officer).where(Officer.id.in_([i for i, _ in near])))}
+        roster = {o.id: o for o in uow.session.scalars(select(Officer).where(Officer.id.in_([i for i, _ in near])))
+                  if visible(o)}
         busy = loads(uow.session)
         latest = rt.positions.latest()
         candidates = []
@@ -74,6 +90,5 @@ def recommendations(incident_id: str, query: RecommendQuery):
             load = busy.get(officer_id, 0)
             status = status_of(officer, datetime.fromisoformat(position["at"]), load, now)
             candidates.append(Candidate(officer_id, distance, load, status))
-        return jsonify(items=[{"officer": present(roster[c.officer_id], latest[c.officer_id], c.load, now),
-                               "distance_m": round(c.distance_m, 1), "load": c.load}
-                              for c in rank(candidates, query.limit)])
+        return [{"officer": present(roster[c.officer_id], latest[c.officer_id], c.load, now),
+                 "distance_m": round(c.distance_m, 1), "load": c.load} for c in rank(candidates, limit)]

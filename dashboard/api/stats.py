@@ -8,7 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from spectree import Response
 
 from dashboard.api import ErrorResponse, api, runtime, spec
+from dashboard.auth import require_principal
 from dispatcher import outbox, stats
+from dispatcher.access import can_see_event, scope_clause
 
 TAG = "stats"
 EVENTS_MAX = 1000
@@ -34,9 +36,9 @@ class EventsOut(BaseModel):
     complete: bool
 
 
-def named_summary(session, rt) -> dict:
-    """today_summary with category and street names added (zh and en)."""
-    summary = stats.today_summary(session, now=rt.clock(), tz=rt.settings.timezone)
+def named_summary(session, rt, scope) -> dict:
+    """today_summary inside `scope` (the caller's scope_clause), with category and street names added (zh and en)."""
+    summary = stats.today_summary(session, now=rt.clock(), tz=rt.settings.timezone, scope=scope)
     catalogue, grids = rt.city.catalogue, rt.city.grids
     for item in summary["top_categories"]:
         category = catalogue.find_category(item["code"])
@@ -52,18 +54,21 @@ def named_summary(session, rt) -> dict:
 @api.get("/stats/today")
 @spec.validate(resp=Response(HTTP_200=TodayOut), tags=[TAG])
 def today():
-    """Today's received / filed / dispatched / in handling / overdue / closed, on-time closure rate and rankings."""
+    """Today's received / filed / dispatched / in handling / overdue / closed, on-time closure rate and rankings,
+    counting only the incidents the caller may see."""
+    scope = scope_clause(require_principal())
     rt = runtime()
     with rt.sessions() as session:
-        return jsonify(named_summary(session, rt))
+        return jsonify(named_summary(session, rt, scope))
 
 
 @api.get("/events")
 @spec.validate(query=EventsQuery, resp=Response(HTTP_200=EventsOut, HTTP_422=ErrorResponse), tags=[TAG])
 def events(query: EventsQuery):
     """Outbox events after `after_seq`, oldest first: how a client catches up after missing pushes."""
+    principal = require_principal()
     with runtime().sessions() as session:
         rows = outbox.since(session, query.after_seq, query.limit)
-        items = [r.as_message() for r in rows]
-    last = items[-1]["seq"] if items else query.after_seq
-    return jsonify(items=items, last_seq=last, complete=len(items) < query.limit)
+        items = [r.as_message() for r in rows if can_see_event(principal, list(r.scope or []))]
+    last = rows[-1].id if rows else query.after_seq  # the caller has seen everything up to here, visible or not
+    return jsonify(items=items, last_seq=last, complete=len(rows) < query.limit)

@@ -3,6 +3,20 @@
 (function () {
   "use strict";
 
+  // ---- an ended session (idle/absolute timeout, disabled account, signed out elsewhere): back to sign-in ----
+  const nativeFetch = window.fetch.bind(window);
+  let leaving = false;
+  window.fetch = function (input, init) {
+    return nativeFetch(input, init).then(function (response) {
+      const url = typeof input === "string" ? input : (input && input.url) || "";
+      if (response.status === 401 && !leaving && /\/_dash-|\/api\/v1\//.test(url) && url.indexOf("/auth/") < 0) {
+        leaving = true;
+        window.location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+      }
+      return response;
+    });
+  };
+
   // ---- coordinates: WGS-84 -> GCJ-02 / BD-09 for Chinese base maps (display only; mirrors geo/crs.py) ----
   const A = 6378245.0, EE = 0.00669342162296594323, XPI = Math.PI * 3000.0 / 180.0;
   function outOfChina(lon, lat) { return !(lon > 73.66 && lon < 135.05 && lat > 3.86 && lat < 53.55); }

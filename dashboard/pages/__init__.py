@@ -1,6 +1,9 @@
-"""Dash pages mounted on the Flask server: the command center (/) and the wall display (/wall)."""
+"""Dash pages mounted on the Flask server: the command center (/), the wall display (/wall) and, when its
+module exists, the audit page (/audit); every one of them behind the sign-in page (dashboard/pages/login.py)."""
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from urllib.parse import parse_qs
 
 import dash
@@ -9,10 +12,13 @@ from flask import Flask
 
 from dashboard.pages import command, wall
 from dashboard.pages.i18n import DEFAULT_LANG, lang_of
+from dashboard.pages.login import init_login
 from dashboard.realtime import init_realtime
 from dispatcher.settings import Settings
 
 PAGES = {"/": command, "/wall": wall}
+if importlib.util.find_spec("dashboard.pages.audit") is not None:  # added by the audit work; optional here
+    PAGES["/audit"] = importlib.import_module("dashboard.pages.audit")
 
 
 def mount_dash(server: Flask, settings: Settings) -> dash.Dash:
@@ -26,8 +32,10 @@ def mount_dash(server: Flask, settings: Settings) -> dash.Dash:
         html.Div(id="gc-page"),
     ])
     _register(app)
-    command.register(app)
-    wall.register(app)
+    for module in dict.fromkeys(PAGES.values()):
+        if hasattr(module, "register"):
+            module.register(app)
+    init_login(server)
     init_realtime(server, settings)
     return app
 

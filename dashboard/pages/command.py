@@ -8,9 +8,20 @@ from dash_socketio import DashSocketIO
 from flask import current_app
 
 from dashboard.pages import drawer, feed
-from dashboard.pages.components import ago, base_map, city_bounds, fn, grid_layer, grids_url, header, light_dot
+from dashboard.pages.components import (
+    ago,
+    base_map,
+    city_bounds,
+    fn,
+    grid_layer,
+    grids_url,
+    header,
+    light_dot,
+    viewer,
+)
 from dashboard.pages.i18n import client_strings, t
 from dispatcher import queries, stats
+from dispatcher.access import scope_clause
 from dispatcher.lifecycle import Status
 from geo.grids import Level
 
@@ -37,13 +48,17 @@ def community_hideout(load: dict) -> dict:
 
 
 def layout(lang: str) -> html.Div:
-    """The whole command center, with the open incidents current as of the last outbox sequence number."""
+    """The whole command center, with the open incidents current as of the last outbox sequence number.
+
+    Everything shown is inside the signed-in user's scope (dispatcher.access); nothing comes from browser ids.
+    """
+    principal = viewer()
     rt = _rt()
     crs = feed.display_crs(rt.settings.tile_url)
     now = rt.clock()
     with rt.sessions() as session:
-        records, seq = feed.open_incidents(session, rt.city, now, crs)
-        load = stats.open_by_community(session, now)
+        records, seq = feed.open_incidents(session, rt.city, now, crs, principal)
+        load = stats.open_by_community(session, now, scope_clause(principal))
     strings = client_strings(lang)
     counters = [html.Div([html.Span(t("open_total", lang)), html.B("0", id="cc-open-n")], className="gc-hstat"),
                 html.Div([html.Span(t("tab_overdue", lang)), html.B("0", id="cc-late-n")], className="gc-hstat gc-hstat-late")]
@@ -109,7 +124,9 @@ def _legend(lang: str) -> html.Div:
 
 
 def queue_rows(tab: str, street: str | None, category: str | None, lang: str) -> tuple[list, dict[str, int]]:
-    """The rows of the active tab (newest first) and the count of every tab, under the street/category filters."""
+    """The rows of the active tab (newest first) and the count of every tab, under the street/category filters,
+    inside the signed-in user's scope (the filters only narrow it)."""
+    scope = scope_clause(viewer())
     rt = _rt()
     now = rt.clock()
     counts, rows = {}, []
@@ -117,7 +134,7 @@ def queue_rows(tab: str, street: str | None, category: str | None, lang: str) ->
         for key, base in TABS.items():
             f = queries.IncidentFilter(**base, grid=street or None, category=category or None,
                                        page_size=QUEUE_ROWS if key == tab else 1)
-            items, counts[key] = queries.list_incidents(session, f, now=now)
+            items, counts[key] = queries.list_incidents(session, f, now=now, scope=scope)
             if key == tab:
                 rows = [queue_row(i, rt, now, lang) for i in items]
     if not rows:
@@ -153,22 +170,30 @@ def queue_row(incident, rt, now, lang: str) -> html.Div:
 
 
 def grid_panel(props: dict, lang: str) -> list:
-    """The clicked grid: code, name, leader and phone, its open incidents."""
+    """The clicked grid: code, name, leader and phone, its open incidents (those inside the user's scope).
+
+    Only the grid code is taken from the browser; everything else is read from the server's grids.
+    """
+    scope = scope_clause(viewer())
     rt = _rt()
     now = rt.clock()
+    grid = rt.city.grids.find(str(props["code"]))
+    if grid is None:
+        return [html.Div(t("grid_hint", lang), className="gc-hint")]
     with rt.sessions() as session:
-        items, total = queries.list_incidents(session, queries.IncidentFilter(grid=props["code"], open=True,
-                                                                               page_size=8), now=now)
+        items, total = queries.list_incidents(session, queries.IncidentFilter(grid=grid.code, open=True, page_size=8),
+                                              now=now, scope=scope)
         rows = [html.Div([html.Span(i.description[:28]), html.Span(ago(i.created_at, now, lang))],
                          id={"type": "cc-qrow", "index": i.id}, n_clicks=0, className="gc-gp-row") for i in items]
-    name = props.get("name") if lang == "zh" else props.get("name_en") or props.get("name")
+    info = grid.properties
+    name = grid.name if lang == "zh" else info.get("name_en") or grid.name
     return [
-        html.Div([html.B(name), html.Span(t(f"level_{props.get('level', 'unit')}", lang), className="gc-gp-level")],
+        html.Div([html.B(name), html.Span(t(f"level_{grid.level}", lang), className="gc-gp-level")],
                  className="gc-gp-title"),
-        html.Div([html.Span(t("grid_code", lang)), html.Code(props["code"])], className="gc-kv"),
-        html.Div([html.Span(t("grid_leader", lang)), html.B(props.get("leader_name") or "—")], className="gc-kv"),
-        html.Div([html.Span(t("grid_phone", lang)), html.A(props.get("leader_phone") or "—",
-                                                           href=f"tel:{props.get('leader_phone', '')}")],
+        html.Div([html.Span(t("grid_code", lang)), html.Code(grid.code)], className="gc-kv"),
+        html.Div([html.Span(t("grid_leader", lang)), html.B(info.get("leader_name") or "—")], className="gc-kv"),
+        html.Div([html.Span(t("grid_phone", lang)), html.A(info.get("leader_phone") or "—",
+                                                           href=f"tel:{info.get('leader_phone', '')}")],
                  className="gc-kv"),
         html.Div(f"{t('grid_open', lang)} · {total}", className="gc-gp-sub"),
         *rows,
@@ -185,14 +210,19 @@ def register(app: dash.Dash) -> None:
         """Catch up from the outbox after the last applied sequence number (a push is only the trigger)."""
         if ctx.triggered_id == "cc-socket" and ctx.triggered_prop_ids.get("cc-socket.connected") and not connected:
             return no_update, no_update, no_update
+        principal = viewer()
         rt = _rt()
         now = rt.clock()
         crs = feed.display_crs(rt.settings.tile_url)
+        try:
+            after = max(int(seq or 0), 0)
+        except (TypeError, ValueError):
+            after = 0
         with rt.sessions() as session:
-            upserts, gone, last = feed.catch_up(session, rt.city, seq or 0, now, crs)
-            if last == (seq or 0):
+            upserts, gone, last = feed.catch_up(session, rt.city, after, now, crs, principal)
+            if last == after:
                 return no_update, no_update, no_update
-            load = stats.open_by_community(session, now)
+            load = stats.open_by_community(session, now, scope_clause(principal))
         patch = Patch()
         for incident_id, record in upserts.items():
             patch[incident_id] = record
@@ -242,7 +272,7 @@ def register(app: dash.Dash) -> None:
         """Clicking a grid shows its leader and open incidents."""
         clicked = unit if ctx.triggered_id == "cc-units" else community
         props = (clicked or {}).get("properties")
-        return grid_panel(props, lang) if props and props.get("code") else no_update
+        return grid_panel(props, lang) if isinstance(props, dict) and props.get("code") else no_update
 
     @app.callback(Output("cc-units", "url"), Input("cc-map", "zoom"), State("cc-units", "url"),
                   prevent_initial_call=True)

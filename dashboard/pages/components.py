@@ -6,8 +6,12 @@ from zoneinfo import ZoneInfo
 
 import dash_leaflet as dl
 from dash import dcc, html
+from dash.exceptions import PreventUpdate
+from flask import current_app
 
-from dashboard.pages.i18n import client_strings, status_label, t
+from dashboard.auth import current_principal
+from dashboard.pages.i18n import client_strings, role_label, status_label, t
+from dispatcher.accounts import Account, Principal
 
 CENTER = {"lat": 30.272, "lng": 120.165}  # the demo district; Leaflet order only here
 FN = "gc.map."  # the browser namespace of the Leaflet functions (assets/gridcommand.js)
@@ -18,8 +22,38 @@ def fn(name: str) -> dict:
     return {"variable": FN + name}
 
 
+def viewer() -> Principal:
+    """The signed-in user of this page or callback request (the Dash routes are gated, so one is always there;
+    without one nothing is computed)."""
+    principal = current_principal()
+    if principal is None:
+        raise PreventUpdate
+    return principal
+
+
+def display_name(principal: Principal) -> str:
+    """The account's display name (its username if the account row is gone)."""
+    with current_app.extensions["gridcommand"].sessions() as session:
+        account = session.get(Account, principal.account_id)
+        return account.display_name if account is not None else principal.username
+
+
+def user_box(lang: str) -> html.Div:
+    """Who is signed in (name and role) and a sign-out button (a real form POST to /logout)."""
+    principal = current_principal()
+    if principal is None:
+        return html.Div()
+    return html.Div([
+        html.Span(display_name(principal), className="gc-user-name"),
+        html.Span(role_label(str(principal.role), lang), className="gc-user-role", id="gc-user-role",
+                  **{"data-role": str(principal.role)}),
+        html.Form(html.Button(t("logout", lang), type="submit", className="gc-logout", id="gc-logout"),
+                  action="/logout", method="POST", className="gc-logout-form"),
+    ], className="gc-user")
+
+
 def header(page: str, lang: str, prefix: str, stats: list | None = None) -> html.Header:
-    """The top bar: product, navigation, live counters slot, connection state, clock, language toggle."""
+    """The top bar: product, navigation, live counters slot, connection state, clock, user, language toggle."""
     nav = [dcc.Link(t("nav_command", lang), href=f"/?lang={lang}", className="gc-nav" + (" on" if page == "command" else "")),
            dcc.Link(t("nav_wall", lang), href=f"/wall?lang={lang}", className="gc-nav" + (" on" if page == "wall" else ""))]
     return html.Header([
@@ -33,7 +67,8 @@ def header(page: str, lang: str, prefix: str, stats: list | None = None) -> html
         html.Div([html.Span(t("disconnected", lang), id=f"{prefix}-conn", className="gc-conn gc-conn-off"),
                   html.Span(id=f"{prefix}-clock", className="gc-clock"),
                   html.Button("EN" if lang == "zh" else "中", id=f"{prefix}-lang", className="gc-lang",
-                              title="中文 / English") if page == "command" else None],
+                              title="中文 / English") if page == "command" else None,
+                  user_box(lang)],
                  className="gc-header-right"),
         dcc.Interval(id=f"{prefix}-clock-tick", interval=1000),
         dcc.Store(id=f"{prefix}-strings", data={**client_strings(lang), "connected": t("connected", lang),

@@ -1,21 +1,24 @@
 """The command center's incident drawer: details, timeline, stage clock, and the actions the status allows."""
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import dash
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
-from flask import current_app
+from flask import current_app, request
 
-from dashboard.pages.components import ago, light_dot, local_time, status_badge
+from dashboard.pages.components import ago, light_dot, local_time, status_badge, viewer
 from dashboard.pages.i18n import action_label, stage_label, t
+from dispatcher.access import ACTIONS
+from dispatcher.accounts import Principal
 from dispatcher.commands import ActionRequest
 from dispatcher.errors import EngineError
 from dispatcher.lifecycle import Action
 from dispatcher.services import get_incident, perform_action
 from dispatcher.uow import UnitOfWork
 
-ACTOR = "指挥中心"  # until accounts exist (issue 4), the command center acts under one name
+log = logging.getLogger(__name__)
 NEEDS_REASON = {Action.RETURN, Action.ESCALATE, Action.SUSPEND, Action.VOID, Action.REJECT, Action.TRIAGE,
                 Action.EXTEND}
 DANGER = {Action.VOID, Action.RETURN, Action.REJECT}
@@ -49,28 +52,41 @@ def action_request(action: Action, text: str | None, department: str | None, ass
     return ActionRequest(**{k: v for k, v in fields.items() if v is not None})
 
 
-def perform(incident_id: str, action: Action, text: str | None, department: str | None, assignee: str | None):
-    """Run one action through the engine exactly as the REST API does (one unit of work, then the relay)."""
+def perform(principal: Principal, incident_id: str, action: Action, text: str | None, department: str | None,
+            assignee: str | None):
+    """Run one action through the engine exactly as the REST API does (one unit of work, then the relay),
+    as the signed-in user: the engine checks the role's permission and the incident's scope."""
     rt = _rt()
     now = rt.clock()
     with UnitOfWork(rt.sessions) as uow:
-        current = get_incident(uow, incident_id)
-        request = action_request(action, text, department, assignee, current.stage_deadline)
-        incident = perform_action(uow, rt.city, incident_id, action, request, actor=ACTOR, now=now)
+        uow.actor_role, uow.ip = str(principal.role), request.remote_addr
+        current = get_incident(uow, incident_id, principal=principal)
+        req = action_request(action, text, department, assignee, current.stage_deadline)
+        incident = perform_action(uow, rt.city, incident_id, action, req, actor=principal.username, now=now,
+                                  principal=principal)
         uow.commit(now)
         status = incident.status
     rt.after_commit()
     return status
 
 
+def allowed_actions(view: dict, principal: Principal) -> list[str]:
+    """The actions the status allows that the role may also take (a leader's list is empty: read only)."""
+    permitted = {str(a) for a in ACTIONS[principal.role]}
+    return [a for a in view["allowed_actions"] if a in permitted]
+
+
 def recommendations(incident_id: str) -> list[dict]:
-    """Nearest officers from the recommendations endpoint (empty until officers exist)."""
+    """Nearest officers the signed-in user may see, ranked as the recommendations endpoint ranks them."""
+    from dashboard.api.officers import recommend
+
     try:
-        response = current_app.test_client().get(f"/api/v1/incidents/{incident_id}/recommendations",
-                                                 query_string={"limit": RECOMMEND_LIMIT})
-    except Exception:  # noqa: BLE001  the officers part may not be installed yet
+        return recommend(incident_id, viewer(), RECOMMEND_LIMIT)
+    except EngineError:
         return []
-    return (response.get_json(silent=True) or {}).get("items", []) if response.status_code == 200 else []
+    except Exception:  # positions store unreachable: dispatch by department still works
+        log.warning("recommendations unavailable", exc_info=True)
+        return []
 
 
 def _kv(label: str, value) -> html.Div:
@@ -122,7 +138,10 @@ def details(view: dict, timeline: list[dict], lang: str) -> list:
 
 
 def actions(view: dict, lang: str) -> list:
-    """The buttons of the allowed actions; dispatch with a department choice and the nearest officers."""
+    """The buttons of the allowed actions; dispatch with a department choice and the nearest officers.
+
+    `view["allowed_actions"]` must already be narrowed to the role's actions (see `allowed_actions`).
+    """
     allowed = [a for a in view["allowed_actions"] if a != "dispatch"]
     if not view["allowed_actions"]:
         return [html.Div(t("actions", lang), className="gc-sec"), html.Div(t("no_actions", lang), className="gc-hint")]
@@ -164,18 +183,20 @@ def register(app: dash.Dash) -> None:
                   State("gc-lang", "data"))
     def render(incident_id, _seq, shown, lang):
         """Details are refreshed on every change; the action area only when the incident's version moved."""
-        if not incident_id:
+        if not incident_id or not isinstance(incident_id, str):
             return empty(lang), [], None, "gc-drawer"
         from dashboard.api.incidents import present
 
+        principal = viewer()
         rt = _rt()
         try:
             with UnitOfWork(rt.sessions) as uow:
-                incident = get_incident(uow, incident_id)
+                incident = get_incident(uow, incident_id, principal=principal)  # NotFound outside the scope
                 view = present(incident, rt.clock())
                 timeline = [e.as_dict() for e in incident.timeline]
         except EngineError as exc:
             return html.Div(exc.message, className="gc-hint"), [], None, "gc-drawer"
+        view["allowed_actions"] = allowed_actions(view, principal)
         version = f"{incident_id}:{view['version']}"
         buttons = actions(view, lang) if version != shown else no_update
         return details(view, timeline, lang), buttons, version, "gc-drawer gc-drawer-open"
@@ -191,14 +212,19 @@ def register(app: dash.Dash) -> None:
                   State("cc-act-result", "data"), State("gc-lang", "data"), prevent_initial_call=True)
     def act(_acts, _recs, incident_id, text, department, count, lang):
         """A button press performs the action through the engine; the outcome shows as a toast."""
-        if not incident_id or not isinstance(ctx.triggered_id, dict) or not ctx.triggered[0]["value"]:
+        if not incident_id or not isinstance(incident_id, str) or not isinstance(ctx.triggered_id, dict) \
+                or not ctx.triggered[0]["value"]:
             return no_update, no_update
+        principal = viewer()
         if ctx.triggered_id["type"] == "cc-rec":
             action, assignee = Action.DISPATCH, ctx.triggered_id["officer"]
         else:
-            action, assignee = Action(ctx.triggered_id["action"]), None
+            try:
+                action, assignee = Action(ctx.triggered_id["action"]), None
+            except ValueError:
+                return no_update, no_update
         try:
-            perform(incident_id, action, text, department, assignee)
+            perform(principal, incident_id, action, text, department, assignee)
         except EngineError as exc:
             return html.Div(t("failed", lang, message=exc.message), className="gc-toast-err"), no_update
         except ValueError as exc:  # pydantic: a field the action needs is malformed

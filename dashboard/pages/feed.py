@@ -6,6 +6,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dispatcher.access import can_see_event, scope_clause
+from dispatcher.accounts import Principal
 from dispatcher.city import City
 from dispatcher.clocks import is_overdue, light
 from dispatcher.incident import Incident
@@ -59,26 +61,27 @@ def last_seq(session: Session) -> int:
     return session.scalar(select(func.max(OutboxEvent.id))) or 0
 
 
-def open_incidents(session: Session, city: City, now: datetime, crs: str) -> tuple[dict[str, dict], int]:
-    """Every open incident as compact records, and the sequence number they are current up to."""
+def open_incidents(session: Session, city: City, now: datetime, crs: str, principal: Principal
+                   ) -> tuple[dict[str, dict], int]:
+    """Every open incident the principal may see as compact records, and the sequence number they are current up to."""
     seq = last_seq(session)  # read first: anything newer is replayed by the first catch-up (idempotent)
-    query = (select(Incident).where(Incident.status.in_([str(s) for s in OPEN_STATUSES]))
+    query = (select(Incident).where(Incident.status.in_([str(s) for s in OPEN_STATUSES]), scope_clause(principal))
              .order_by(Incident.created_at.desc()).limit(MAX_OPEN_ON_MAP))
     return {i.id: compact(i, city, now, crs) for i in session.scalars(query)}, seq
 
 
-def catch_up(session: Session, city: City, after_seq: int, now: datetime, crs: str
+def catch_up(session: Session, city: City, after_seq: int, now: datetime, crs: str, principal: Principal
              ) -> tuple[dict[str, dict], list[str], int]:
-    """Incidents changed after `after_seq`, re-read as they are now: (upserts, ids no longer open, new last seq)."""
+    """Incidents changed after `after_seq`, re-read as they are now: (upserts, ids no longer open, new last seq).
+
+    Only events of the principal's scope count, and their incidents are re-read inside the scope: an incident
+    that has left the scope since (or closed) is reported as gone, never shown.
+    """
     events = since(session, after_seq, CATCH_UP_BATCH)
     if not events:
         return {}, [], after_seq
-    ids = {e.incident_id for e in events if e.incident_id}
-    rows = session.scalars(select(Incident).where(Incident.id.in_(ids))) if ids else []
-    upserts, gone = {}, []
-    for incident in rows:
-        if incident.state in OPEN_STATUSES:
-            upserts[incident.id] = compact(incident, city, now, crs)
-        else:
-            gone.append(incident.id)
+    ids = {e.incident_id for e in events if e.incident_id and can_see_event(principal, list(e.scope or []))}
+    rows = session.scalars(select(Incident).where(Incident.id.in_(ids), scope_clause(principal))) if ids else []
+    upserts = {i.id: compact(i, city, now, crs) for i in rows if i.state in OPEN_STATUSES}
+    gone = sorted(ids - set(upserts))
     return upserts, gone, events[-1].id

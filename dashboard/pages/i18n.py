@@ -84,6 +84,53 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col_street": ("街道", "Street"),
     "col_open": ("在办", "Open"),
     "col_overdue": ("超时", "Overdue"),
+    # sign-in
+    "login_title": ("登录", "Sign in"),
+    "login_username": ("用户名", "Username"),
+    "login_password": ("密码", "Password"),
+    "login_totp": ("动态验证码", "Authenticator code"),
+    "login_totp_hint": ("系统管理员、审计员和领导账号需要填写", "Required for admin, auditor and leader accounts"),
+    "login_submit": ("登录", "Sign in"),
+    "login_failed": ("登录失败：用户名、密码或验证码有误，或账号已被锁定",
+                     "Sign-in failed: wrong credentials or code, or the account is locked"),
+    "login_demo": ("演示账号（仅演示模式）", "Demo accounts (demo mode only)"),
+    "login_demo_sign_in": ("一键登录", "Sign in"),
+    "login_demo_code": ("当前验证码", "Current code"),
+    "logout": ("退出", "Sign out"),
+    "read_only": ("只读", "Read only"),
+    # audit page (/audit)
+    "audit_title": ("审计日志", "Audit trail"),
+    "audit_forbidden": ("无权访问：仅审计员可查看审计日志", "Forbidden: only auditors may see the audit trail"),
+    "audit_actor": ("操作人", "Actor"),
+    "audit_action": ("操作", "Action"),
+    "audit_target": ("对象", "Target"),
+    "audit_result": ("结果", "Result"),
+    "audit_dates": ("日期 (UTC)", "Dates (UTC)"),
+    "audit_search": ("查询", "Search"),
+    "audit_prev": ("上一页", "Previous page"),
+    "audit_next": ("下一页", "Next page"),
+    "audit_total": ("共 {n} 条", "{n} records"),
+    "audit_bad_date": ("日期格式有误", "Invalid date"),
+    "audit_result_ok": ("成功", "OK"),
+    "audit_result_denied": ("拒绝", "Denied"),
+    "audit_result_failed": ("失败", "Failed"),
+    "audit_col_id": ("编号", "ID"),
+    "audit_col_at": ("时间 (UTC)", "Time (UTC)"),
+    "audit_col_actor": ("操作人", "Actor"),
+    "audit_col_role": ("角色", "Role"),
+    "audit_col_ip": ("IP 地址", "IP"),
+    "audit_col_action": ("操作", "Action"),
+    "audit_col_target": ("对象", "Target"),
+    "audit_col_result": ("结果", "Result"),
+    "audit_col_detail": ("详情", "Detail"),
+    "audit_verify": ("校验哈希链", "Verify chain"),
+    "audit_intact": ("审计日志完整：{n} 条记录", "Audit trail intact: {n} records"),
+    "audit_broken": ("审计日志被破坏：记录 {id}（{kind}）— {reason}", "Audit trail broken at record {id} ({kind}): {reason}"),
+    "audit_kind_edited": ("被篡改", "edited"),
+    "audit_kind_deleted": ("前序记录被删除", "a record before it was deleted"),
+    "audit_kind_reordered": ("顺序被调换", "reordered"),
+    "audit_kind_tail_deleted": ("末尾记录被删除", "newest records deleted"),
+    "audit_kind_head": ("链尾与记录不符", "head does not match"),
 }
 
 STATUS: dict[str, tuple[str, str]] = {
@@ -139,6 +186,19 @@ OFFICER_STATUS: dict[str, tuple[str, str]] = {
     "offline": ("离线", "Offline"),
 }
 
+ROLE: dict[str, tuple[str, str]] = {
+    "hotline": ("受理员", "Hotline agent"),
+    "grid_worker": ("网格员", "Grid worker"),
+    "dispatcher": ("指挥中心坐席", "Dispatcher"),
+    "shift_leader": ("值班长", "Shift leader"),
+    "dept_handler": ("部门处置人员", "Department handler"),
+    "dept_head": ("部门负责人", "Department head"),
+    "enforcement": ("执法队员", "Enforcement officer"),
+    "leader": ("领导", "Leader"),
+    "admin": ("系统管理员", "Administrator"),
+    "auditor": ("审计员", "Auditor"),
+}
+
 
 def lang_of(value: str | None) -> str:
     """A supported language code (anything else is the default, Chinese)."""
@@ -163,6 +223,11 @@ def status_label(status: str | None, lang: str) -> str:
 def action_label(action: str, lang: str) -> str:
     """A lifecycle action (or timeline action) in words."""
     return _pick(ACTION[action], lang) if action in ACTION else action
+
+
+def role_label(role: str | None, lang: str) -> str:
+    """An account's role in words."""
+    return _pick(ROLE[role], lang) if role in ROLE else (role or "—")
 
 
 def stage_label(stage: str | None, lang: str) -> str:

@@ -8,10 +8,18 @@ from dash_socketio import DashSocketIO
 from flask import current_app
 
 from dashboard.api.stats import named_summary
-from dashboard.pages.components import base_map, city_bounds, grid_layer, grids_url, header
+from dashboard.pages.components import (
+    base_map,
+    city_bounds,
+    grid_layer,
+    grids_url,
+    header,
+    viewer,
+)
 from dashboard.pages.feed import display_crs
 from dashboard.pages.i18n import t
 from dispatcher import stats
+from dispatcher.access import scope_clause
 
 KPIS = ("received", "filed", "dispatched", "in_handling", "overdue", "closed")
 THROTTLE_MS = 1000
@@ -110,12 +118,13 @@ def register(app: dash.Dash) -> None:
                   Output("wall-communities", "hideout"),
                   Input("wall-refresh", "data"), Input("wall-slow", "n_intervals"), State("gc-lang", "data"))
     def refresh(_trigger, _slow, lang):
-        """Today's figures, recomputed with a few set-based queries."""
+        """Today's figures inside the signed-in user's scope, recomputed with a few set-based queries."""
+        scope = scope_clause(viewer())
         rt = _rt()
         now = rt.clock()
         with rt.sessions() as session:
-            summary = named_summary(session, rt)
-            communities = stats.open_by_community(session, now)
+            summary = named_summary(session, rt, scope)
+            communities = stats.open_by_community(session, now, scope)
         streets = {s["code"]: {"open": s["open"], "overdue": s["overdue"]} for s in summary["streets"]}
         rate = summary["on_time_closure_rate"]
         from zoneinfo import ZoneInfo

@@ -16,6 +16,12 @@ import pytest
 from tests.conftest import DEMO_GRIDS, IN_CI
 
 DEMO_ROSTER = DEMO_GRIDS.parent / "officers.yaml"
+# Who signs in: the browser as a command-center dispatcher, the API calls (reports, filing) as the shift leader.
+E2E_PASSWORD = "e2e correct horse battery staple"
+E2E_ACCOUNTS = {
+    "dispatcher": dict(username="e2e-dispatcher", display_name="坐席 e2e", role="dispatcher", region_code="330199"),
+    "leader": dict(username="e2e-shiftleader", display_name="值班长 e2e", role="shift_leader", region_code="330199"),
+}
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -59,16 +65,47 @@ def chromium_path() -> str:
     return str(CHROMIUM)
 
 
+class LiveServer(str):
+    """The server's base URL, carrying the API token of the shift leader account (`.token`)."""
+
+    token: str = ""
+
+
+def _seed_accounts(database_url: str) -> str:
+    """The e2e accounts, created straight in the server's database; returns the shift leader's API token."""
+    from datetime import UTC, datetime
+
+    from dispatcher.accounts import Account, issue_token
+    from dispatcher.db import make_engine, make_sessions
+    from dispatcher.passwords import hash_password
+
+    engine = make_engine(database_url)
+    now = datetime.now(UTC)
+    password_hash = hash_password(E2E_PASSWORD)
+    with make_sessions(engine).begin() as session:
+        accounts = {}
+        for key, fields in E2E_ACCOUNTS.items():
+            accounts[key] = Account(id=f"e2e-{key}", password_hash=password_hash, created_at=now, **fields)
+            session.add(accounts[key])
+        session.flush()
+        token = issue_token(session, accounts["leader"], name="e2e", kind="service", now=now)
+    engine.dispose()
+    return token
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
-    """`gridcommand serve` on a free port over a fresh SQLite file with the demo city; REDIS_URL unset (bundled)."""
+    """`gridcommand serve` on a free port over a fresh SQLite file with the demo city and the e2e accounts;
+    REDIS_URL unset (bundled)."""
     root = tmp_path_factory.mktemp("e2e")
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
     env.update(DATABASE_URL=f"sqlite:///{root / 'e2e.sqlite'}", GRIDCOMMAND_VAR_DIR=str(root / "var"),
-               GRIDCOMMAND_RELAY_INTERVAL_S="0.5", PYTHONUNBUFFERED="1")
+               GRIDCOMMAND_RELAY_INTERVAL_S="0.5", PYTHONUNBUFFERED="1",
+               GRIDCOMMAND_RATE_LIMIT_LOGIN="1000/minute")  # every browser context signs in through the form
     _cli("db", "upgrade", env=env)
     _cli("import-grids", str(DEMO_GRIDS), env=env)
     _cli("import-officers", str(DEMO_ROSTER), env=env)
+    token = _seed_accounts(env["DATABASE_URL"])
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(root / "serve.log", "wb")
@@ -76,7 +113,9 @@ def live_server(tmp_path_factory):
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # own process group
     try:
         _wait_healthy(url, proc)
-        yield url
+        live = LiveServer(url)
+        live.token = token
+        yield live
     finally:
         proc.terminate()
         try:
@@ -121,8 +160,22 @@ class Watched:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.base_url = base_url
 
+    def sign_in(self, path: str = "/", account: str = "dispatcher"):
+        """Go to `path`, get sent to the sign-in page, fill the form, and land back on `path`."""
+        page = self.page
+        page.goto(self.base_url + path)
+        page.wait_for_url("**/login?next=*", timeout=10_000)
+        page.fill("#username", E2E_ACCOUNTS[account]["username"])
+        page.fill("#password", E2E_PASSWORD)
+        page.click("#login-submit")
+        page.wait_for_url(lambda url: "/login" not in url, timeout=10_000)
+        return page
+
     def open(self, path: str = "/"):
-        self.page.goto(self.base_url + path)
+        if "/login" in self.page.url or self.page.url in ("", "about:blank"):
+            self.sign_in(path)
+        else:
+            self.page.goto(self.base_url + path)
         self.page.wait_for_selector(".gc-conn.gc-conn-on", timeout=15_000)  # Socket.IO connected
         return self.page
 

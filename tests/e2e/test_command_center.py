@@ -27,10 +27,12 @@ def community_points() -> list[tuple[float, float]]:
     return points
 
 
-def api(base: str, method: str, path: str, body: dict | None = None) -> dict:
+def api(base, method: str, path: str, body: dict | None = None) -> dict:
+    """One API call as the e2e shift leader (bearer token of the live server)."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json", "X-Actor": "e2e"})
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {base.token}"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
 

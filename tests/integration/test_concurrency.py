@@ -17,7 +17,8 @@ pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
 
 @pytest.fixture
-def pg_app(app):
+def pg_app(app, client):
+    """The app, with its test clients signing requests as the test accounts."""
     return app
 
 

@@ -237,5 +237,5 @@ def test_category_without_department_is_filed_with_a_department_chosen_by_the_op
     assert act(client, incident["id"], "file").status_code == 422
     filed = act(client, incident["id"], "file", department="CGZF")
     assert filed.status_code == 200, filed.json
-    assert filed.json["department_code"] == "CGZF" and filed.json["routing"]["rule"] == "manual:api"
+    assert filed.json["department_code"] == "CGZF" and filed.json["routing"]["rule"] == "manual:test-leader"
     assert filed.json["triage"] is None

@@ -5,7 +5,8 @@ from dispatcher.db import make_engine
 from dispatcher.migrate import downgrade, upgrade
 from tests.conftest import _ensure_pg_database
 
-TABLES = {"grid", "grid_import", "incident", "timeline", "outbox", "idempotency_key", "officer", "officer_position"}
+TABLES = {"grid", "grid_import", "incident", "timeline", "outbox", "idempotency_key", "officer", "officer_position",
+          "audit_log", "audit_head"}
 
 
 def test_migrations_on_an_empty_postgis_database(pg_url):

@@ -14,7 +14,7 @@ from workers.push import CHANNEL
 
 
 @pytest.fixture
-def live(app, db, redis_url, city):
+def live(app, client, db, redis_url, city):
     """The app with a real Redis position store and three officers in the first community."""
     _, engine, sessions = db
     runtime = app.extensions["gridcommand"]
@@ -177,3 +177,30 @@ def test_officer_goes_stale_then_offline(live, city, clock):
     assert status() == "stale"
     clock.now = T0 + timedelta(minutes=20)
     assert status() == "offline"
+
+
+def test_history_waits_in_redis_when_the_database_write_fails(live, city, db):
+    """A failed history insert loses nothing: the rows are written by the next flush."""
+    _, engine, sessions = db
+    client = live.test_client()
+    lon, lat = inside(_unit(city))
+    for i in range(3):
+        client.get(f"/osmand?id=dev-1&lat={lat}&lon={lon}&timestamp={_ts(i * 5)}")
+    store = PositionStore(live.extensions["gridcommand"].redis)
+
+    class Quiet:
+        def emit(self, event, data, room):
+            pass
+
+    class BrokenSessions:
+        def __call__(self):
+            return sessions()
+
+        def begin(self):
+            raise RuntimeError("database unavailable")
+
+    with pytest.raises(RuntimeError):
+        flush_positions(store, Quiet(), BrokenSessions())
+    assert count(engine, "officer_position") == 0
+    assert flush_positions(store, Quiet(), sessions) == (0, 3)
+    assert count(engine, "officer_position") == 3

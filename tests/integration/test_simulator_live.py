@@ -54,6 +54,9 @@ def _seed_roster(database_url: str) -> int:
     return len(roster)
 
 
+TOKENS: dict[str, str] = {}  # the simulator's bearer tokens: "leader" (command center) and "dept" (departments)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A real `gridcommand serve` on a free port with the demo city (and roster, when there is one)."""
@@ -69,6 +72,11 @@ def server(tmp_path_factory):
     _cli(env, "db", "upgrade")
     _cli(env, "import-grids", str(DEMO_GRIDS))
     _seed_roster(database_url)
+    for who, (username, role) in {"leader": ("sim-center", "shift_leader"), "dept": ("sim-dept", "dept_head")}.items():
+        _cli(env, "accounts", "create", username, "--name", username, "--role", role, "--region", "330199")
+        TOKENS[who] = subprocess.run([sys.executable, "-m", "dashboard.cli", "accounts", "token", username, "--name",
+                                      "simulator", "--kind", "service"], env=env, cwd=REPO_ROOT, check=True,
+                                     capture_output=True, text=True).stdout.strip()
     port = _free_port()
     log = open(tmp / "serve.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--port", str(port)], env=env,
@@ -103,7 +111,7 @@ def run(server):
     thread = threading.Thread(
         target=run_simulator, args=(server,), name="simulator",
         kwargs=dict(officers=300, incident_rate_per_min=600, seed=7, stop=stop, fix_interval_s=5.0,
-                    lifecycle_time_scale=0.02, stats=stats),
+                    lifecycle_time_scale=0.02, stats=stats, tokens=TOKENS),
     )
     thread.start()
     time.sleep(RUN_S)
@@ -121,7 +129,8 @@ def test_simulator_stops_within_a_second(run):
 def test_incidents_arrive_over_several_channels_and_move_through_the_lifecycle(server, run):
     stats = run["stats"]
     assert stats.incidents_created > 0, stats
-    page = requests.get(f"{server}/api/v1/incidents", params={"page_size": 500}, timeout=10).json()
+    page = requests.get(f"{server}/api/v1/incidents", params={"page_size": 500}, timeout=10,
+                        headers={"Authorization": f"Bearer {TOKENS['leader']}"}).json()
     assert page["total"] == stats.incidents_created  # every 201 is one incident (idempotency keys are unique)
     channels = Counter(item["channel"] for item in page["items"])
     assert len(channels) >= 3, channels
@@ -134,11 +143,10 @@ def test_incidents_arrive_over_several_channels_and_move_through_the_lifecycle(s
 
 
 def test_officers_send_fixes_that_the_server_accepts(server, run):
-    response = requests.get(f"{server}/api/v1/officers", timeout=10)
-    items = response.json().get("items", []) if response.ok and "json" in response.headers.get("Content-Type", "") \
-        else []
-    if not items:
-        pytest.xfail("officers endpoint pending (or no roster): the officer part idles")
+    response = requests.get(f"{server}/api/v1/officers", timeout=10,
+                            headers={"Authorization": f"Bearer {TOKENS['leader']}"})
+    items = response.json()["items"]
+    assert items, "the demo roster was loaded, so officers must be listed"
     stats = run["stats"]
     assert stats.roster_size > 0
     assert stats.fixes_sent > 0 and stats.fixes_rejected <= stats.fixes_sent // 20, stats

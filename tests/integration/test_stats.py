@@ -78,3 +78,37 @@ def test_events_after_a_sequence_number_replay_in_order_once(client, city):
     assert client.get(f"/api/v1/events?after_seq={seqs[-1]}").json == {"items": [], "last_seq": seqs[-1],
                                                                       "complete": True}
     assert client.get("/api/v1/events?after_seq=-1").status_code == 422
+
+
+def test_every_figure_counts_only_the_callers_scope(client, city, clock, db):
+    """The wall's figures for a street (or a department) are the figures of its incidents only."""
+    from sqlalchemy import true
+
+    from dispatcher import stats
+    from dispatcher.access import scope_clause
+    from dispatcher.accounts import Principal, Role
+
+    _, _, sessions = db
+    units = city.grids.by_level("unit")
+    first = report(client, city, unit_index=100).json
+    other_street = next(i for i, u in enumerate(units)
+                        if city.grids.path_of(u.code).street not in (first["grid"]["street"], "330199003", "330199005"))
+    second = report(client, city, unit_index=other_street, category="020201").json
+    assert act(client, first["id"], "file").status_code == 200
+    assert act(client, second["id"], "file").status_code == 200
+    street = Principal("x", "x", Role.DISPATCHER, first["grid"]["street"], None)
+    department = Principal("y", "y", Role.DEPT_HEAD, None, second["department_code"])
+    nobody = Principal("z", "z", Role.AUDITOR, None, None)
+    with sessions() as session:
+        everything = stats.today_summary(session, now=clock.now, scope=true())
+        mine = stats.today_summary(session, now=clock.now, scope=scope_clause(street))
+        theirs = stats.today_summary(session, now=clock.now, scope=scope_clause(department))
+        none = stats.today_summary(session, now=clock.now, scope=scope_clause(nobody))
+        shading = stats.open_by_community(session, clock.now, scope_clause(street))
+    assert everything["received"] == everything["filed"] == 2
+    assert mine["received"] == mine["filed"] == mine["open"] == 1 and sum(mine["by_hour"]) == 1
+    assert [s["code"] for s in mine["streets"]] == [first["grid"]["street"]]
+    assert [c["code"] for c in mine["top_categories"]] == ["020101"]
+    assert theirs["received"] == 1 and [c["code"] for c in theirs["top_categories"]] == ["020201"]
+    assert none["received"] == none["filed"] == none["open"] == 0 and none["streets"] == []
+    assert set(shading) == {first["grid"]["community"]}

@@ -89,7 +89,7 @@ def test_overdue_sweep_flags_each_late_incident_once(client, city, worker_env):
     assert count(engine, "outbox", "name = 'incident.overdue'") == 1
 
 
-def test_api_commit_reaches_redis_through_a_separate_worker_process(app, city, worker_env):
+def test_api_commit_reaches_redis_through_a_separate_worker_process(app, client, city, worker_env):
     """The production path: web enqueues, `gridcommand worker` (another process) relays to the Socket.IO channel."""
     url, engine, redis_url = worker_env
     runtime = app.extensions["gridcommand"]

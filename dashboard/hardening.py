@@ -1,0 +1,240 @@
+"""Web hardening of the Flask server: security headers, closed CORS, CSRF by origin check, rate limits.
+
+`init_hardening(server, settings)` installs all of it; call it once in `create_server`.
+
+- Headers on every response: a Content-Security-Policy that runs only this origin's scripts (plus the
+  hashes of Dash's own inline bootstrap scripts), X-Content-Type-Options, X-Frame-Options,
+  Referrer-Policy, Permissions-Policy, Cross-Origin-Opener-Policy; `Cache-Control: no-store` on API
+  answers (they carry personal data); HSTS on HTTPS.
+- CORS is closed: no Access-Control-* header is ever sent, unless the request's Origin is listed in
+  `settings.cors_origins` (then that origin, and only it, is allowed; never with credentials).
+- CSRF: a state-changing request (POST/PUT/PATCH/DELETE) that rides on the session cookie, or that
+  signs in, must come from this server's own origin (Origin header, else Referer), else 403. Requests
+  authenticated by `Authorization: Bearer` carry no ambient authority and are exempt, as are the
+  device endpoints under /osmand (no cookies) and /socket.io (Engine.IO checks Origin itself).
+- Rate limits per client IP (Flask-Limiter; Redis storage when the runtime has Redis, with an
+  in-memory fallback while Redis is down): sign-in, public intake, OsmAnd. 429 in the API's error shape.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from urllib.parse import urlsplit
+
+from flask import Flask, jsonify, request
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+
+from dispatcher import privacy
+from dispatcher.settings import Settings
+
+log = logging.getLogger(__name__)
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+LOGIN_PATHS = frozenset({"/api/v1/auth/login", "/login"})
+INTAKE_PATH = "/api/v1/incidents"
+CSRF_EXEMPT_PREFIXES = ("/osmand", "/socket.io")
+NO_STORE_PREFIXES = ("/api/", "/osmand", "/login", "/logout")
+CORS_ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Actor"
+CORS_ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE"
+# Dash's bootstrap script (Dash.renderer); the hashes of the running Dash app are used when there is one.
+DEFAULT_DASH_RENDERER = "var renderer = new DashRenderer();"
+PERMISSIONS_POLICY = ("accelerometer=(), camera=(), microphone=(), payment=(), usb=(), magnetometer=(), "
+                      "gyroscope=(), display-capture=(), geolocation=(self), fullscreen=(self)")
+
+
+def init_hardening(server: Flask, settings: Settings) -> Limiter:
+    """Install headers, CORS, CSRF and rate limits on `server`; returns the Flask-Limiter instance. Also
+    sets the personal-data key from `settings` and masks phone numbers in this process's logs."""
+    privacy.set_key(settings.pii_key.get_secret_value())
+    privacy.install_log_redaction()
+    limiter = _init_rate_limits(server, settings)
+    cors_origins = frozenset(o.rstrip("/") for o in settings.cors_origins)
+    img_sources = _tile_sources(settings.tile_url)
+    script_hashes: list[str] = []
+
+    @server.before_request
+    def _check_origin():
+        problem = csrf_problem(server)
+        if problem:
+            log.warning("refused %s %s: %s", request.method, request.path, problem)
+            return _error(403, "cross_origin_request", problem, "Origin")
+        return None
+
+    @server.after_request
+    def _security_headers(response):
+        headers = response.headers
+        if not script_hashes:
+            script_hashes.extend(_dash_script_hashes())
+        headers["Content-Security-Policy"] = _csp(script_hashes, img_sources)
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Referrer-Policy"] = "same-origin"
+        headers["Permissions-Policy"] = PERMISSIONS_POLICY
+        headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        if request.is_secure:
+            headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if request.path.startswith(NO_STORE_PREFIXES):
+            headers["Cache-Control"] = "no-store"
+            headers["Pragma"] = "no-cache"
+        _apply_cors(response, cors_origins)
+        return response
+
+    return limiter
+
+
+# --- CSRF --------------------------------------------------------------------------------------------
+
+def own_origin() -> str:
+    """scheme://host[:port] of this request as the server sees it (behind a proxy: use ProxyFix)."""
+    return f"{request.scheme}://{request.host}".lower()
+
+
+def _origin_of(url: str) -> str | None:
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _bearer() -> bool:
+    return request.headers.get("Authorization", "").lower().startswith("bearer ")
+
+
+def csrf_problem(server: Flask) -> str | None:
+    """Why this request must be refused as a possible cross-site request forgery, or None."""
+    if request.method not in UNSAFE_METHODS or request.path.startswith(CSRF_EXEMPT_PREFIXES) or _bearer():
+        return None
+    origin = request.headers.get("Origin")
+    uses_cookie = bool(request.cookies.get(server.config.get("SESSION_COOKIE_NAME", "session")))
+    if not (uses_cookie or request.path in LOGIN_PATHS or origin is not None):
+        return None  # no cookie, no Origin: not a browser acting with the user's authority
+    expected = own_origin()
+    if origin is not None:
+        if origin.rstrip("/").lower() == expected:
+            return None
+        return f"Origin {origin!r} is not this server ({expected}); cross-origin requests must use a bearer token"
+    referer = request.headers.get("Referer")
+    if referer is None:
+        return (f"{request.method} {request.path} with a session cookie needs an Origin or Referer header "
+                f"naming this server ({expected})")
+    if _origin_of(referer) == expected:
+        return None
+    return f"Referer origin {_origin_of(referer)!r} is not this server ({expected})"
+
+
+# --- CORS --------------------------------------------------------------------------------------------
+
+def _apply_cors(response, allowed: frozenset[str]) -> None:
+    for name in [h for h in response.headers.keys() if h.lower().startswith("access-control-")]:
+        del response.headers[name]
+    origin = request.headers.get("Origin")
+    if not origin or origin.rstrip("/") not in allowed:
+        return
+    response.headers["Access-Control-Allow-Origin"] = origin.rstrip("/")
+    response.vary.add("Origin")
+    if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
+        response.headers["Access-Control-Allow-Methods"] = CORS_ALLOW_METHODS
+        response.headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
+        response.headers["Access-Control-Max-Age"] = "600"
+
+
+# --- CSP ---------------------------------------------------------------------------------------------
+
+def _csp(script_hashes: list[str], img_sources: list[str]) -> str:
+    host = request.host
+    directives = {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", *script_hashes],
+        # Dash components and Leaflet set inline styles and inject <style> elements
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *img_sources],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'", f"ws://{host}", f"wss://{host}"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+    return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
+
+
+def _sha256(script: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+
+
+def _dash_script_hashes() -> list[str]:
+    """Hashes of the inline scripts the Dash app writes into its page (its renderer bootstrap and any
+    inline clientside callbacks); only Dash's own scripts, never anything computed from a request."""
+    try:
+        from dash import get_app
+
+        return list(get_app().csp_hashes())
+    except Exception:  # noqa: BLE001 - no Dash app in this process (API only)
+        return [_sha256(DEFAULT_DASH_RENDERER)]
+
+
+def _tile_sources(tile_url: str | None) -> list[str]:
+    if not tile_url:
+        return []
+    parts = urlsplit(tile_url)
+    if not parts.scheme or not parts.netloc:
+        return []
+    return [f"{parts.scheme}://{parts.netloc.replace('{s}', '*')}"]
+
+
+# --- rate limits -------------------------------------------------------------------------------------
+
+def limit_category() -> str | None:
+    """Which rate limit a request falls under: 'login', 'intake', 'osmand', or None."""
+    path = request.path.rstrip("/") or "/"
+    if request.method == "POST" and path in LOGIN_PATHS:
+        return "login"
+    if request.method == "POST" and path == INTAKE_PATH:
+        return "intake"
+    if path == "/osmand" or path.startswith("/osmand/"):
+        return "osmand"
+    return None
+
+
+def _init_rate_limits(server: Flask, settings: Settings) -> Limiter:
+    limits = {"login": settings.rate_limit_login, "intake": settings.rate_limit_intake,
+              "osmand": settings.rate_limit_osmand}
+
+    def limit_for_request() -> str:
+        category = limit_category()
+        return limits[category] if category else ""
+
+    storage_uri = settings.redis_url or "memory://"
+    options = {"socket_connect_timeout": 1, "socket_timeout": 1} if settings.redis_url else {}
+    limiter = Limiter(
+        key_func=get_remote_address,
+        app=server,
+        default_limits=[limit_for_request],
+        default_limits_exempt_when=lambda: limit_category() is None,
+        request_identifier=lambda: f"gc-{limit_category() or request.endpoint or 'none'}",
+        strategy="sliding-window-counter",
+        storage_uri=storage_uri,
+        storage_options=options,
+        key_prefix="gridcommand",
+        headers_enabled=True,
+        in_memory_fallback_enabled=True,  # Redis down: limit in memory, never fail the request
+        swallow_errors=True,
+    )
+
+    @server.errorhandler(RateLimitExceeded)
+    def _too_many(exc: RateLimitExceeded):
+        category = limit_category() or "this endpoint"
+        return _error(429, "rate_limited",
+                      f"too many requests to {category} from this address: at most {exc.description}; retry later",
+                      None)  # Flask-Limiter adds Retry-After and X-RateLimit-* on the way out
+
+    return limiter
+
+
+def _error(status: int, code: str, message: str, field: str | None):
+    response = jsonify(error={"code": code, "message": message, "field": field})
+    response.status_code = status
+    return response

@@ -1,0 +1,222 @@
+"""Web hardening on both backends: security headers, closed CORS, CSRF by origin, rate limits, body size."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+from flask.testing import FlaskClient
+
+from dashboard.app import create_server
+from dispatcher.settings import Settings
+from tests.integration.helpers import inside
+
+OWN = "http://localhost"
+EVIL = "https://evil.example"
+
+
+@pytest.fixture
+def make_client(app, tokens):
+    """A client of a server built like the `app` fixture's (same runtime) but with other settings."""
+
+    def _make(**changes) -> FlaskClient:
+        runtime = app.extensions["gridcommand"]
+        settings = runtime.settings.model_copy(update=changes)
+        server = create_server(settings, runtime)
+        server.testing = True
+        server.test_client_class = FlaskClient
+        client = server.test_client()
+        client.token = tokens["leader"]
+        return client
+
+    return _make
+
+
+def _body(city):
+    lon, lat = inside(city.grids.by_level("unit")[10])
+    return {"description": "井盖缺失", "category_code": "020101", "lon": lon, "lat": lat}
+
+
+# --- headers ------------------------------------------------------------------------------------------
+
+def test_security_headers_on_every_response(client, anonymous):
+    for response in [client.get("/api/v1/incidents"), anonymous.get("/api/v1/openapi.json"), anonymous.get("/health"),
+                     anonymous.get("/no/such/page")]:
+        headers = response.headers
+        csp = headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+        script_src = next(d for d in csp.split("; ") if d.startswith("script-src"))
+        assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src and "*" not in script_src
+        assert "ws://localhost" in csp and "connect-src 'self'" in csp
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert "camera=()" in headers["Permissions-Policy"]
+        assert "Access-Control-Allow-Origin" not in headers
+
+
+def test_api_answers_are_never_cached(client, anonymous):
+    assert client.get("/api/v1/incidents").headers["Cache-Control"] == "no-store"
+    assert anonymous.get("/api/v1/incidents").headers["Cache-Control"] == "no-store"  # errors too
+    assert "no-store" not in anonymous.get("/health").headers.get("Cache-Control", "")
+
+
+def test_tile_host_is_allowed_for_images_only(make_client):
+    client = make_client(tile_url="https://{s}.tile.example.org/{z}/{x}/{y}.png")
+    csp = client.get("/health").headers["Content-Security-Policy"]
+    img = next(d for d in csp.split("; ") if d.startswith("img-src"))
+    assert "https://*.tile.example.org" in img
+    assert csp.count("tile.example.org") == 1
+
+
+# --- CORS ---------------------------------------------------------------------------------------------
+
+def test_cors_is_closed_by_default(client, anonymous):
+    got = client.get("/api/v1/incidents", headers={"Origin": EVIL})
+    assert got.status_code == 200 and "Access-Control-Allow-Origin" not in got.headers
+    preflight = anonymous.options("/api/v1/incidents", headers={
+        "Origin": EVIL, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"})
+    assert not [h for h in preflight.headers.keys() if h.lower().startswith("access-control-")]
+
+
+def test_cors_origins_open_it_for_exactly_those_origins(make_client):
+    client = make_client(cors_origins=["https://partner.example"])
+    preflight = client.options("/api/v1/incidents", headers={
+        "Origin": "https://partner.example", "Access-Control-Request-Method": "POST"})
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://partner.example"
+    assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    assert "Origin" in preflight.headers["Vary"]
+    assert "Access-Control-Allow-Credentials" not in preflight.headers
+    got = client.get("/api/v1/incidents", headers={"Origin": "https://partner.example",
+                                                   "Authorization": f"Bearer {client.token}"})
+    assert got.headers["Access-Control-Allow-Origin"] == "https://partner.example"
+    other = client.get("/api/v1/incidents", headers={"Origin": EVIL, "Authorization": f"Bearer {client.token}"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+# --- CSRF ---------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def cookie_client(anonymous):
+    """A browser-like client holding a session cookie (its value does not matter to the origin check)."""
+    anonymous.set_cookie("session", "some-session")
+    return anonymous
+
+
+@pytest.mark.parametrize("path", ["/api/v1/incidents", "/_dash-update-component", "/api/v1/auth/logout",
+                                  "/api/v1/incidents/x/actions/file"])
+def test_cookie_requests_from_another_origin_are_refused(cookie_client, city, path):
+    for headers in [{"Origin": EVIL}, {"Origin": "null"}, {"Referer": EVIL + "/form.html"}, {}]:
+        response = cookie_client.post(path, json=_body(city), headers=headers)
+        assert response.status_code == 403, (path, headers)
+        error = response.json["error"]
+        assert error["code"] == "cross_origin_request" and error["field"] == "Origin"
+        assert ("Origin" in error["message"] or "Referer" in error["message"]) and "localhost" in error["message"]
+    for method in ("put", "patch", "delete"):
+        assert getattr(cookie_client, method)(path, headers={"Origin": EVIL}).status_code == 403
+
+
+def test_cookie_requests_from_this_origin_pass_the_check(cookie_client, city):
+    for headers in [{"Origin": OWN}, {"Referer": OWN + "/"}]:
+        response = cookie_client.post("/api/v1/incidents", json=_body(city), headers=headers)
+        assert response.status_code == 401  # past the origin check; the fake session is no session
+    assert cookie_client.get("/api/v1/incidents", headers={"Origin": EVIL}).status_code == 401  # reads are not CSRF
+
+
+def test_login_from_another_origin_is_refused_even_without_a_cookie(anonymous):
+    body = {"username": "nobody", "password": "x"}
+    refused = anonymous.post("/api/v1/auth/login", json=body, headers={"Origin": EVIL})
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "cross_origin_request"
+    assert anonymous.post("/login", data=body, headers={"Origin": EVIL}).status_code == 403
+    assert anonymous.post("/api/v1/auth/login", json=body, headers={"Origin": OWN}).status_code != 403
+
+
+def test_bearer_requests_and_devices_are_not_subject_to_the_origin_check(client, cookie_client, city):
+    created = client.post("/api/v1/incidents", json=_body(city), headers={"Origin": EVIL})
+    assert created.status_code == 201
+    fix = cookie_client.post("/osmand?id=unknown-device&lat=30.27&lon=120.15", headers={"Origin": EVIL})
+    assert fix.status_code != 403
+
+
+def test_cookieless_cross_origin_form_post_is_refused(anonymous, city):
+    response = anonymous.post("/api/v1/incidents", data={"description": "x"}, headers={"Origin": EVIL})
+    assert response.status_code == 403
+
+
+# --- rate limits --------------------------------------------------------------------------------------
+
+def _assert_429(response):
+    assert response.status_code == 429
+    error = response.json["error"]
+    assert error["code"] == "rate_limited" and set(error) >= {"code", "message", "field"}
+    assert "retry" in error["message"] and int(response.headers["Retry-After"]) > 0
+
+
+def _limited_after(send, allowed: int, success: int | None = None):
+    """`allowed` calls pass (with `success`, if given), then a 429 in the API's shape follows within a few more
+    (the sliding-window counter is approximate across a window boundary by at most a request or two)."""
+    for _ in range(allowed):
+        status = send().status_code
+        assert status != 429 and (success is None or status == success), status
+    for _ in range(3):
+        response = send()
+        if response.status_code == 429:
+            _assert_429(response)
+            return
+    pytest.fail(f"no 429 after {allowed + 3} calls")
+
+
+def test_default_limits_are_the_documented_ones():
+    settings = Settings()
+    assert (settings.rate_limit_login, settings.rate_limit_intake, settings.rate_limit_osmand) == (
+        "10/minute", "600/minute", "6000/minute")
+
+
+def test_login_is_limited_to_ten_a_minute_per_address(anonymous):
+    anonymous.environ_base["HTTP_ORIGIN"] = OWN
+    body = {"username": "nobody", "password": "wrong"}
+    _limited_after(lambda: anonymous.post("/api/v1/auth/login", json=body), 10)
+    assert anonymous.get("/api/v1/auth/me").status_code == 401  # only signing in is limited
+    other = anonymous.post("/api/v1/auth/login", json=body, environ_base={"REMOTE_ADDR": "10.1.2.3",
+                                                                          "HTTP_ORIGIN": OWN})
+    assert other.status_code != 429  # per address
+
+
+def test_intake_limit_answers_429_in_the_api_error_shape(make_client, city):
+    client = make_client(rate_limit_intake="3/minute")
+    auth = {"Authorization": f"Bearer {client.token}"}
+    _limited_after(lambda: client.post("/api/v1/incidents", json=_body(city), headers=auth), 3, 201)
+    assert client.get("/api/v1/incidents", headers=auth).status_code == 200  # reading is not limited
+
+
+def test_osmand_limit(make_client):
+    client = make_client(rate_limit_osmand="2/minute")
+    _limited_after(lambda: client.get("/osmand?id=dev-x&lat=30.27&lon=120.15"), 2)
+
+
+def test_limits_are_shared_through_redis(make_client, redis_url, city):
+    first, second = make_client(redis_url=redis_url, rate_limit_intake="4/minute"), \
+        make_client(redis_url=redis_url, rate_limit_intake="4/minute")
+    auth = {"Authorization": f"Bearer {first.token}"}
+    calls = iter(range(100))
+    # two web processes, one budget: alternate between them
+    _limited_after(lambda: (first if next(calls) % 2 else second).post("/api/v1/incidents", json=_body(city),
+                                                                        headers=auth), 4, 201)
+
+
+def test_redis_down_never_fails_a_request(make_client, city):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{s.getsockname()[1]}/0"  # nothing listens once the socket closes
+    client = make_client(redis_url=dead, rate_limit_intake="2/minute")
+    auth = {"Authorization": f"Bearer {client.token}"}
+    # every request answers (201, never 500) and the limit still holds, in memory, meanwhile
+    _limited_after(lambda: client.post("/api/v1/incidents", json=_body(city), headers=auth), 2, 201)
+
+
+# --- body size ----------------------------------------------------------------------------------------
+
+def test_a_three_megabyte_body_is_413(client):
+    body = b'{"description": "' + b"x" * (3 * 1024 * 1024) + b'"}'
+    response = client.post("/api/v1/incidents", data=body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "request_entity_too_large"

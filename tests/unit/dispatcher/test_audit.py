@@ -1,0 +1,311 @@
+"""The audit trail on an in-memory SQLite database: canonical hashing, the chain, and what verify detects."""
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from dispatcher import audit
+from dispatcher.audit import (
+    GENESIS,
+    AuditFilter,
+    AuditHead,
+    AuditRecord,
+    append,
+    canonical,
+    record_hash,
+    search,
+    verify,
+)
+from dispatcher.base import Base
+from dispatcher.incident import Incident
+from dispatcher.lifecycle import Status
+from dispatcher.uow import UnitOfWork
+
+T0 = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine():
+    engine = sa.create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine):
+    return sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def add(sessions, n: int, *, actor: str = "zhang", start: int = 0) -> list[int]:
+    """Append n records (one transaction each); their ids."""
+    ids = []
+    for i in range(start, start + n):
+        with sessions.begin() as session:
+            record = append(session, actor=actor, role="dispatcher", ip="10.0.0.7", action="incident.dispatch",
+                            target=f"incident:{i}", result="ok", detail={"i": i}, now=T0 + timedelta(seconds=i))
+            ids.append(record.id)
+    return ids
+
+
+def check(sessions) -> audit.VerifyResult:
+    with sessions() as session:
+        return verify(session)
+
+
+def tamper(engine, sql: str, **params) -> None:
+    """Run SQL against audit_log with the append-only triggers out of the way (as an attacker with DDL rights)."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER audit_log_no_update")
+        conn.exec_driver_sql("DROP TRIGGER audit_log_no_delete")
+        conn.execute(sa.text(sql), params)
+
+
+# --- canonical form and hashing ---------------------------------------------------------------------------------
+
+FIELDS = {"at": T0, "actor": "zhang", "role": "dispatcher", "ip": "10.0.0.7", "action": "incident.dispatch",
+          "target": "incident:abc", "result": "ok", "detail": {"b": 2, "a": "网格"}}
+
+
+def test_the_canonical_form_is_fixed_bytes():
+    assert canonical(FIELDS, GENESIS) == (
+        '{"action":"incident.dispatch","actor":"zhang","at":"2026-12-02T02:00:00.000000Z",'
+        '"detail":{"a":"网格","b":2},"ip":"10.0.0.7","prev_hash":"' + GENESIS + '","result":"ok",'
+        '"role":"dispatcher","target":"incident:abc"}').encode()
+    assert record_hash(FIELDS, GENESIS) == hashlib.sha256(canonical(FIELDS, GENESIS)).hexdigest()
+
+
+def test_the_hash_does_not_depend_on_key_order_or_the_time_zone_of_the_same_instant():
+    shanghai = timezone(timedelta(hours=8))
+    same = {**FIELDS, "at": T0.astimezone(shanghai), "detail": {"a": "网格", "b": 2}}
+    assert record_hash(same, GENESIS) == record_hash(FIELDS, GENESIS)
+
+
+def test_every_field_and_the_link_change_the_hash():
+    base = record_hash(FIELDS, GENESIS)
+    for name, other in [("at", T0 + timedelta(microseconds=1)), ("actor", "li"), ("role", None), ("ip", "10.0.0.8"),
+                        ("action", "incident.claim"), ("target", "incident:abd"), ("result", "denied"),
+                        ("detail", {"a": "网格", "b": 3})]:
+        assert record_hash({**FIELDS, name: other}, GENESIS) != base, name
+    assert record_hash(FIELDS, "1" * 64) != base
+
+
+def test_a_naive_time_is_refused():
+    with pytest.raises(ValueError, match="naive"):
+        canonical({**FIELDS, "at": datetime(2026, 1, 1)}, GENESIS)
+
+
+# --- the chain ----------------------------------------------------------------------------------------------------
+
+def test_records_chain_from_the_genesis_hash_and_the_head_follows(sessions):
+    ids = add(sessions, 3)
+    with sessions() as session:
+        rows = session.scalars(sa.select(AuditRecord).order_by(AuditRecord.id)).all()
+        head = session.get(AuditHead, audit.HEAD_ID)
+        assert [r.id for r in rows] == ids
+        assert rows[0].prev_hash == GENESIS
+        assert [r.prev_hash for r in rows[1:]] == [r.hash for r in rows[:-1]]
+        for row in rows:
+            assert row.hash == record_hash(row.fields(), row.prev_hash)
+        assert (head.last_id, head.last_hash) == (ids[-1], rows[-1].hash)
+        assert rows[0].at == T0 and rows[0].detail == {"i": 0} and rows[0].role == "dispatcher"
+
+
+def test_append_many_chains_in_order_under_one_head_update(sessions):
+    with sessions.begin() as session:
+        records = audit.append_many(session, [audit.Entry(actor="a", action="login"),
+                                              audit.Entry(actor="b", action="login_failed", result="failed")], now=T0)
+        assert audit.append_many(session, [], now=T0) == []
+    assert records[1].prev_hash == records[0].hash
+    assert check(sessions) == audit.VerifyResult(True, 2)
+
+
+def test_values_are_cut_to_their_columns_before_hashing_so_the_stored_row_verifies(sessions):
+    with sessions.begin() as session:
+        append(session, actor="x" * 200, action="export", target="t" * 500, detail={"when": T0, "ids": (1, 2)},
+               now=T0)
+    with sessions() as session:
+        row = session.scalars(sa.select(AuditRecord)).one()
+        assert len(row.actor) == 64 and len(row.target) == 128
+        assert row.detail == {"when": str(T0), "ids": [1, 2]}
+    assert check(sessions).ok
+
+
+def test_an_actor_of_none_is_the_system(sessions):
+    with sessions.begin() as session:
+        assert append(session, actor=None, action="incident.overdue", now=T0).actor == "system"
+
+
+def test_a_rolled_back_append_leaves_chain_and_head_as_they_were(sessions):
+    add(sessions, 2)
+    with sessions() as session:
+        append(session, actor="z", action="login", now=T0)
+        session.rollback()
+    add(sessions, 1, start=5)
+    assert check(sessions) == audit.VerifyResult(True, 3)
+
+
+# --- verify -------------------------------------------------------------------------------------------------------
+
+def test_an_empty_trail_and_an_intact_trail_verify(sessions):
+    assert check(sessions) == audit.VerifyResult(True, 0)
+    add(sessions, 5)
+    assert check(sessions) == audit.VerifyResult(True, 5)
+
+
+def test_the_database_refuses_update_and_delete(engine, sessions):
+    add(sessions, 2)
+    for sql in ("UPDATE audit_log SET actor = 'someone'", "DELETE FROM audit_log"):
+        with pytest.raises(IntegrityError, match="append-only"), engine.begin() as conn:
+            conn.exec_driver_sql(sql)
+    assert check(sessions) == audit.VerifyResult(True, 2)
+
+
+def test_an_edited_record_is_named(engine, sessions):
+    ids = add(sessions, 5)
+    tamper(engine, "UPDATE audit_log SET result = 'ok', actor = 'wang' WHERE id = :id", id=ids[2])
+    result = check(sessions)
+    assert (result.ok, result.broken_id, result.kind, result.count) == (False, ids[2], "edited", 2)
+    assert "edited" in result.reason and str(ids[2]) in result.reason
+
+
+def test_an_edited_detail_or_time_is_named(engine, sessions):
+    ids = add(sessions, 3)
+    tamper(engine, "UPDATE audit_log SET at = :at WHERE id = :id", at="2026-12-02 03:00:00.000000", id=ids[0])
+    assert (check(sessions).broken_id, check(sessions).kind) == (ids[0], "edited")
+
+
+def test_an_edit_with_a_recomputed_hash_is_named_at_the_edited_record(engine, sessions):
+    ids = add(sessions, 4)
+    with sessions() as session:
+        row = session.get(AuditRecord, ids[1])
+        forged = record_hash({**row.fields(), "actor": "wang"}, row.prev_hash)
+    tamper(engine, "UPDATE audit_log SET actor = 'wang', hash = :h WHERE id = :id", h=forged, id=ids[1])
+    result = check(sessions)
+    assert (result.broken_id, result.kind) == (ids[1], "edited")
+
+
+def test_a_deleted_record_is_named_by_the_record_after_the_gap(engine, sessions):
+    ids = add(sessions, 5)
+    tamper(engine, "DELETE FROM audit_log WHERE id = :id", id=ids[2])
+    result = check(sessions)
+    assert (result.ok, result.broken_id, result.kind, result.count) == (False, ids[3], "deleted", 2)
+    assert "a record before it was deleted" in result.reason
+
+
+def test_deleting_the_first_record_is_detected(engine, sessions):
+    ids = add(sessions, 3)
+    tamper(engine, "DELETE FROM audit_log WHERE id = :id", id=ids[0])
+    assert (check(sessions).broken_id, check(sessions).kind) == (ids[1], "deleted")
+
+
+def test_a_deleted_tail_is_detected_through_the_head(engine, sessions):
+    ids = add(sessions, 5)
+    tamper(engine, "DELETE FROM audit_log WHERE id >= :id", id=ids[3])
+    result = check(sessions)
+    assert (result.ok, result.broken_id, result.kind, result.count) == (False, ids[2], "tail_deleted", 3)
+    assert f"records after id {ids[2]} were deleted" in result.reason
+
+
+def test_deleting_everything_is_detected(engine, sessions):
+    add(sessions, 2)
+    tamper(engine, "DELETE FROM audit_log")
+    result = check(sessions)
+    assert (result.ok, result.broken_id, result.kind) == (False, 0, "tail_deleted")
+
+
+def test_a_deleted_tail_stays_detected_after_new_appends(engine, sessions):
+    ids = add(sessions, 4)
+    tamper(engine, "DELETE FROM audit_log WHERE id = :id", id=ids[-1])
+    new = add(sessions, 2, start=10)
+    assert new[0] > ids[-1]  # ids are never reused
+    result = check(sessions)
+    assert (result.broken_id, result.kind) == (new[0], "deleted")
+
+
+def test_swapped_records_are_reported_as_reordered(engine, sessions):
+    ids = add(sessions, 5)
+    tamper(engine, "UPDATE audit_log SET id = -1 WHERE id = :a", a=ids[1])
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE audit_log SET id = :a WHERE id = :b"), {"a": ids[1], "b": ids[2]})
+        conn.execute(sa.text("UPDATE audit_log SET id = :b WHERE id = -1"), {"b": ids[2]})
+    result = check(sessions)
+    assert (result.ok, result.broken_id, result.kind) == (False, ids[1], "reordered")
+
+
+def test_rows_inserted_behind_the_trails_back_are_reported(engine, sessions):
+    add(sessions, 2)
+    with sessions() as session:
+        last = session.scalars(sa.select(AuditRecord).order_by(AuditRecord.id.desc())).first()
+        fields = {**last.fields(), "actor": "ghost"}
+        forged = AuditRecord(**fields, prev_hash=last.hash, hash=record_hash(fields, last.hash))
+        session.add(forged)
+        session.commit()
+    result = check(sessions)
+    assert (result.ok, result.kind) == (False, "head")
+
+
+def test_verify_walks_in_batches(sessions):
+    add(sessions, 7)
+    with sessions() as session:
+        assert verify(session, batch=2) == audit.VerifyResult(True, 7)
+
+
+# --- search -------------------------------------------------------------------------------------------------------
+
+def test_search_filters_newest_first_with_paging(sessions):
+    add(sessions, 4, actor="zhang")
+    add(sessions, 2, actor="li", start=4)
+    with sessions.begin() as session:
+        append(session, actor="li", action="login_failed", result="failed", target="account:li",
+               now=T0 + timedelta(hours=2))
+    with sessions() as session:
+        rows, total = search(session, AuditFilter())
+        assert total == 7 and [r.id for r in rows] == sorted((r.id for r in rows), reverse=True)
+        rows, total = search(session, AuditFilter(actor="li"), offset=0, limit=2)
+        assert total == 3 and [r.action for r in rows] == ["login_failed", "incident.dispatch"]
+        assert search(session, AuditFilter(action="incident."))[1] == 6
+        assert search(session, AuditFilter(result="failed"))[1] == 1
+        assert search(session, AuditFilter(target="incident:1"))[1] == 1
+        assert search(session, AuditFilter(target="%"))[1] == 0  # no wildcards from the user
+        assert search(session, AuditFilter(since=T0 + timedelta(seconds=2), until=T0 + timedelta(seconds=4)))[1] == 2
+        assert search(session, AuditFilter(actor="li"), offset=2, limit=2)[0][0].actor == "li"
+
+
+# --- the unit of work ---------------------------------------------------------------------------------------------
+
+def test_each_committed_domain_event_becomes_one_audit_record(sessions):
+    incident = Incident(channel="hotline", status=None, description="井盖缺失", created_at=T0, updated_at=T0)
+    incident.record(action="report", actor="hotline-7", now=T0, to=Status.REPORTED)
+    incident.record(action="triage", actor="system", now=T0, to=Status.TRIAGE)
+    with UnitOfWork(sessions) as uow:
+        uow.actor_role, uow.ip = "hotline", "10.1.2.3"
+        uow.session.add(incident)
+        events = uow.commit(T0)
+    with sessions() as session:
+        rows = session.scalars(sa.select(AuditRecord).order_by(AuditRecord.id)).all()
+    assert [(r.action, r.actor, r.target, r.result, r.role, r.ip) for r in rows] == [
+        ("incident.report", "hotline-7", f"incident:{incident.id}", "ok", "hotline", "10.1.2.3"),
+        ("incident.triage", "system", f"incident:{incident.id}", "ok", "hotline", "10.1.2.3")]
+    assert [r.detail["outbox"] for r in rows] == [e.id for e in events]
+    assert rows[1].detail["from"] == "reported" and rows[1].detail["to"] == "triage"
+    assert check(sessions) == audit.VerifyResult(True, 2)
+
+
+def test_a_unit_of_work_without_events_writes_no_audit_record(sessions):
+    with UnitOfWork(sessions) as uow:
+        assert uow.actor_role is None and uow.ip is None
+        uow.commit(T0)
+    with sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(AuditRecord)) == 0
+
+
+def test_the_audit_lock_differs_from_the_outbox_lock_which_it_takes_first():
+    from dispatcher import uow
+
+    assert audit.OUTBOX_LOCK_KEY == uow.OUTBOX_LOCK_KEY != audit.AUDIT_LOCK_KEY
