@@ -52,13 +52,26 @@ def start_demo(tmp: Path) -> tuple[subprocess.Popen, str]:
     return proc, url
 
 
+def sign_in(page, username: str, password: str) -> None:
+    """Sign in through the login form (demo accounts are listed in data/demo_city/accounts.yaml)."""
+    page.fill("#username", username)
+    page.fill("#password", password)
+    with page.expect_navigation():
+        page.click("#login-form [type=submit]")
+
+
 def shoot(url: str) -> None:
     from playwright.sync_api import sync_playwright
 
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
-        page = browser.new_page(viewport={"width": 1600, "height": 900}, locale="zh-CN")
+        context = browser.new_context(viewport={"width": 1600, "height": 900}, locale="zh-CN")
+        page = context.new_page()
+        page.goto(url + "/login")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(OUT / "login.png"))
+        sign_in(page, "shiftleader", "demo-shiftleader")
         with page.expect_response(lambda r: "level=community" in r.url, timeout=20_000):
             page.goto(url + "/")
         page.wait_for_selector(".gc-conn.gc-conn-on", timeout=20_000)
@@ -71,14 +84,15 @@ def shoot(url: str) -> None:
             page.wait_for_selector(".gc-drawer-open", timeout=5000)
         page.wait_for_timeout(1500)
         page.screenshot(path=str(OUT / "command-center.png"))
-        wall = browser.new_page(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+        wall = context.new_page()  # the same signed-in session
+        wall.set_viewport_size({"width": 1920, "height": 1080})
         with wall.expect_response(lambda r: "level=street" in r.url, timeout=20_000):
             wall.goto(url + "/wall")
         wall.wait_for_selector(".gc-conn.gc-conn-on", timeout=20_000)
         wall.wait_for_timeout(2500)
         wall.screenshot(path=str(OUT / "wall.png"))
         browser.close()
-    print(f"wrote {OUT / 'command-center.png'} and {OUT / 'wall.png'}")
+    print(f"wrote {OUT / 'login.png'}, {OUT / 'command-center.png'} and {OUT / 'wall.png'}")
 
 
 def main() -> None:
