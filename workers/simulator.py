@@ -331,10 +331,6 @@ PLACES = ["菜市场门口", "公交站旁", "小区东门", "小学门口", "�
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁沈任姚卢傅钟姜崔谭廖范汪陆金石戴贾韦夏邱方侯邹熊孟秦白江阎薛尹段雷黎史龙陶贺顾毛郝龚邵万钱严覃武"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英",
          "霞", "平", "刚", "桂英", "建华", "海燕", "志强", "玉兰", "晓东", "丹", "鹏", "婷", "斌", "红梅", "建国", "雪"]
-PINYIN = ["wang", "li", "zhang", "liu", "chen", "yang", "huang", "zhao", "wu", "zhou", "xu", "sun", "ma", "zhu",
-          "hu", "guo", "he", "lin", "luo", "gao", "zheng", "liang", "xie", "song", "tang", "han", "feng", "deng"]
-GIVEN_PINYIN = ["wei", "fang", "na", "min", "jing", "li", "qiang", "lei", "jun", "yang", "yong", "yan", "jie",
-                "juan", "tao", "ming", "chao", "xia", "ping", "gang", "jianhua", "haiyan", "zhiqiang", "xiaodong"]
 
 # Templates per small class, keyed by the class's name_zh in data/categories.yaml.
 # Placeholders: {road} {place} {n} (a number) {m} (metres) {t} (a time of day).
@@ -412,9 +408,6 @@ RETURN_REASONS = ["不属于本单位职责范围，请重新派遣", "现场核
 ESCALATE_REASONS = ["涉及多个部门，需要上级协调", "当事人拒不整改，需要提级处理", "问题反复出现，申请上报区级"]
 REJECT_REASONS = ["现场复核问题仍然存在，请重新处置", "处置照片与现场不符，要求返工"]
 VOID_REASONS = ["不在本区管辖范围，已告知来电人向属地反映", "重复上报，作废"]
-DEPARTMENT_PINYIN = {"CGZF": "zf", "SZ": "sz", "HW": "hw", "YL": "yl", "ZJ": "zj", "SCJG": "scjg", "JJ": "jj",
-                     "SW": "sw", "STHJ": "sthj", "GD": "gd", "RQ": "rq", "TX": "tx", "GA": "ga", "XF": "xf",
-                     "YJ": "yj", "JT": "jt", "GHZY": "gh", "SQ": "sq"}
 
 
 def load_category_codes(path: str | Path = DEFAULT_CATEGORIES) -> dict[str, str]:
@@ -437,11 +430,6 @@ def load_no_department_codes(path: str | Path = DEFAULT_CATEGORIES) -> set[str]:
 
 def person_name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + rng.choice(GIVEN)
-
-
-def actor_name(rng: random.Random, prefix: str) -> str:
-    """An ASCII actor id for the X-Actor header (HTTP header values are Latin-1): e.g. 'zhzx.wangmin'."""
-    return f"{prefix}.{rng.choice(PINYIN)}{rng.choice(GIVEN_PINYIN)}"
 
 
 def phone_number(rng: random.Random) -> str:
@@ -795,8 +783,8 @@ class Simulator:
 
     # ----- incidents -----------------------------------------------------------------------------
 
-    def make_incident(self, rng: random.Random | None = None) -> tuple[dict[str, Any], str]:
-        """One incident report body (CreateIncident fields) and the X-Actor of the reporter."""
+    def make_incident(self, rng: random.Random | None = None) -> dict[str, Any]:
+        """One incident report body (CreateIncident fields)."""
         rng = rng or self.rng
         channel = weighted_choice(CHANNEL_WEIGHTS, rng)
         if channel == "video":
@@ -807,17 +795,14 @@ class Simulator:
             name = weighted_choice({k: v for k, v in CATEGORY_WEIGHTS.items() if k in self.class_codes}, rng)
         body: dict[str, Any] = {"channel": channel, "category_code": self.class_codes[name]}
         lon, lat = self._incident_point(rng)
-        actor = actor_name(rng, "app")
         patrols = self._patrol_list
         if channel == "grid_worker":
             if patrols:
                 patrol = rng.choice(patrols)
                 lon, lat = random_offset(*patrol.position, rng, 3.0, 30.0)
                 body["reporter_name"] = patrol.name or person_name(rng)
-                actor = _ascii(patrol.officer_id, "gw")
             else:
                 body["reporter_name"] = person_name(rng)
-                actor = actor_name(rng, "gw")
             body["description"] = describe(name, rng)
         elif channel == "hotline":
             body["reporter_name"] = person_name(rng)[0] + rng.choice(["先生", "女士"])
@@ -825,18 +810,15 @@ class Simulator:
             body["address"] = self._address(lon, lat, rng)
             body["description"] = f"市民来电反映：{describe(name, rng)}，希望尽快处理"
             body["external_id"] = f"12345-{datetime.now(UTC):%Y%m%d}-{rng.randint(0, 999999):06d}"
-            actor = actor_name(rng, "rx")  # 接线员
         elif channel == "public":
             body["reporter_name"] = rng.choice(["热心市民", "匿名用户"]) if rng.random() < 0.4 else person_name(rng)
             body["description"] = describe(name, rng) + rng.choice(["", "，拍照上传", "，请城管来看看"])
         elif channel == "video":
             body["description"] = rng.choice(VIDEO_PREFIX) + describe(name, rng)
             body["external_id"] = f"CAM-{rng.randint(1, 2400):05d}-{rng.randint(0, 10**8):08d}"
-            actor = "video.ai"
         else:  # sensor
             body["description"] = fill(SENSOR_CLASSES[name], rng)
             body["external_id"] = f"IOT-{rng.randint(1, 9999):04d}-{rng.randint(0, 10**8):08d}"
-            actor = "iot.gateway"
         roll = rng.random()
         if roll < P_TRIAGE_BAIT * 0.5:
             lon, lat = self._outside_point(rng)  # lands in triage: outside_grid
@@ -846,7 +828,7 @@ class Simulator:
         elif roll < P_TRIAGE_BAIT:
             body.pop("category_code")  # no category given
         body["lon"], body["lat"] = round(lon, 7), round(lat, 7)
-        return body, actor
+        return body
 
     def _incident_point(self, rng: random.Random) -> tuple[float, float]:
         community = rng.choices(self.communities, weights=self.community_weights, k=1)[0]
@@ -881,7 +863,7 @@ class Simulator:
 
     def _create_incident(self) -> None:
         with self._content_lock:
-            body, actor = self.make_incident()
+            body = self.make_incident()
             plan = choose_plan(self.rng)
         key = f"sim-{self.run_id}-{uuid.uuid4().hex[:16]}"
         headers = {"Idempotency-Key": key, **self._signed("report")}
@@ -950,7 +932,7 @@ class Simulator:
     def _do_action(self, state: dict) -> None:
         with self._content_lock:
             action = state["plan"].pop(0)
-            body, actor = self._action_body(action, state)
+            body = self._action_body(action, state)
         response = self._request("POST", f"/api/v1/incidents/{state['id']}/actions/{action}", json=body,
                                  headers=self._signed(action))
         if response is None or response.status_code >= 500:
@@ -977,10 +959,10 @@ class Simulator:
             pass
         self._schedule_next(state)
 
-    def _action_body(self, action: str, state: dict) -> tuple[dict[str, Any], str]:
+    def _action_body(self, action: str, state: dict) -> dict[str, Any]:
+        """The body of one lifecycle action, with plausible notes, reasons and results."""
         rng = self.rng
         department = state.get("department")
-        dept_prefix = DEPARTMENT_PINYIN.get(str(department), "bm")
         if action == "file":
             body: dict[str, Any] = {"note": rng.choice(["情况属实，予以立案", "经核实符合立案条件", "立案"])}
             if state.get("category") in (None, UNKNOWN_CATEGORY):
@@ -988,36 +970,36 @@ class Simulator:
                 body["category_code"] = state["category"]
             if state.get("category") in self.no_department:
                 body["department"] = rng.choice(["CGZF", "SQ"])
-            return body, actor_name(rng, "zhzx")
+            return body
         if action == "dispatch":
             body = {"note": rng.choice(["请尽快处置", "请按时限处置并反馈", "派遣至责任单位"])}
             staff = self.by_department.get(str(department))
             if staff and rng.random() < 0.8:  # a named officer of the department: the map shows them busy
                 body["assignee"] = state["handler"] = rng.choice(staff)
-            return body, actor_name(rng, "zhzx")
+            return body
         if action == "claim":
             if not state.get("handler"):
                 staff = self.by_department.get(str(department))
-                state["handler"] = rng.choice(staff) if staff else actor_name(rng, dept_prefix)
-            return {"note": "已签收"}, _ascii(state["handler"], dept_prefix)
+                state["handler"] = rng.choice(staff) if staff else None
+            return {"note": "已签收"}
         if action == "handle":
             name = self.code_names.get(str(state.get("category")), "default")
             result = rng.choice(HANDLE_RESULTS.get(name, []) + HANDLE_RESULTS["default"])
-            return {"result": result}, _ascii(state.get("handler") or actor_name(rng, dept_prefix), dept_prefix)
+            return {"result": result}
         if action == "verify":
-            return {"note": rng.choice(["现场核查，问题已解决", "核查通过"])}, actor_name(rng, "gw")
+            return {"note": rng.choice(["现场核查，问题已解决", "核查通过"])}
         if action == "close":
-            return {"note": "结案"}, actor_name(rng, "zhzx")
+            return {"note": "结案"}
         if action == "escalate":
-            return {"reason": rng.choice(ESCALATE_REASONS)}, actor_name(rng, "zhzx")
+            return {"reason": rng.choice(ESCALATE_REASONS)}
         if action == "return":
-            handler, state["handler"] = state.get("handler"), None
-            return {"reason": rng.choice(RETURN_REASONS)}, _ascii(handler or actor_name(rng, dept_prefix), dept_prefix)
+            state["handler"] = None  # a return frees the handler
+            return {"reason": rng.choice(RETURN_REASONS)}
         if action == "reject":
-            return {"reason": rng.choice(REJECT_REASONS)}, actor_name(rng, "gw")
+            return {"reason": rng.choice(REJECT_REASONS)}
         if action == "void":
-            return {"reason": rng.choice(VOID_REASONS)}, actor_name(rng, "zhzx")
-        return {}, actor_name(rng, "zhzx")
+            return {"reason": rng.choice(VOID_REASONS)}
+        return {}
 
 
 def _lon_lat(position: Mapping[str, Any]) -> tuple[float, float] | None:
@@ -1031,12 +1013,6 @@ def _lon_lat(position: Mapping[str, Any]) -> tuple[float, float] | None:
     if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
         return None
     return lon, lat
-
-
-def _ascii(value: str, prefix: str) -> str:
-    """An X-Actor value: the value itself if it is printable ASCII (HTTP headers are Latin-1), else prefix-based."""
-    text = "".join(ch for ch in str(value) if 32 < ord(ch) < 127)[:64]
-    return text if text else prefix
 
 
 _INDEX_CACHE: dict[str, GridIndex] = {}
