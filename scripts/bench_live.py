@@ -15,17 +15,27 @@ demo city and roster, Redis db 12 of the Redis on 127.0.0.1:6379 (flushed at sta
 PostgreSQL database `gridcommand_bench_live` (created and dropped) for one baseline. Only 127.0.0.1
 is contacted.
 
-1. Commit-to-client push latency: N Socket.IO clients in this process (websocket transport) in room
-   "all"; incidents created one at a time over HTTP; latency = arrival of the "incident.report" push
-   minus the moment the 201 answer arrived. Floor: the same clients, events published straight into
-   the `flask-socketio` Redis channel from this process (no database, no outbox, no RQ).
+Authentication: the database gets a shift_leader account for the demo district 330199
+(`gridcommand accounts create`) and a service token (`gridcommand accounts token`). API calls send
+`Authorization: Bearer <token>`; every Socket.IO client signs in with its own session (POST
+/api/v1/auth/login with Origin: <base>) and connects with that `session` cookie, so the server puts
+it in the rooms of its scope: grid:330199 and triage. The benchmark server runs with raised rate
+limits (BENCH_RATE_LIMITS: intake, OsmAnd, sign-in), since one IP sends all of the load here.
+
+1. Commit-to-client push latency: N signed-in Socket.IO clients in this process (websocket transport)
+   in room "grid:330199" (every incident here is in the district); incidents created one at a time over
+   HTTP; latency = arrival of the "incident.report" push minus the moment the 201 answer arrived.
+   Floor: the same clients, events published straight into the `flask-socketio` Redis channel from
+   this process to room "grid:330199" (no database, no outbox, no RQ).
 2. Position ingest: real OsmAnd GET requests from 8 threads; then the worker's batched history rows
-   and "positions" pushes. Baseline: the same fixes, one row per session + commit, in process.
+   and "positions" pushes (as received in room "grid:330199"). Baseline: the same fixes, one row per
+   session + commit, in process.
 3. Command-center page, with `--open-incidents` open (topped up first; QUALITY.md's target says 1,000):
-   bytes of what a browser fetches on first load (page, Dash layout and dependencies, the callback
-   that renders the page into the shell, the grid GeoJSON it references) and, with Chromium and
-   Playwright, the time until the grid polygons are drawn (SVG `path.leaflet-interactive`, or a painted
-   overlay canvas when the map uses `preferCanvas`).
+   bytes of what a signed-in browser fetches on first load (page, Dash layout and dependencies, the
+   callback that renders the page into the shell, the grid GeoJSON it references) and, with Chromium
+   and Playwright, signed in through the /login form first, the time from navigating to / until the
+   grid polygons are drawn (SVG `path.leaflet-interactive`, or a painted overlay canvas when the map
+   uses `preferCanvas`).
 
 A full run takes about 2–2.5 minutes on 2 cores.
 """
@@ -57,7 +67,9 @@ sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(SCRIPTS))
 
 from benchmark import (
+    BENCH_REGION,
     DEMO_GRIDS,
+    BenchAccount,
     Report,
     Server,
     _gridcommand,
@@ -66,12 +78,17 @@ from benchmark import (
     _random_point_in,
     _recreate_pg_database,
     _run_cli,
+    create_bench_account,
 )
 
 from geo.grids import Level
 from geo.importer import load_grids
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
+PUSH_ROOM = f"grid:{BENCH_REGION}"  # the room the benchmark's signed-in clients are in (with "triage")
+BENCH_RATE_LIMITS = {"GRIDCOMMAND_RATE_LIMIT_INTAKE": "100000/minute",  # ~1,000 creates from one IP
+                     "GRIDCOMMAND_RATE_LIMIT_OSMAND": "1000000/minute",  # 4,000 fixes in seconds from one IP
+                     "GRIDCOMMAND_RATE_LIMIT_LOGIN": "10000/minute"}  # every Socket.IO client signs in (up to 100)
 SIO_CHANNEL = "flask-socketio"  # the channel Flask-SocketIO listens on (QUALITY.md: the RedisManager pitfall)
 ROSTER = REPO_ROOT / "data" / "demo_city" / "officers.yaml"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gridcommand_bench_live"
@@ -123,6 +140,42 @@ def _flush_redis() -> None:
         client.flushdb()
     finally:
         client.close()
+
+
+@dataclass
+class Auth:
+    """How this benchmark authenticates against the server at `base`."""
+
+    base: str
+    account: BenchAccount
+
+    def api_session(self):
+        """A requests.Session that sends the bearer token with every request."""
+        import requests
+
+        session = requests.Session()
+        session.headers.update(self.account.bearer)
+        return session
+
+    def sign_in(self, session=None) -> str:
+        """POST /api/v1/auth/login (as a browser would: Origin header); returns the `session` cookie value."""
+        import requests
+
+        own = session is None
+        session = session or requests.Session()
+        try:
+            r = session.post(f"{self.base}/api/v1/auth/login", headers={"Origin": self.base},
+                             json={"username": self.account.username, "password": self.account.password},
+                             timeout=REQUEST_TIMEOUT_S)
+            if r.status_code != 200:
+                raise RuntimeError(f"sign-in answered HTTP {r.status_code}: {r.text[:200]}")
+            cookie = r.cookies.get("session") or session.cookies.get("session")
+            if not cookie:
+                raise RuntimeError("sign-in answered 200 but set no 'session' cookie")
+            return cookie
+        finally:
+            if own:
+                session.close()
 
 
 class Worker:
@@ -191,27 +244,39 @@ class Listener:
     def _positions(self, batch) -> None:
         self.positions.append((time.perf_counter(), batch if isinstance(batch, list) else []))
 
-    def connect(self, base: str) -> None:
-        self.sio.connect(base, transports=["websocket"], wait_timeout=CONNECT_TIMEOUT_S)
+    def connect(self, base: str, cookie: str) -> None:
+        """Connect with a signed-in session: the server joins this client to the rooms of its scope."""
+        self.sio.connect(base, headers={"Cookie": f"session={cookie}"}, transports=["websocket"],
+                         wait_timeout=CONNECT_TIMEOUT_S)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # cleanup only
             self.sio.disconnect()
 
 
-def connect_listeners(base: str, n: int, names: tuple[str, ...]) -> list[Listener]:
+def sign_in_many(auth: Auth, n: int) -> list[str]:
+    """n separate sessions (one per client), 4 sign-ins at a time (each checks the password hash)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(lambda _: auth.sign_in(), range(n)))
+
+
+def connect_listeners(auth: Auth, n: int, names: tuple[str, ...], cookies: list[str] | None = None) -> list[Listener]:
+    """n Socket.IO clients, each with its own signed-in session (signed in here unless `cookies` are given)."""
+    cookies = cookies if cookies is not None else sign_in_many(auth, n)
     listeners = []
     try:
-        for _ in range(n):
+        for cookie in cookies[:n]:
             listener = Listener(names)
-            listener.connect(base)
+            listener.connect(auth.base, cookie)
             listeners.append(listener)
         deadline = time.monotonic() + CONNECT_TIMEOUT_S
         while time.monotonic() < deadline and not all(lst.sio.connected for lst in listeners):
             time.sleep(0.05)
         if not all(lst.sio.connected for lst in listeners):
             raise RuntimeError("not every Socket.IO client connected")
-        time.sleep(0.5)  # let the server finish its connect handlers (join room "all")
+        time.sleep(0.5)  # let the server finish its connect handlers (join the rooms of the scope)
         return listeners
     except BaseException:
         close_listeners(listeners)
@@ -300,7 +365,8 @@ def run_incidents(session, base: str, bodies: list[dict],
 
 
 def run_floor(bodies: list[dict], tag: str) -> dict[str, float]:
-    """The bare broadcast floor: publish straight into the Flask-SocketIO Redis channel, same payload size."""
+    """The bare broadcast floor: publish straight into the Flask-SocketIO Redis channel (to the clients' room
+    PUSH_ROOM), same payload size."""
     import socketio
 
     manager = socketio.RedisManager(REDIS_URL, channel=SIO_CHANNEL, write_only=True)
@@ -310,23 +376,26 @@ def run_floor(bodies: list[dict], tag: str) -> dict[str, float]:
         message = {"seq": -1 - i, "name": "floor.emit", "incident_id": incident_id,
                    "data": {"incident": bodies[i]}}
         t_emit[incident_id] = time.perf_counter()
-        manager.emit("incident", message, room="all", namespace="/")
+        manager.emit("incident", message, room=PUSH_ROOM, namespace="/")
     return t_emit
 
 
-def bench_push(report: Report, base: str, client_counts: list[int], n_events: int, seed: int) -> None:
-    import requests
-
-    print(f"\n## 1. Commit-to-client push latency ({n_events} incidents per round, ~{1 / EVENT_INTERVAL_S:.0f}/s)")
-    with requests.Session() as session:
+def bench_push(report: Report, auth: Auth, client_counts: list[int], n_events: int, seed: int) -> None:
+    base = auth.base
+    print(f"\n## 1. Commit-to-client push latency ({n_events} incidents per round, ~{1 / EVENT_INTERVAL_S:.0f}/s; "
+          f"signed-in clients in room {PUSH_ROOM!r})")
+    with auth.api_session() as session:
         _, _, warm = run_incidents(session, base, make_incident_bodies(5, seed - 1), report.problems)
         print(f"  warm-up: {len(warm)} incidents created")
         for n_round, n_clients in enumerate(client_counts):
             bodies = make_incident_bodies(n_events, seed + n_round)
             t0 = time.perf_counter()
-            listeners = connect_listeners(base, n_clients, ("incident.report", "floor.emit"))
+            cookies = sign_in_many(auth, n_clients)
+            t_signed = time.perf_counter()
+            listeners = connect_listeners(auth, n_clients, ("incident.report", "floor.emit"), cookies)
             try:
-                print(f"  [{n_clients} clients] connected in {time.perf_counter() - t0:.1f} s")
+                print(f"  [{n_clients} clients] signed in ({n_clients} sessions) in {t_signed - t0:.1f} s, "
+                      f"connected in {time.perf_counter() - t_signed:.1f} s")
                 t_commit, t_sent, created = run_incidents(session, base, bodies, report.problems)
                 wait_deliveries(listeners, list(t_commit))
                 real = latencies(listeners, t_commit)
@@ -340,11 +409,11 @@ def bench_push(report: Report, base: str, client_counts: list[int], n_events: in
                   f"deliveries: {_fmt(real.every)}; missing {real.missing}; arrived before the 201: {real.negative}")
             print(f"  [{n_clients} clients] from POST sent (upper bound: includes the request itself), last client: "
                   f"{_fmt(upper.last)}")
-            print(f"  [{n_clients} clients] floor (direct Redis emit), last client: {_fmt(floor.last)}; all deliveries: "
+            print(f"  [{n_clients} clients] floor (direct Redis emit to {PUSH_ROOM}), last client: {_fmt(floor.last)}; all deliveries: "
                   f"{_fmt(floor.every)}; missing {floor.missing}")
             verdict = _ok(real.last is not None and real.last["p95"] <= TARGET_PUSH_P95_MS)
             report.add(f"push commit→client, last of {n_clients}", _fmt(real.last), f"p95 ≤ {TARGET_PUSH_P95_MS:.0f} ms",
-                       f"{_fmt(floor.last)} (floor: direct Redis emit)", verdict)
+                       f"{_fmt(floor.last)} (floor: direct Redis emit to {PUSH_ROOM})", verdict)
             report.add(f"push commit→client, all {len(t_commit) * n_clients} deliveries", _fmt(real.every), "",
                        f"{_fmt(floor.every)}", "")
             report.add(f"push from POST sent (upper bound), last of {n_clients}", _fmt(upper.last), "", "", "")
@@ -532,14 +601,15 @@ def cpu_seconds(pid: int | None = None) -> float:
         return float("nan")
 
 
-def bench_positions(report: Report, base: str, sqlite_path: Path, workdir: Path, n_fixes: int, seed: int,
+def bench_positions(report: Report, auth: Auth, sqlite_path: Path, workdir: Path, n_fixes: int, seed: int,
                     pids: dict[str, int]) -> None:
     print(f"\n## 2. Position ingest through /osmand ({n_fixes:,} fixes, {INGEST_THREADS} threads)")
     walks = make_walks(n_fixes, seed)
     print(f"  {len(walks)} devices, {min(len(w.fixes) for w in walks)}–{max(len(w.fixes) for w in walks)} fixes each, "
           f"{FIX_INTERVAL_S} s and ~{FIX_STEP_M:.0f} m apart")
     rows_before = history_rows(sqlite_path)
-    listener = connect_listeners(base, 1, ())[0]
+    base = auth.base
+    listener = connect_listeners(auth, 1, ())[0]
     try:
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()} | {"client (this process)": cpu_seconds()}
         sent = send_fixes(base, walks, INGEST_THREADS)
@@ -583,7 +653,7 @@ def bench_positions(report: Report, base: str, sqlite_path: Path, workdir: Path,
     staleness = _ms(stale)
     new_rows = rows - rows_before
     print(f"  after {settle:.1f} s: {new_rows:,} history rows written by the worker (expected {sent['accepted']:,}); "
-          f"room 'all' got {len(batches)} 'positions' batches with {pushed:,} positions "
+          f"room {PUSH_ROOM!r} got {len(batches)} 'positions' batches with {pushed:,} positions "
           f"({per_s:.2f} batches/s, mean {mean:,.0f} per batch)")
     print(f"  map staleness (200 answer → position pushed to the client): {_fmt(staleness)}")
 
@@ -626,7 +696,7 @@ def bench_positions(report: Report, base: str, sqlite_path: Path, workdir: Path,
                "", "ok" if sent["accepted"] == sent["sent"] else "FILTERED")
     report.add("history rows written by the worker", f"{new_rows:,} of {sent['accepted']:,}", "all, within 3 s",
                "", "ok" if new_rows == sent["accepted"] else "MISSING")
-    report.add("'positions' batches to room 'all'", f"{per_s:.2f}/s, mean {mean:,.0f} fixes", "batched (≈ 2/s)",
+    report.add(f"'positions' batches to room '{PUSH_ROOM}'", f"{per_s:.2f}/s, mean {mean:,.0f} fixes", "batched (≈ 2/s)",
                f"one push per fix would be {rate:,.0f}/s", "ok" if batches and mean > 1 else "NOT BATCHED")
     report.add("map staleness (answer → push)", _fmt(staleness), f"≤ {TARGET_STALENESS_S:.0f} s",
                "", _ok(staleness is not None and staleness["max"] <= TARGET_STALENESS_S * 1000))
@@ -635,7 +705,7 @@ def bench_positions(report: Report, base: str, sqlite_path: Path, workdir: Path,
     if new_rows != sent["accepted"]:
         report.problems.append(f"{sent['accepted']} fixes accepted but {new_rows} history rows written")
     if pushed != sent["accepted"]:
-        report.problems.append(f"{sent['accepted']} fixes accepted but {pushed} positions pushed to room 'all'")
+        report.problems.append(f"{sent['accepted']} fixes accepted but {pushed} positions pushed to room {PUSH_ROOM!r}")
 
 
 # ------------------------------------------------------------------------------------- 3. page
@@ -673,11 +743,10 @@ def _strings_with(document: bytes, needle: str) -> set[str]:
     return found
 
 
-def top_up_open_incidents(base: str, wanted: int, seed: int, problems: list[str]) -> int:
+def top_up_open_incidents(auth: Auth, wanted: int, seed: int, problems: list[str]) -> int:
     """Create incidents (as fast as one client can) until `wanted` are open, as QUALITY.md's page target says."""
-    import requests
-
-    with requests.Session() as session:
+    base = auth.base
+    with auth.api_session() as session:
         def open_total() -> int:
             r = session.get(f"{base}/api/v1/incidents", params={"open": "true", "page_size": 1}, timeout=REQUEST_TIMEOUT_S)
             r.raise_for_status()
@@ -696,14 +765,17 @@ def top_up_open_incidents(base: str, wanted: int, seed: int, problems: list[str]
         return open_total()
 
 
-def bench_page(report: Report, base: str, open_incidents: int, seed: int) -> None:
+def bench_page(report: Report, auth: Auth, open_incidents: int, seed: int) -> None:
     import requests
 
+    base = auth.base
     print("\n## 3. Command-center page")
-    n_open = top_up_open_incidents(base, open_incidents, seed, report.problems)
+    n_open = top_up_open_incidents(auth, open_incidents, seed, report.problems)
     print(f"  open incidents: {n_open}")
     fetched: list[tuple[str, int]] = []
     with requests.Session() as session:
+        auth.sign_in(session)  # a browser's session cookie (not part of the figures below)
+        session.headers["Origin"] = base  # the browser sends it with the page callback's POST (CSRF check)
         def get(path: str) -> bytes:
             r = session.get(f"{base}{path}", timeout=REQUEST_TIMEOUT_S)
             fetched.append((f"GET {path} HTTP {r.status_code}", len(r.content)))
@@ -742,13 +814,13 @@ def bench_page(report: Report, base: str, open_incidents: int, seed: int) -> Non
                f"unit layer up front would add {_kib(len(units.content))}", "")
     report.add("page JS/CSS bundles (first visit)", f"{_kib(asset_bytes)} in {len(assets)} files", "", "", "")
 
-    tti, floor, why = page_tti(base)
+    tti, floor, why = page_tti(auth)
     if tti is None:
         print(f"  page: not measured ({why})")
         report.add("page time to interactive", f"not measured ({why})", f"≤ {TARGET_TTI_S:.0f} s",
                    f"{floor:.2f} s (floor: browser navigation to /health)" if floor else "", "")
     else:
-        print(f"  time to interactive (grid polygons on the map): first visit {tti[0]:.2f} s, reload {tti[1]:.2f} s; "
+        print(f"  time to interactive after sign-in (grid polygons on the map): first visit {tti[0]:.2f} s, reload {tti[1]:.2f} s; "
               f"floor (navigation to /health): {floor:.2f} s")
         report.add(f"page time to interactive, first visit ({n_open} open)", f"{tti[0]:.2f} s", f"≤ {TARGET_TTI_S:.0f} s",
                    f"{floor:.2f} s (floor: browser navigation to /health)", _ok(tti[0] <= TARGET_TTI_S))
@@ -775,8 +847,21 @@ GRIDS_DRAWN_JS = """() => {
 }"""
 
 
-def page_tti(base: str) -> tuple[list[float] | None, float | None, str]:
-    """Seconds from navigation until the map exists and its grid polygons are drawn; plus a navigation floor."""
+def browser_sign_in(page, auth: Auth) -> None:
+    """Sign in through the /login form; `next=/health` so that no Dash bundle is loaded (and cached) yet."""
+    page.goto(f"{auth.base}/login?next=%2Fhealth", wait_until="load", timeout=PAGE_TIMEOUT_MS)
+    page.fill("#username", auth.account.username)
+    page.fill("#password", auth.account.password)
+    with page.expect_navigation(wait_until="load", timeout=PAGE_TIMEOUT_MS):
+        page.click("#login-form [type=submit]")
+    if not page.url.rstrip("/").endswith("/health"):
+        raise RuntimeError(f"sign-in through /login did not succeed (now at {page.url})")
+
+
+def page_tti(auth: Auth) -> tuple[list[float] | None, float | None, str]:
+    """Seconds from navigation to / (signed in) until the map exists and its grid polygons are drawn; plus a
+    navigation floor."""
+    base = auth.base
     if not CHROMIUM.exists():
         return None, None, f"{CHROMIUM} missing"
     try:
@@ -792,10 +877,14 @@ def page_tti(base: str) -> tuple[list[float] | None, float | None, str]:
             t0 = time.perf_counter()
             page.goto(f"{base}/health", wait_until="load", timeout=PAGE_TIMEOUT_MS)
             floor = time.perf_counter() - t0
+            try:
+                browser_sign_in(page, auth)
+            except (PlaywrightError, RuntimeError) as exc:
+                return None, floor, f"browser sign-in failed: {str(exc)[:120]}"
             page.close()
             times = []
             for visit in ("first visit", "reload, JS cached"):
-                page = context.new_page()  # a fresh tab in the same context: the second visit has the JS cached
+                page = context.new_page()  # a fresh tab in the same context (signed in): the second visit has the JS cached
                 t0 = time.perf_counter()
                 page.goto(f"{base}/", wait_until="commit", timeout=PAGE_TIMEOUT_MS)
                 try:
@@ -844,7 +933,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="gridcommand-bench-live-"))
     sqlite_path = workdir / "live.sqlite"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{sqlite_path}", "REDIS_URL": REDIS_URL,
-           "GRIDCOMMAND_RELAY_INTERVAL_S": "0.2", "PYTHONUNBUFFERED": "1"}
+           "GRIDCOMMAND_RELAY_INTERVAL_S": "0.2", "PYTHONUNBUFFERED": "1", **BENCH_RATE_LIMITS}
     env.pop("GRIDCOMMAND_GRIDS_FILE", None)
     server = worker = None
     try:
@@ -853,20 +942,27 @@ def main(argv: list[str] | None = None) -> int:
         _run_cli(["db", "upgrade"], env)
         _run_cli(["import-grids", str(DEMO_GRIDS)], env)
         _run_cli(["import-officers", str(ROSTER)], env)
+        account = create_bench_account(env)
         import requests
 
+        print("  benchmark server rate limits raised: " + ", ".join(f"{k}={v}" for k, v in BENCH_RATE_LIMITS.items()))
+        report.notes.append("auth: API calls send the bearer token of a shift_leader account (region "
+                            f"{BENCH_REGION}); each Socket.IO client signs in with its own session and is in rooms "
+                            f"{PUSH_ROOM} and triage; the browser signs in through /login before the page is timed; "
+                            "rate limits raised: " + ", ".join(f"{k}={v}" for k, v in BENCH_RATE_LIMITS.items()))
         server = Server(env, workdir)
+        auth = Auth(server.base, account)
         worker = Worker(env, workdir)
         with requests.Session() as session:
             up = server.wait_healthy(session)
             print(f"  server up on {server.base} after {up:.1f} s: {session.get(server.base + '/health').json()}")
         print(f"  worker registered after {worker.wait_registered():.1f} s")
 
-        parts = [("push", lambda: bench_push(report, server.base, client_counts, args.events, args.seed)),
-                 ("positions", lambda: bench_positions(report, server.base, sqlite_path, workdir, args.fixes,
+        parts = [("push", lambda: bench_push(report, auth, client_counts, args.events, args.seed)),
+                 ("positions", lambda: bench_positions(report, auth, sqlite_path, workdir, args.fixes,
                                                        args.seed, {"web": server.proc.pid,
                                                                    "worker": worker.proc.pid})),
-                 ("page", lambda: bench_page(report, server.base, args.open_incidents, args.seed + 100))]
+                 ("page", lambda: bench_page(report, auth, args.open_incidents, args.seed + 100))]
         for name, part in parts:
             if args.only and name not in args.only:
                 continue
