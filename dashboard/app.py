@@ -8,6 +8,7 @@ from flask import Flask, request
 from dashboard.api import init_api
 from dashboard.auth import init_auth
 from dashboard.hardening import init_hardening
+from dashboard.open311 import open311_bp
 from dashboard.runtime import Runtime, build_runtime
 from dispatcher.settings import Settings
 
@@ -34,6 +35,7 @@ def create_server(settings: Settings, runtime: Runtime | None = None) -> Flask:
 
     init_auth(server)
     init_api(server)
+    server.register_blueprint(open311_bp)  # Open311 GeoReport v2 at /open311/v2
     init_hardening(server, settings)
     return server
 

@@ -11,9 +11,11 @@
 - CSRF: a state-changing request (POST/PUT/PATCH/DELETE) that rides on the session cookie, or that
   signs in, must come from this server's own origin (Origin header, else Referer), else 403. Requests
   authenticated by `Authorization: Bearer` carry no ambient authority and are exempt, as are the
-  device endpoints under /osmand (no cookies) and /socket.io (Engine.IO checks Origin itself).
+  device endpoints under /osmand (no cookies), Open311 under /open311 (api_key in the form, no cookies)
+  and /socket.io (Engine.IO checks Origin itself).
 - Rate limits per client IP (Flask-Limiter; Redis storage when the runtime has Redis, with an
-  in-memory fallback while Redis is down): sign-in, public intake, OsmAnd. 429 in the API's error shape.
+  in-memory fallback while Redis is down): sign-in, public intake (incl. Open311 POSTs), OsmAnd.
+  429 in the API's error shape.
 """
 from __future__ import annotations
 
@@ -34,7 +36,8 @@ log = logging.getLogger(__name__)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOGIN_PATHS = frozenset({"/api/v1/auth/login", "/login"})
 INTAKE_PATH = "/api/v1/incidents"
-CSRF_EXEMPT_PREFIXES = ("/osmand", "/socket.io")
+OPEN311_PREFIX = "/open311/"
+CSRF_EXEMPT_PREFIXES = ("/osmand", "/socket.io", OPEN311_PREFIX)  # /open311: api_key in the form, no cookies
 NO_STORE_PREFIXES = ("/api/", "/osmand", "/login", "/logout")
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Actor"
 CORS_ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE"
@@ -192,7 +195,7 @@ def limit_category() -> str | None:
     path = request.path.rstrip("/") or "/"
     if request.method == "POST" and path in LOGIN_PATHS:
         return "login"
-    if request.method == "POST" and path == INTAKE_PATH:
+    if request.method == "POST" and (path == INTAKE_PATH or path.startswith(OPEN311_PREFIX)):
         return "intake"
     if path == "/osmand" or path.startswith("/osmand/"):
         return "osmand"

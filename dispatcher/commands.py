@@ -6,11 +6,12 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from dispatcher.incident import Channel
+from dispatcher.incident import CallNature, Channel
 
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=64)]
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9\- ]{5,20}$")]
 
 
 class Command(BaseModel):
@@ -42,7 +43,10 @@ class CreateIncident(Command):
     lat: float | None = Field(default=None, description="WGS-84 latitude (EPSG:4326)")
     address: Annotated[str, Field(max_length=255)] | None = None
     reporter_name: Name | None = None
-    reporter_phone: Annotated[str, Field(pattern=r"^\+?[0-9\- ]{5,20}$")] | None = None
+    reporter_phone: Phone | None = None
+    call_nature: CallNature | None = Field(default=None, description="hotline: what the call was")
+    callback_name: Name | None = Field(default=None, description="who to call back, if not the caller")
+    callback_phone: Phone | None = Field(default=None, description="the number to call back, if not the caller's")
     urgency: Annotated[int, Field(ge=1, le=3)] | None = None
     external_id: Annotated[str, Field(max_length=64)] | None = None
 
@@ -68,6 +72,8 @@ class ActionRequest(Command):
     category_code: Code | None = Field(default=None, description="file: corrected category")
     lon: float | None = Field(default=None, description="file: corrected longitude")
     lat: float | None = Field(default=None, description="file: corrected latitude")
+    parent_id: Annotated[str, Field(min_length=1, max_length=36)] | None = Field(
+        default=None, description="merge: the open case this duplicate report is folded into")
     expected_version: Annotated[int, Field(ge=1)] | None = Field(
         default=None, description="reject the action if the incident changed since this version"
     )

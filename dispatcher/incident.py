@@ -28,6 +28,15 @@ class Channel(StrEnum):
     API = "api"
 
 
+class CallNature(StrEnum):
+    """What a hotline call was (GB/T 33358): the call-taker records it; it decides who is called back."""
+
+    CONSULTATION = "consultation"  # 咨询: answered on the call
+    CALLBACK = "callback"  # 需回访
+    NO_CALLBACK = "no_callback"  # 无需回访
+    HARASSMENT = "harassment"  # 骚扰电话
+
+
 @dataclass
 class DomainEvent:
     """Something that happened to an incident, written to the outbox in the same transaction."""
@@ -82,6 +91,14 @@ class Incident(Base):
     address: Mapped[str | None] = mapped_column(String(255))
     reporter_name: Mapped[str | None] = mapped_column(EncryptedText)  # personal data: encrypted at rest
     reporter_phone: Mapped[str | None] = mapped_column(EncryptedText)
+    # HMAC of the normalised number (dispatcher/callers.py): find a caller's history without decrypting
+    reporter_phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    call_nature: Mapped[str | None] = mapped_column(String(16))
+    callback_name: Mapped[str | None] = mapped_column(EncryptedText)  # who to call back, if not the caller
+    callback_phone: Mapped[str | None] = mapped_column(EncryptedText)
+    # Duplicate merge (dispatcher/duplicates.py): a merged report points at the case that carries it
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("incident.id"), index=True)
+    merged_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     external_id: Mapped[str | None] = mapped_column(String(64))
     urgency: Mapped[int] = mapped_column(Integer, default=1)
     lon: Mapped[float | None] = mapped_column(Float)
@@ -125,6 +142,7 @@ class Incident(Base):
         kwargs.setdefault("rework_count", 0)
         kwargs.setdefault("return_count", 0)
         kwargs.setdefault("escalation_count", 0)
+        kwargs.setdefault("merged_count", 0)
         kwargs.setdefault("urgency", 1)
         super().__init__(**kwargs)
         self.events: list[DomainEvent] = []
@@ -175,6 +193,9 @@ class Incident(Base):
             "address": self.address,
             "reporter_name": self.reporter_name,
             "reporter_phone": self.reporter_phone,
+            "call_nature": self.call_nature,
+            "callback_name": self.callback_name,
+            "callback_phone": self.callback_phone,
             "external_id": self.external_id,
             "urgency": self.urgency,
             "location": None if self.lon is None else {"lon": self.lon, "lat": self.lat},
@@ -197,6 +218,8 @@ class Incident(Base):
             "rework_count": self.rework_count,
             "return_count": self.return_count,
             "escalation_count": self.escalation_count,
+            "parent_id": self.parent_id,
+            "merged_count": self.merged_count or 0,
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
             "closed_at": iso(self.closed_at),

@@ -23,6 +23,7 @@ class Status(StrEnum):
     CLOSED = "closed"  # 结案
     ARCHIVED = "archived"  # 归档
     VOIDED = "voided"  # 作废
+    MERGED = "merged"  # 合并: a duplicate report folded into another case (its parent); can be un-merged
 
 
 class Action(StrEnum):
@@ -44,6 +45,8 @@ class Action(StrEnum):
     CLOSE = "close"
     ARCHIVE = "archive"
     VOID = "void"
+    MERGE = "merge"  # fold a duplicate report into an open case (parent_id)
+    UNMERGE = "unmerge"  # split it off again, back to reported
 
 
 S, A = Status, Action
@@ -80,9 +83,14 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (S.REWORK, A.RETURN): S.RETURNED,
     (S.VERIFIED, A.CLOSE): S.CLOSED,
     (S.CLOSED, A.ARCHIVE): S.ARCHIVED,
+    (S.REPORTED, A.MERGE): S.MERGED,
+    (S.TRIAGE, A.MERGE): S.MERGED,
+    (S.FILED, A.MERGE): S.MERGED,
+    (S.MERGED, A.UNMERGE): S.REPORTED,
 }
 
-OPEN_STATUSES = frozenset(Status) - {S.CLOSED, S.ARCHIVED, S.VOIDED}
+# Finished: out of every queue and clock. MERGED is finished (its parent carries the case) but not terminal.
+OPEN_STATUSES = frozenset(Status) - {S.CLOSED, S.ARCHIVED, S.VOIDED, S.MERGED}
 TERMINAL_STATUSES = frozenset({S.ARCHIVED, S.VOIDED})
 
 

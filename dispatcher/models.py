@@ -5,7 +5,9 @@ from dispatcher.base import Base
 from dispatcher.gridstore import GridImport, GridRow
 from dispatcher.idempotency import IdempotencyRecord
 from dispatcher.incident import Incident, TimelineEntry
+from dispatcher.machine import MachineDetection, MachineSource
+from dispatcher.media import Media
 from dispatcher.officers import Officer, OfficerPosition
 from dispatcher.outbox import OutboxEvent
 
-__all__ = ["Account", "ApiToken", "AuditRecord", "Base", "GridImport", "GridRow", "IdempotencyRecord", "Incident", "Officer", "OfficerPosition", "OutboxEvent", "TimelineEntry"]
+__all__ = ["Account", "ApiToken", "AuditRecord", "Base", "GridImport", "GridRow", "IdempotencyRecord", "Incident", "MachineDetection", "MachineSource", "Media", "Officer", "OfficerPosition", "OutboxEvent", "TimelineEntry"]

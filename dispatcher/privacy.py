@@ -4,6 +4,8 @@
   "v1:" + base64(nonce ‖ ciphertext ‖ tag). `dispatcher.types.EncryptedText` applies it to columns.
   The key comes from the one settings object: `set_key()` (called by the web server factory) or,
   failing that, `get_settings().pii_key` on first use.
+- Lookup: `lookup_hash` is HMAC-SHA256 under a second key derived from the same secret with another HKDF
+  info, so a caller's history can be found by phone number without decrypting anything (see dispatcher/callers.py).
 - Masking: `mask_phone`, `mask_name`, and `present_reporter` for snapshots shown to a principal.
 - Logs: `redact` replaces mainland mobile numbers with their mask; `RedactPhones` is a logging
   filter that does it to every record; `install_log_redaction()` attaches it.
@@ -11,6 +13,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import logging
 import os
 import re
@@ -26,10 +30,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 PREFIX = "v1:"
 NONCE_BYTES = 12
 _HKDF_INFO = b"gridcommand pii v1"
+_LOOKUP_INFO = b"gridcommand pii lookup v1"  # a different key for lookup hashes than for encryption
 _AAD = b"gridcommand-pii"
 
 _lock = threading.Lock()
 _aead: AESGCM | None = None
+_lookup_key: bytes | None = None
 _filter: RedactPhones | None = None  # noqa: F821 (defined below; annotations are lazy)
 
 
@@ -37,18 +43,32 @@ class PiiKeyError(ValueError):
     """A stored value cannot be decrypted: the pii_key is not the one it was encrypted with, or it was altered."""
 
 
-def derive_key(secret: str) -> bytes:
-    """The 32-byte AES key for `secret` (HKDF-SHA256)."""
+def derive_key(secret: str, info: bytes = _HKDF_INFO) -> bytes:
+    """The 32-byte AES key for `secret` (HKDF-SHA256); another `info` gives an independent key."""
     if not secret:
         raise ValueError("pii_key must not be empty")
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(secret.encode())
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret.encode())
 
 
 def set_key(secret: str) -> None:
-    """Use `secret` (settings.pii_key) for every encryption and decryption in this process from now on."""
-    global _aead
+    """Use `secret` (settings.pii_key) for every encryption, decryption and lookup hash in this process from now on."""
+    global _aead, _lookup_key
     with _lock:
         _aead = AESGCM(derive_key(secret))
+        _lookup_key = derive_key(secret, _LOOKUP_INFO)
+
+
+def lookup_hash(value: str) -> str:
+    """HMAC-SHA256 (hex) of `value` under the lookup key: equal values give equal hashes, searchable in SQL,
+    and without the key the value cannot be recovered by trying every phone number."""
+    global _lookup_key
+    if _lookup_key is None:
+        from dispatcher.settings import get_settings
+
+        with _lock:
+            if _lookup_key is None:
+                _lookup_key = derive_key(get_settings().pii_key.get_secret_value(), _LOOKUP_INFO)
+    return hmac.new(_lookup_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def _cipher() -> AESGCM:
@@ -122,7 +142,8 @@ def mask_name(name: str | None) -> str | None:
     return name[0] + "*" * (len(name) - 1)
 
 
-REPORTER_FIELDS = {"reporter_name": mask_name, "reporter_phone": mask_phone}
+REPORTER_FIELDS = {"reporter_name": mask_name, "reporter_phone": mask_phone,
+                   "callback_name": mask_name, "callback_phone": mask_phone}
 
 
 def present_reporter(snapshot: dict[str, Any], principal, *,

@@ -9,7 +9,8 @@ from dispatcher.catalogue import Catalogue, Category, DepartmentKind, Escalation
 if TYPE_CHECKING:
     from geo.grids import GridPath
 
-TriageCode = Literal["outside_grid", "unknown_category", "no_department", "near_border"]
+TriageCode = Literal["outside_grid", "unknown_category", "no_department", "near_border", "machine_detected",
+                     "low_confidence"]
 
 _REGION_RANK = {"district": 1, "street": 2, "community": 3, "unit": 4}
 _REGION_NAME = {6: "district", 9: "street", 12: "community", 15: "unit grid"}

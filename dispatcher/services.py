@@ -1,13 +1,15 @@
 """Command handlers: each opens no transaction of its own, changes the aggregate, and leaves committing to the unit of work."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
 import shapely
+from sqlalchemy.orm import object_session
 
-from dispatcher.access import can_see, check_action
-from dispatcher.accounts import Principal
+from dispatcher import callers, duplicates
+from dispatcher.access import Forbidden, can_see, check_action
+from dispatcher.accounts import Principal, Role
 from dispatcher.catalogue import Stage
 from dispatcher.city import City
 from dispatcher.clocks import stage_limit, start_stage
@@ -33,6 +35,10 @@ def create_incident(uow: UnitOfWork, city: City, cmd: CreateIncident, *, actor: 
         address=cmd.address,
         reporter_name=cmd.reporter_name,
         reporter_phone=cmd.reporter_phone,
+        reporter_phone_hash=callers.phone_hash(cmd.reporter_phone),
+        call_nature=str(cmd.call_nature) if cmd.call_nature else None,
+        callback_name=cmd.callback_name,
+        callback_phone=cmd.callback_phone,
         external_id=cmd.external_id,
         urgency=cmd.urgency or (category.urgency if category else 1),
         created_at=now,
@@ -49,6 +55,42 @@ def create_incident(uow: UnitOfWork, city: City, cmd: CreateIncident, *, actor: 
     return incident
 
 
+def create_machine_incident(uow: UnitOfWork, city: City, cmd: CreateIncident, reason: TriageReason, *, actor: str,
+                            now: datetime, data: dict | None = None) -> Incident:
+    """Receive a camera's or sensor's detection: placed like any report, but always sent to triage for a person.
+
+    The routing engine's own reason wins when it has one (unknown category, outside every grid, no department);
+    otherwise `reason` (machine_detected / low_confidence). Like every triaged case it carries no department:
+    filing re-routes it (see _file).
+    """
+    category = city.catalogue.find_category(cmd.category_code) if cmd.category_code else None
+    incident = Incident(
+        channel=str(cmd.channel),
+        status=str(Status.REPORTED),
+        category_code=cmd.category_code,
+        description=cmd.description,
+        address=cmd.address,
+        external_id=cmd.external_id,
+        urgency=cmd.urgency or (category.urgency if category else 1),
+        created_at=now,
+        updated_at=now,
+    )
+    incident.status = None
+    incident.record(action="report", actor=actor, now=now, to=Status.REPORTED,
+                    data={"channel": str(cmd.channel), **(data or {})})
+    decision = _place(city, incident, cmd.lon, cmd.lat)
+    if not isinstance(decision, TriageReason):
+        suggestion = f"; rules would route it to {decision.department} ({decision.reason})"
+        reason = TriageReason(reason.code, reason.detail + suggestion)
+        incident.department_code = incident.level = incident.routing_rule = incident.routing_reason = None
+        incident.triage_reason, incident.triage_detail = reason.code, reason.detail
+        decision = reason
+    start_stage(city, incident, Stage.FILE, now)
+    incident.transition(Action.TRIAGE, actor=REPORTER, now=now, note=decision.detail, data={"reason": decision.code})
+    uow.session.add(incident)
+    return incident
+
+
 def perform_action(uow: UnitOfWork, city: City, incident_id: str, action: Action, req: ActionRequest, *,
                    actor: str, now: datetime, principal: Principal | None = None) -> Incident:
     """Apply one lifecycle action to an incident, with the effects that action has on routing and clocks.
@@ -59,11 +101,55 @@ def perform_action(uow: UnitOfWork, city: City, incident_id: str, action: Action
     incident = get_incident(uow, incident_id, for_update=True, principal=principal)
     if principal is not None:
         check_action(principal, action, incident)
+        if action is Action.MERGE and req.parent_id is not None and req.parent_id != incident_id:
+            get_incident(uow, req.parent_id, principal=principal)  # the parent must be in scope too (404 naming it)
     if req.expected_version is not None and req.expected_version != incident.version:
         raise ConcurrentUpdate(incident_id, req.expected_version, incident.version)
     next_status(incident.id, incident.state, action)  # fail fast before any effect
     note = EFFECTS[action](city, incident, req, actor, now)
     incident.transition(action, actor=actor, now=now, note=note, data=_action_data(req))
+    return incident
+
+
+SELF_HANDLE_STEPS = (Action.FILE, Action.DISPATCH, Action.CLAIM, Action.HANDLE, Action.VERIFY, Action.CLOSE)
+SELF_HANDLE_EVIDENCE = ("before", "after")
+
+
+def self_handle(uow: UnitOfWork, city: City, cmd: CreateIncident, *, result: str, evidence: Collection[str],
+                principal: Principal, now: datetime) -> Incident:
+    """自行处置: a grid worker reports a small problem he has already fixed, and it is closed in one step.
+
+    Only a grid worker may; he needs at least one photo before and one after the fix (`evidence` holds the
+    kinds of the files that come with the report). The incident is reported, then filed, dispatched to the
+    routed department, claimed, handled (with `result`), verified and closed — one timeline row per step,
+    every one by the grid worker and marked `self_handled` — all in the caller's transaction. A report the
+    engine cannot place or route (triage) cannot be self-handled: Invalid, and nothing is written.
+    """
+    if principal.role is not Role.GRID_WORKER:
+        raise Forbidden(f"role '{principal.role}' may not self-handle reports; only a grid worker may "
+                        f"(user {principal.username})")
+    missing = [kind for kind in SELF_HANDLE_EVIDENCE if kind not in evidence]
+    if missing:
+        raise Invalid(f"a self-handled report needs at least one '{missing[0]}' photo", field=missing[0])
+    if not result or not result.strip():
+        raise Invalid("a self-handled report needs 'result': what was done", field="result")
+    actor = principal.username
+    incident = create_incident(uow, city, cmd, actor=actor, now=now)
+    if incident.state is Status.TRIAGE:
+        raise Invalid(f"incident {incident.id} cannot be self-handled: {incident.triage_detail}",
+                      field=incident.triage_reason)
+    if not can_see(principal, incident):
+        raise Forbidden(f"incident {incident.id} is outside the scope of user {actor}; it cannot be self-handled")
+    marker = {"self_handled": True}
+    for action in SELF_HANDLE_STEPS:
+        req = ActionRequest(
+            note="自行处置" if action is not Action.HANDLE else None,
+            result=result if action is Action.HANDLE else None,
+            assignee=actor if action in (Action.DISPATCH, Action.CLAIM) else None,
+        )
+        next_status(incident.id, incident.state, action)
+        note = EFFECTS[action](city, incident, req, actor, now)
+        incident.transition(action, actor=actor, now=now, note=note, data={**_action_data(req), **marker})
     return incident
 
 
@@ -259,6 +345,20 @@ def _triage(city: City, incident: Incident, req: ActionRequest, actor: str, now:
     return incident.triage_detail
 
 
+def _merge(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
+    """合并: fold a duplicate report into an open case (req.parent_id); its clock stops, the parent carries it."""
+    note = duplicates.attach(object_session(incident), incident, req.parent_id, actor=actor, now=now)
+    start_stage(city, incident, None, now)
+    return req.note or note
+
+
+def _unmerge(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
+    """Split a merged report off again: back to reported, with its own grid and department and a new filing clock."""
+    note = duplicates.detach(object_session(incident), incident, actor=actor, now=now)
+    start_stage(city, incident, Stage.FILE, now)
+    return req.note or note
+
+
 def _note_only(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
     return req.note
 
@@ -281,6 +381,8 @@ EFFECTS: dict[Action, Effect] = {
     Action.CLOSE: _close,
     Action.ARCHIVE: _note_only,
     Action.VOID: _void,
+    Action.MERGE: _merge,
+    Action.UNMERGE: _unmerge,
 }
 
 

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     rate_limit_osmand: str = Field(default="6000/minute", description="/osmand position reports per client IP.")
     max_request_bytes: int = Field(default=2 * 1024 * 1024, description="Largest accepted request body.")
     max_import_bytes: int = Field(default=64 * 1024 * 1024, description="Largest grid GeoJSON accepted by import.")
+    media_dir: Path = Field(default=REPO_ROOT / "var" / "media",
+                            description="Where report photos, voice and video are stored (outside any web root).")
+    max_media_bytes: int = Field(default=20 * 1024 * 1024, description="Largest accepted evidence file (each).")
+    max_report_bytes: int = Field(default=100 * 1024 * 1024,
+                                  description="Largest multipart report (all its parts) accepted by POST /reports.")
     page_size_max: int = Field(default=500, description="Largest page a list endpoint returns.")
     relay_interval_s: float = Field(default=1.0, description="Seconds between outbox sweeps by the worker.")
     position_flush_s: float = Field(default=0.5, description="Seconds between batched position pushes.")

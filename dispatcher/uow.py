@@ -42,8 +42,12 @@ class UnitOfWork:
     def commit(self, now: datetime) -> list[OutboxEvent]:
         """Flush the changes, write one outbox row and one audit record per domain event, and commit it all at once."""
         try:
+            # Take the incidents that have events before flushing: afterwards the identity map holds them
+            # only weakly, and an incident nobody else references would vanish with its events.
+            changed = [o for o in {*self.session.new, *self.session.dirty, *self.session.identity_map.values()}
+                       if isinstance(o, Incident) and o.events]
             self.session.flush()
-            events = self._outbox_rows(now)
+            events = self._outbox_rows(changed, now)
             self.session.flush()
             self._audit_rows(events, now)
             self.session.commit()
@@ -52,11 +56,9 @@ class UnitOfWork:
             raise ConcurrentUpdate(_stale_incident_id(exc)) from exc
         return events
 
-    def _outbox_rows(self, now: datetime) -> list[OutboxEvent]:
+    def _outbox_rows(self, changed: list[Incident], now: datetime) -> list[OutboxEvent]:
         rows = []
-        for obj in list(self.session.identity_map.values()):
-            if not isinstance(obj, Incident) or not obj.events:
-                continue
+        for obj in sorted(changed, key=lambda incident: (incident.updated_at, incident.id)):
             snapshot = present_reporter(obj.snapshot(), None)  # pushes and the outbox carry masks only
             for event in obj.events:
                 rows.append(OutboxEvent(name=event.name, incident_id=event.incident_id, scope=obj.scope(),

@@ -91,7 +91,7 @@ def backend(request, tmp_path_factory, demo_grids):
     engine.dispose()
 
 
-TRANSIENT_TABLES = ("timeline", "outbox", "idempotency_key", "incident", "officer_position", "officer")
+TRANSIENT_TABLES = ("timeline", "outbox", "idempotency_key", "media", "machine_event", "incident", "officer_position", "officer")
 
 
 def clear_incidents(engine: sa.Engine) -> None:

@@ -62,6 +62,7 @@ class ErrorResponse(BaseModel):
 
 
 PUBLIC_ENDPOINTS = {"api.openapi", "api.api_login", "api.api_logout"}
+MULTIPART_ENDPOINTS = {"api.create_report"}  # multipart/form-data bodies (dashboard/api/reports.py)
 
 
 @api.before_request
@@ -80,6 +81,9 @@ def _current_grids():
 @api.before_request
 def _reject_unreadable_bodies():
     """Bodies must be JSON: another media type is a 415, broken JSON a 400 (never read as an empty object)."""
+    if request.endpoint in MULTIPART_ENDPOINTS:  # reports with photos, voice, video: checked by the view itself
+        request.max_content_length = runtime().settings.max_report_bytes
+        return None
     if request.method not in ("POST", "PUT", "PATCH") or not request.content_length:
         return None
     if not request.is_json:
@@ -166,7 +170,7 @@ def register_errors(app: Flask) -> None:
 
 def init_api(app: Flask) -> None:
     """Register the API blueprint, its error handlers and its OpenAPI description."""
-    from dashboard.api import catalogue, grids, health, incidents, officers, osmand, session, stats  # noqa: F401
+    from dashboard.api import catalogue, grids, health, incidents, intake, machine, officers, osmand, reports, session, stats  # noqa: F401
 
     app.register_blueprint(api)
     app.register_blueprint(health.health_bp)

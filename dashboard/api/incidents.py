@@ -10,7 +10,7 @@ from spectree import Response
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.api import ErrorResponse, api, error, runtime, spec
-from dispatcher import idempotency, queries
+from dispatcher import duplicates, idempotency, queries
 from dashboard.auth import require_principal
 from dispatcher.access import check_report, scope_clause
 from dispatcher import audit
@@ -103,6 +103,10 @@ def create(json: CreateIncident, headers: CreateHeaders):
             incident = create_incident(uow, rt.city, json, actor=principal.username, now=now)
             uow.session.flush()
             body = present(incident, now)
+            body["duplicates"] = [  # possible originals, for the intake screen to offer a merge (never automatic)
+                {k: s.brief()[k] for k in ("id", "distance_m", "reason")}
+                for s in duplicates.suggest_for(uow.session, incident, catalogue=rt.city.catalogue,
+                                                scope=scope_clause(principal))]
             if key:
                 idempotency.remember(uow.session, key, digest, 201, body, now)
             uow.commit(now)

@@ -1,5 +1,6 @@
-"""Dash pages mounted on the Flask server: the command center (/), the wall display (/wall) and, when its
-module exists, the audit page (/audit); every one of them behind the sign-in page (dashboard/pages/login.py)."""
+"""Dash pages mounted on the Flask server: the command center (/), the wall display (/wall), the hotline console
+(/hotline), the triage page (/triage) and, when its module exists, the audit page (/audit); every one of them
+behind the sign-in page (dashboard/pages/login.py)."""
 from __future__ import annotations
 
 import importlib
@@ -19,6 +20,8 @@ from dispatcher.settings import Settings
 PAGES = {"/": command, "/wall": wall}
 if importlib.util.find_spec("dashboard.pages.audit") is not None:  # added by the audit work; optional here
     PAGES["/audit"] = importlib.import_module("dashboard.pages.audit")
+PAGES["/hotline"] = importlib.import_module("dashboard.pages.hotline")  # the call-taker's console
+PAGES["/triage"] = importlib.import_module("dashboard.pages.triage")  # 待甄别: unplaced reports, suspected duplicates
 
 
 def mount_dash(server: Flask, settings: Settings) -> dash.Dash:

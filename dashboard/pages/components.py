@@ -14,6 +14,7 @@ from dashboard.pages.i18n import client_strings, role_label, status_label, t
 from dispatcher.accounts import Account, Principal
 
 CENTER = {"lat": 30.272, "lng": 120.165}  # the demo district; Leaflet order only here
+NAV_PAGES = ("command", "hotline", "triage")  # pages with the navigation and the language toggle in the header
 FN = "gc.map."  # the browser namespace of the Leaflet functions (assets/gridcommand.js)
 
 
@@ -55,19 +56,23 @@ def user_box(lang: str) -> html.Div:
 def header(page: str, lang: str, prefix: str, stats: list | None = None) -> html.Header:
     """The top bar: product, navigation, live counters slot, connection state, clock, user, language toggle."""
     nav = [dcc.Link(t("nav_command", lang), href=f"/?lang={lang}", className="gc-nav" + (" on" if page == "command" else "")),
-           dcc.Link(t("nav_wall", lang), href=f"/wall?lang={lang}", className="gc-nav" + (" on" if page == "wall" else ""))]
+           dcc.Link(t("nav_wall", lang), href=f"/wall?lang={lang}", className="gc-nav" + (" on" if page == "wall" else "")),
+           dcc.Link(t("nav_hotline", lang), href=f"/hotline?lang={lang}", id="gc-nav-hotline",
+                    className="gc-nav" + (" on" if page == "hotline" else "")),
+           dcc.Link(t("nav_triage", lang), href=f"/triage?lang={lang}", id="gc-nav-triage",
+                    className="gc-nav" + (" on" if page == "triage" else ""))]
     return html.Header([
         html.Div([html.Span("◈", className="gc-logo"),
                   html.Div([html.Div([html.B("网格指挥"), html.Span(" GridCommand", className="gc-brand-en")],
                                      className="gc-brand"),
                             html.Div(t("product_sub" if page == "command" else "wall_title", lang), className="gc-sub")])],
                  className="gc-brand-box"),
-        html.Nav(nav, className="gc-navs") if page == "command" else html.Div(),
+        html.Nav(nav, className="gc-navs") if page in NAV_PAGES else html.Div(),
         html.Div(stats or [], id=f"{prefix}-header-stats", className="gc-header-stats"),
         html.Div([html.Span(t("disconnected", lang), id=f"{prefix}-conn", className="gc-conn gc-conn-off"),
                   html.Span(id=f"{prefix}-clock", className="gc-clock"),
                   html.Button("EN" if lang == "zh" else "中", id=f"{prefix}-lang", className="gc-lang",
-                              title="中文 / English") if page == "command" else None,
+                              title="中文 / English") if page in NAV_PAGES else None,
                   user_box(lang)],
                  className="gc-header-right"),
         dcc.Interval(id=f"{prefix}-clock-tick", interval=1000),

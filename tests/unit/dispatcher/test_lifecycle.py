@@ -96,3 +96,9 @@ class LifecycleMachine(RuleBasedStateMachine):
 
 TestLifecycleMachine = LifecycleMachine.TestCase
 TestLifecycleMachine.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+
+
+def test_only_unworked_reports_can_be_merged_and_a_merged_one_only_unmerged():
+    assert {s for (s, a) in TRANSITIONS if a is Action.MERGE} == {Status.REPORTED, Status.TRIAGE, Status.FILED}
+    assert allowed_actions(Status.MERGED) == {Action.UNMERGE}
+    assert next_status("x", Status.MERGED, Action.UNMERGE) is Status.REPORTED
