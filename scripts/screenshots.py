@@ -91,8 +91,13 @@ def shoot(url: str) -> None:
         wall.wait_for_selector(".gc-conn.gc-conn-on", timeout=20_000)
         wall.wait_for_timeout(2500)
         wall.screenshot(path=str(OUT / "wall.png"))
+        hotline = context.new_page()
+        hotline.goto(url + "/hotline")
+        hotline.wait_for_selector(".leaflet-container", timeout=20_000)
+        hotline.wait_for_timeout(2000)
+        hotline.screenshot(path=str(OUT / "hotline.png"))
         browser.close()
-    print(f"wrote {OUT / 'login.png'}, {OUT / 'command-center.png'} and {OUT / 'wall.png'}")
+    print(f"wrote login, command-center, wall and hotline screenshots to {OUT}")
 
 
 def main() -> None:
