@@ -218,7 +218,7 @@ def _init_rate_limits(server: Flask, settings: Settings) -> Limiter:
         default_limits=[limit_for_request],
         default_limits_exempt_when=lambda: limit_category() is None,
         request_identifier=lambda: f"gc-{limit_category() or request.endpoint or 'none'}",
-        strategy="sliding-window-counter",
+        strategy="fixed-window",
         storage_uri=storage_uri,
         storage_options=options,
         key_prefix="gridcommand",
