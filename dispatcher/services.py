@@ -26,26 +26,7 @@ MANUAL_LEVEL = "district"  # a case routed by hand belongs to the district comma
 
 def create_incident(uow: UnitOfWork, city: City, cmd: CreateIncident, *, actor: str, now: datetime) -> Incident:
     """Receive a report (受理): locate it, route it, start the filing clock; unplaceable ones go to triage."""
-    category = city.catalogue.find_category(cmd.category_code) if cmd.category_code else None
-    incident = Incident(
-        channel=str(cmd.channel),
-        status=str(Status.REPORTED),
-        category_code=cmd.category_code,
-        description=cmd.description,
-        address=cmd.address,
-        reporter_name=cmd.reporter_name,
-        reporter_phone=cmd.reporter_phone,
-        reporter_phone_hash=callers.phone_hash(cmd.reporter_phone),
-        call_nature=str(cmd.call_nature) if cmd.call_nature else None,
-        callback_name=cmd.callback_name,
-        callback_phone=cmd.callback_phone,
-        external_id=cmd.external_id,
-        urgency=cmd.urgency or (category.urgency if category else 1),
-        created_at=now,
-        updated_at=now,
-    )
-    incident.status = None  # the first timeline row is "from nothing to reported"
-    incident.record(action="report", actor=actor, now=now, to=Status.REPORTED, data={"channel": str(cmd.channel)})
+    incident = _received(city, cmd, actor=actor, now=now)
     decision = _place(city, incident, cmd.lon, cmd.lat)
     start_stage(city, incident, Stage.FILE, now)
     if isinstance(decision, TriageReason):
@@ -63,21 +44,7 @@ def create_machine_incident(uow: UnitOfWork, city: City, cmd: CreateIncident, re
     otherwise `reason` (machine_detected / low_confidence). Like every triaged case it carries no department:
     filing re-routes it (see _file).
     """
-    category = city.catalogue.find_category(cmd.category_code) if cmd.category_code else None
-    incident = Incident(
-        channel=str(cmd.channel),
-        status=str(Status.REPORTED),
-        category_code=cmd.category_code,
-        description=cmd.description,
-        address=cmd.address,
-        external_id=cmd.external_id,
-        urgency=cmd.urgency or (category.urgency if category else 1),
-        created_at=now,
-        updated_at=now,
-    )
-    incident.status = None
-    incident.record(action="report", actor=actor, now=now, to=Status.REPORTED,
-                    data={"channel": str(cmd.channel), **(data or {})})
+    incident = _received(city, cmd, actor=actor, now=now, data=data)
     decision = _place(city, incident, cmd.lon, cmd.lat)
     if not isinstance(decision, TriageReason):
         suggestion = f"; rules would route it to {decision.department} ({decision.reason})"
@@ -88,6 +55,30 @@ def create_machine_incident(uow: UnitOfWork, city: City, cmd: CreateIncident, re
     start_stage(city, incident, Stage.FILE, now)
     incident.transition(Action.TRIAGE, actor=REPORTER, now=now, note=decision.detail, data={"reason": decision.code})
     uow.session.add(incident)
+    return incident
+
+
+def _received(city: City, cmd: CreateIncident, *, actor: str, now: datetime, data: dict | None = None) -> Incident:
+    """A new incident from a report, with its first timeline row ("from nothing to reported")."""
+    category = city.catalogue.find_category(cmd.category_code) if cmd.category_code else None
+    incident = Incident(
+        channel=str(cmd.channel),
+        category_code=cmd.category_code,
+        description=cmd.description,
+        address=cmd.address,
+        reporter_name=cmd.reporter_name,
+        reporter_phone=cmd.reporter_phone,
+        reporter_phone_hash=callers.phone_hash(cmd.reporter_phone),
+        call_nature=str(cmd.call_nature) if cmd.call_nature else None,
+        callback_name=cmd.callback_name,
+        callback_phone=cmd.callback_phone,
+        external_id=cmd.external_id,
+        urgency=cmd.urgency or (category.urgency if category else 1),
+        created_at=now,
+        updated_at=now,
+    )
+    incident.record(action="report", actor=actor, now=now, to=Status.REPORTED,
+                    data={"channel": str(cmd.channel), **(data or {})})
     return incident
 
 
