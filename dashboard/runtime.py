@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from dispatcher.db import make_engine, make_sessions
 from dispatcher.gridstore import current_version, load_index
 from dispatcher.officers import Officer, by_device
 from dispatcher.settings import Settings
+from dispatcher.uow import UnitOfWork
 from workers.jobs import request_relay
 from workers.positions import PositionStore
 from workers.redis_server import connect
@@ -69,6 +71,17 @@ class Runtime:
             if stored is not None and str(stored) != self.city.grids.version:
                 self.city.grids = load_index(session)
                 log.info("grid version %s loaded", stored)
+
+    @contextmanager
+    def working_for(self, principal, ip: str | None):
+        """One unit of work on behalf of a signed-in principal: yields (uow, now), commits on leaving the
+        block (the audit rows carry the principal's role and address), then asks for the outbox relay."""
+        now = self.clock()
+        with UnitOfWork(self.sessions) as uow:
+            uow.actor_role, uow.ip = str(principal.role), ip
+            yield uow, now
+            uow.commit(now)
+        self.after_commit()
 
     def after_commit(self) -> None:
         """Ask the worker to relay the new outbox rows; if Redis is away the periodic sweep catches up."""

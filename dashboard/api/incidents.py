@@ -172,15 +172,10 @@ def act(incident_id: str, action: str, json: ActionRequest):
                        field="action") from None
     principal = require_principal()
     rt = runtime()
-    now = rt.clock()
-    with UnitOfWork(rt.sessions) as uow:
-        uow.actor_role, uow.ip = str(principal.role), request.remote_addr
+    with rt.working_for(principal, request.remote_addr) as (uow, now):
         incident = perform_action(uow, rt.city, incident_id, chosen, json, actor=principal.username, now=now,
                                   principal=principal)
-        uow.commit(now)
-        body = present(incident, now)
-    rt.after_commit()
-    return jsonify(body)
+    return jsonify(present(incident, now))  # after the commit: the version is the new one
 
 
 class ReporterOut(BaseModel):

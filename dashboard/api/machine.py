@@ -82,12 +82,9 @@ def receive():
         if problem := machine.too_far_ahead(event, now):
             field = f"events.{index}.detected_at" if batch else "detected_at"
             return error(422, "validation_error", f"{field}: {problem}", field)
-    with UnitOfWork(rt.sessions) as uow:
-        uow.actor_role, uow.ip = str(principal.role), request.remote_addr
+    with rt.working_for(principal, request.remote_addr) as (uow, now):
         outcomes = machine.receive(uow, rt.city, machine.load_event_types(), events, actor=principal.username,
                                    now=now)
-        uow.commit(now)
-    rt.after_commit()
     if not batch:
         only = outcomes[0]
         return jsonify(only.as_dict()), 200 if only.duplicate else 201

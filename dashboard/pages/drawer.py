@@ -57,17 +57,12 @@ def perform(principal: Principal, incident_id: str, action: Action, text: str | 
     """Run one action through the engine exactly as the REST API does (one unit of work, then the relay),
     as the signed-in user: the engine checks the role's permission and the incident's scope."""
     rt = _rt()
-    now = rt.clock()
-    with UnitOfWork(rt.sessions) as uow:
-        uow.actor_role, uow.ip = str(principal.role), request.remote_addr
+    with rt.working_for(principal, request.remote_addr) as (uow, now):
         current = get_incident(uow, incident_id, principal=principal)
         req = action_request(action, text, department, assignee, current.stage_deadline)
         incident = perform_action(uow, rt.city, incident_id, action, req, actor=principal.username, now=now,
                                   principal=principal)
-        uow.commit(now)
-        status = incident.status
-    rt.after_commit()
-    return status
+    return incident.status
 
 
 def allowed_actions(view: dict, principal: Principal) -> list[str]:

@@ -49,7 +49,6 @@ from dispatcher.incident import Incident
 from dispatcher.lifecycle import OPEN_STATUSES, Action
 from dispatcher.privacy import mask_phone
 from dispatcher.services import create_incident, get_incident, perform_action
-from dispatcher.uow import UnitOfWork
 from geo.crs import bd09_to_wgs84, gcj02_to_wgs84
 
 log = logging.getLogger(__name__)
@@ -365,13 +364,11 @@ def build_command(*, phone, caller_name, nature, cb_name, cb_phone, category, ad
 def save_call(principal: Principal, cmd: CreateIncident, merge_into: str | None) -> tuple[str, str | None]:
     """Create the incident as the signed-in user (one unit of work, then the relay); merge it into a
     suggested case in the same transaction when asked. Returns (new id, parent id or None)."""
-    rt = _rt()
-    now = rt.clock()
     from dispatcher.access import check_report
 
+    rt = _rt()
     check_report(principal)
-    with UnitOfWork(rt.sessions) as uow:
-        uow.actor_role, uow.ip = str(principal.role), request.remote_addr
+    with rt.working_for(principal, request.remote_addr) as (uow, now):
         parent = None
         if merge_into:
             parent = get_incident(uow, merge_into, principal=principal)  # NotFound outside the scope
@@ -384,10 +381,7 @@ def save_call(principal: Principal, cmd: CreateIncident, merge_into: str | None)
         if parent is not None:
             perform_action(uow, rt.city, incident.id, Action("merge"), ActionRequest(parent_id=parent.id),
                            actor=principal.username, now=now, principal=principal)
-        new_id = incident.id
-        uow.commit(now)
-    rt.after_commit()
-    return new_id, (parent.id if parent is not None else None)
+    return incident.id, (parent.id if parent is not None else None)
 
 
 # ---------------------------------------------------------------- layout

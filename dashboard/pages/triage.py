@@ -193,15 +193,10 @@ def pin(lat: float, lng: float, color: str = "#f59e0b") -> list:
 
 def run(principal: Principal, incident_id: str, action: Action, req: ActionRequest) -> str:
     rt = _rt()
-    now = rt.clock()
-    with UnitOfWork(rt.sessions) as uow:
-        uow.actor_role, uow.ip = str(principal.role), request.remote_addr
+    with rt.working_for(principal, request.remote_addr) as (uow, now):
         incident = perform_action(uow, rt.city, incident_id, action, req, actor=principal.username, now=now,
                                   principal=principal)
-        uow.commit(now)
-        status = incident.status
-    rt.after_commit()
-    return status
+    return incident.status
 
 
 def register(app: dash.Dash) -> None:
