@@ -1,4 +1,5 @@
 """The web application factory: Flask server with the REST API; the Dash command center mounts on it."""
+
 from __future__ import annotations
 
 import logging
@@ -11,6 +12,7 @@ from dashboard.hardening import init_hardening
 from dashboard.open311 import open311_bp
 from dashboard.runtime import Runtime, build_runtime
 from dispatcher.settings import Settings
+from dispatcher.store import cipher
 
 log = logging.getLogger(__name__)
 IMPORT_ENDPOINT = "api.import_grids"
@@ -18,6 +20,7 @@ IMPORT_ENDPOINT = "api.import_grids"
 
 def create_server(settings: Settings, runtime: Runtime | None = None) -> Flask:
     """The Flask server of one web process, wired to its runtime (database, city, Redis)."""
+    cipher.install_key(settings.pii_key.get_secret_value())  # before anything reads or writes personal data
     server = Flask("gridcommand")
     server.config.update(
         SECRET_KEY=settings.secret_key.get_secret_value(),

@@ -1,10 +1,11 @@
 """Authentication: browser sessions (password + TOTP for privileged roles) and bearer API tokens.
 
 Every request resolves to at most one `Principal` (`current_principal()`); scope and permission
-checks live in dispatcher/access.py. Sessions are signed cookies carrying the account id, the
+checks live in dispatcher/cases/scope.py. Sessions are signed cookies carrying the account id, the
 account's session epoch (bumped to end all its sessions, e.g. when disabled), the login time
 (absolute timeout) and the last activity (idle timeout).
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,10 +15,11 @@ from datetime import datetime, timedelta
 from flask import Flask, g, request, session
 from sqlalchemy import select
 
-from dispatcher import audit
-from dispatcher.accounts import Account, Principal, Role, account_for_token
+from dispatcher.access import audit
+from dispatcher.access.accounts import Account, Principal, account_for_token
+from dispatcher.access.passwords import check_password, check_totp
+from dispatcher.access.roles import Role
 from dispatcher.errors import EngineError
-from dispatcher.passwords import check_password, check_totp
 
 log = logging.getLogger(__name__)
 SECOND_FACTOR_ROLES = frozenset({Role.ADMIN, Role.AUDITOR, Role.LEADER})
@@ -76,8 +78,9 @@ def _from_session() -> Principal | None:
     settings = rt.settings
     login_at = datetime.fromisoformat(session.get("login_at", "1970-01-01T00:00:00+00:00"))
     seen_at = datetime.fromisoformat(session.get("seen_at", "1970-01-01T00:00:00+00:00"))
-    if now - login_at > timedelta(minutes=settings.session_absolute_minutes) or \
-            now - seen_at > timedelta(minutes=settings.session_idle_minutes):
+    if now - login_at > timedelta(minutes=settings.session_absolute_minutes) or now - seen_at > timedelta(
+        minutes=settings.session_idle_minutes
+    ):
         session.clear()
         return None
     with rt.sessions() as db:
@@ -105,17 +108,29 @@ def login(username: str, password: str, totp: str | None, *, now: datetime) -> P
                 account.locked_until, account.failed_logins = now + LOCKOUT, 0
         elif account is not None:
             account.failed_logins, account.locked_until = 0, None
-        audit.append(db, actor=username[:64], role=account.role if account else None, ip=request.remote_addr,
-                     action="login" if refusal is None else "login_failed", target=f"account:{username[:64]}",
-                     result="ok" if refusal is None else "failed", detail={"reason": refusal} if refusal else None,
-                     now=now)
+        audit.append(
+            db,
+            actor=username[:64],
+            role=account.role if account else None,
+            ip=request.remote_addr,
+            action="login" if refusal is None else "login_failed",
+            target=f"account:{username[:64]}",
+            result="ok" if refusal is None else "failed",
+            detail={"reason": refusal} if refusal else None,
+            now=now,
+        )
         if refusal is None:
             principal, epoch = Principal.of(account), account.session_epoch
     if refusal is not None:
         raise LoginFailed("wrong username or password, or the account is locked")
     session.clear()  # a new session: nothing from before the login survives
-    session.update(account_id=principal.account_id, epoch=epoch, login_at=now.isoformat(), seen_at=now.isoformat(),
-                   csrf=secrets.token_urlsafe(24))
+    session.update(
+        account_id=principal.account_id,
+        epoch=epoch,
+        login_at=now.isoformat(),
+        seen_at=now.isoformat(),
+        csrf=secrets.token_urlsafe(24),
+    )
     session.permanent = True
     g.principal = principal
     return principal
@@ -133,7 +148,8 @@ def _refusal(account: Account | None, password: str, totp: str | None, now: date
     if not check_password(account.password_hash, password):
         return "wrong password"
     if Role(account.role) in SECOND_FACTOR_ROLES and not (
-            totp and account.totp_secret and check_totp(account.totp_secret, totp, at=now)):
+        totp and account.totp_secret and check_totp(account.totp_secret, totp, at=now)
+    ):
         return "second factor missing or wrong"
     return None
 
@@ -145,9 +161,11 @@ def logout() -> None:
 
 def init_auth(app: Flask) -> None:
     """Cookie settings for sessions."""
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      PERMANENT_SESSION_LIFETIME=timedelta(minutes=app.extensions["gridcommand"].settings
-                                                           .session_absolute_minutes))
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=app.extensions["gridcommand"].settings.session_absolute_minutes),
+    )
 
 
 _DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$0jG2mLQ2tW8m3vQkXlSgd2sQ1v1bEo3b0m5cA6X9m1Y"

@@ -1,4 +1,5 @@
 """The `gridcommand` command: demo, serve, worker, import-grids, db upgrade, audit verify."""
+
 from __future__ import annotations
 
 import logging
@@ -7,25 +8,67 @@ import secrets
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
-from dispatcher.accounts import Role
-from dispatcher.privacy import install_log_redaction
+from dispatcher.access.audit import verify
+from dispatcher.access.privacy import install_log_redaction
+from dispatcher.access.roles import Role
+from dispatcher.access.roster import (
+    create_account,
+    disable,
+    ensure_demo_accounts,
+    grant_token,
+    load_demo_accounts,
+    revoke_token,
+)
+from dispatcher.cases.incident import Incident
+from dispatcher.errors import EngineError
+from dispatcher.fleet.officers import Officer, load_roster
 from dispatcher.settings import Settings, get_settings
+from dispatcher.store import cipher
+from dispatcher.store.db import make_engine, make_sessions
+from dispatcher.store.gridstore import current_version, replace_grids
+from dispatcher.store.migrate import upgrade
+from geo.importer import GridImportError, load_grids
 
 log = logging.getLogger("gridcommand")
+
+
+@contextmanager
+def _engine(settings: Settings) -> Iterator[Engine]:
+    """The engine of DATABASE_URL with this process's PII key installed, disposed afterwards. Every command that
+    touches the database goes through here (or `_database`)."""
+    cipher.install_key(settings.pii_key.get_secret_value())
+    engine = make_engine(settings.database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _database(settings: Settings, *, write: bool = False) -> Iterator[Session]:
+    """A session on DATABASE_URL; with `write`, a transaction committed on leaving."""
+    with _engine(settings) as engine:
+        sessions = make_sessions(engine)
+        with sessions.begin() if write else sessions() as session:
+            yield session
 
 
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
 def main(verbose: bool) -> None:
     """GridCommand: command and dispatch for urban grid management (网格化管理指挥调度)."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     install_log_redaction()  # no full mobile number reaches any log
     # Werkzeug logs every request at INFO on its own unless told otherwise (URLs may carry personal data).
     logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.WARNING)
@@ -44,12 +87,8 @@ def db_upgrade() -> None:
 
 
 def _upgrade(settings: Settings) -> None:
-    from dispatcher.db import make_engine
-    from dispatcher.migrate import upgrade
-
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    engine.dispose()
+    with _engine(settings) as engine:
+        upgrade(engine)
 
 
 @main.group("audit")
@@ -60,18 +99,16 @@ def audit_group() -> None:
 @audit_group.command("verify")
 def audit_verify() -> None:
     """Check the audit trail's hash chain: exit 0 if intact, 3 naming the first edited/deleted/reordered record."""
-    from dispatcher.audit import verify
-    from dispatcher.db import make_engine, make_sessions
-
-    engine = make_engine(get_settings().database_url)
-    with make_sessions(engine)() as session:
+    with _database(get_settings()) as session:
         result = verify(session)
-    engine.dispose()
     if result.ok:
         click.echo(f"audit trail intact: {result.count} records")
         return
-    click.echo(f"audit trail BROKEN at record {result.broken_id} ({result.kind}): {result.reason}; "
-               f"{result.count} records before it are intact", err=True)
+    click.echo(
+        f"audit trail BROKEN at record {result.broken_id} ({result.kind}): {result.reason}; "
+        f"{result.count} records before it are intact",
+        err=True,
+    )
     sys.exit(3)
 
 
@@ -79,8 +116,6 @@ def audit_verify() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_grids(path: Path) -> None:
     """Validate a grid GeoJSON file and make it the city's grids (a new grid version)."""
-    from geo.importer import GridImportError, load_grids
-
     try:
         grids = load_grids(path)
     except GridImportError as exc:
@@ -93,14 +128,8 @@ def import_grids(path: Path) -> None:
 
 
 def _store_grids(settings: Settings, grids, *, source: str) -> int:
-    from dispatcher.db import make_engine, make_sessions
-    from dispatcher.gridstore import replace_grids
-
-    engine = make_engine(settings.database_url)
-    with make_sessions(engine).begin() as session:
-        version = replace_grids(session, grids, source=source, actor="cli", now=datetime.now(UTC))
-    engine.dispose()
-    return version
+    with _database(settings, write=True) as session:
+        return replace_grids(session, grids, source=source, actor="cli", now=datetime.now(UTC))
 
 
 @main.group()
@@ -114,16 +143,23 @@ def accounts() -> None:
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--region", "region_code", help="Grid code at any level (the region scope).")
 @click.option("--department", "department_code", help="Department code (the department scope).")
-def accounts_create(username: str, display_name: str, role: str, region_code: str | None,
-                    department_code: str | None) -> None:
+def accounts_create(
+    username: str, display_name: str, role: str, region_code: str | None, department_code: str | None
+) -> None:
     """Create an account; prints a generated password (and a TOTP secret for admin, auditor and leader)."""
-    from dispatcher.roster import create_account
-
     password = secrets.token_urlsafe(12)
     with _admin_session() as (session, now):
-        account = create_account(session, username=username, display_name=display_name, role=Role(role),
-                                 region_code=region_code, department_code=department_code, password=password,
-                                 actor="cli", now=now)
+        account = create_account(
+            session,
+            username=username,
+            display_name=display_name,
+            role=Role(role),
+            region_code=region_code,
+            department_code=department_code,
+            password=password,
+            actor="cli",
+            now=now,
+        )
         secret = account.totp_secret
     click.echo(f"created {username} ({role}); password: {password}" + (f"; TOTP secret: {secret}" if secret else ""))
 
@@ -132,8 +168,6 @@ def accounts_create(username: str, display_name: str, role: str, region_code: st
 @click.argument("username")
 def accounts_disable(username: str) -> None:
     """Disable an account: its sessions end, its tokens are revoked, its sockets close."""
-    from dispatcher.roster import disable
-
     with _admin_session() as (session, now):
         disable(session, username, actor="cli", now=now)
     click.echo(f"disabled {username}")
@@ -145,8 +179,6 @@ def accounts_disable(username: str) -> None:
 @click.option("--kind", type=click.Choice(["device", "app", "open311", "service"]), default="app", show_default=True)
 def accounts_token(username: str, name: str, kind: str) -> None:
     """Issue an API token bound to the account and its scope (shown once)."""
-    from dispatcher.roster import grant_token
-
     with _admin_session() as (session, now):
         token = grant_token(session, username, name=name, kind=kind, actor="cli", now=now)
     click.echo(token)
@@ -156,8 +188,6 @@ def accounts_token(username: str, name: str, kind: str) -> None:
 @click.argument("token_id")
 def accounts_revoke(token_id: str) -> None:
     """Revoke an API token by its id."""
-    from dispatcher.roster import revoke_token
-
     with _admin_session() as (session, now):
         revoke_token(session, token_id, actor="cli", now=now)
     click.echo(f"revoked {token_id}")
@@ -166,18 +196,12 @@ def accounts_revoke(token_id: str) -> None:
 @contextmanager
 def _admin_session():
     """A transaction on DATABASE_URL for an admin command; engine errors exit 2 with their message."""
-    from dispatcher.db import make_engine, make_sessions
-    from dispatcher.errors import EngineError
-
-    engine = make_engine(get_settings().database_url)
     try:
-        with make_sessions(engine).begin() as session:
+        with _database(get_settings(), write=True) as session:
             yield session, datetime.now(UTC)
     except EngineError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    finally:
-        engine.dispose()
 
 
 @main.command()
@@ -222,40 +246,42 @@ SIMULATOR_ACCOUNTS = {"leader": ("sim-center", "shift_leader"), "dept": ("sim-de
 
 def _demo_accounts(settings: Settings) -> dict[str, str]:
     """Load the demo accounts (one per role), print them, and issue the simulator's tokens for this run."""
-    from dispatcher.db import make_engine, make_sessions
-    from dispatcher.roster import ensure_demo_accounts, grant_token, load_demo_accounts
-
     now = datetime.now(UTC)
     rows = load_demo_accounts(settings.data_dir / "demo_city" / "accounts.yaml")
-    service = [{"username": name, "display_name": name, "role": role, "region_code": "330199",
-                "department_code": None, "password": secrets.token_urlsafe(24)}
-               for name, role in SIMULATOR_ACCOUNTS.values()]
-    engine = make_engine(settings.database_url)
-    with make_sessions(engine).begin() as session:
+    service = [
+        {
+            "username": name,
+            "display_name": name,
+            "role": role,
+            "region_code": "330199",
+            "department_code": None,
+            "password": secrets.token_urlsafe(24),
+        }
+        for name, role in SIMULATOR_ACCOUNTS.values()
+    ]
+    with _database(settings, write=True) as session:
         ensure_demo_accounts(session, rows + service, now=now)
-        tokens = {who: grant_token(session, name, name="simulator", kind="service", actor="demo", now=now)
-                  for who, (name, _) in SIMULATOR_ACCOUNTS.items()}
-    engine.dispose()
+        tokens = {
+            who: grant_token(session, name, name="simulator", kind="service", actor="demo", now=now)
+            for who, (name, _) in SIMULATOR_ACCOUNTS.items()
+        }
     click.echo("demo accounts (sign in at /login; the demo login page also has one-click buttons):")
     for row in rows:
-        factor = "  + TOTP (code shown on the login page)" if Role(row["role"]) in {Role.ADMIN, Role.AUDITOR,
-                                                                                   Role.LEADER} else ""
+        factor = (
+            "  + TOTP (code shown on the login page)"
+            if Role(row["role"]) in {Role.ADMIN, Role.AUDITOR, Role.LEADER}
+            else ""
+        )
         click.echo(f"  {row['username']:<12} {row['password']:<18} {row['role']:<13} {row['display_name']}{factor}")
     return tokens
 
 
 def _ensure_demo_backlog(settings: Settings) -> None:
     """On a first start, a morning's worth of incidents so the map is alive from the first second."""
-    from sqlalchemy import func, select
-
-    from dispatcher.db import make_engine, make_sessions
-    from dispatcher.incident import Incident
     from workers.backlog import seed_backlog
 
-    engine = make_engine(settings.database_url)
-    with make_sessions(engine)() as session:
+    with _database(settings) as session:
         empty = not session.scalar(select(func.count()).select_from(Incident))
-    engine.dispose()
     if empty:
         count = seed_backlog(settings.database_url, settings.data_dir, now=datetime.now(UTC))
         click.echo(f"seeded a backlog of {count} incidents")
@@ -270,10 +296,13 @@ def _simulator(port: int, officers: int, rate: float, tokens: dict[str, str]):
 
     stop = threading.Event()
     if officers or rate:
-        threading.Thread(target=run_simulator, args=(f"http://127.0.0.1:{port}",),
-                         kwargs={"officers": officers, "incident_rate_per_min": rate, "stop": stop,
-                                 "tokens": tokens},
-                         daemon=True, name="gridcommand-simulator").start()
+        threading.Thread(
+            target=run_simulator,
+            args=(f"http://127.0.0.1:{port}",),
+            kwargs={"officers": officers, "incident_rate_per_min": rate, "stop": stop, "tokens": tokens},
+            daemon=True,
+            name="gridcommand-simulator",
+        ).start()
     try:
         yield
     finally:
@@ -281,14 +310,8 @@ def _simulator(port: int, officers: int, rate: float, tokens: dict[str, str]):
 
 
 def _ensure_demo_grids(settings: Settings) -> None:
-    from dispatcher.db import make_engine, make_sessions
-    from dispatcher.gridstore import current_version
-    from geo.importer import load_grids
-
-    engine = make_engine(settings.database_url)
-    with make_sessions(engine)() as session:
+    with _database(settings) as session:
         has_grids = current_version(session) is not None
-    engine.dispose()
     if not has_grids:
         grids = load_grids(settings.demo_grids_path)
         version = _store_grids(settings, grids, source=str(settings.demo_grids_path))
@@ -310,19 +333,12 @@ def _ensure_demo_officers(settings: Settings) -> None:
 
 
 def _store_officers(settings: Settings, path: Path, *, only_if_empty: bool) -> int:
-    from sqlalchemy import func, select
-
-    from dispatcher.db import make_engine, make_sessions
-    from dispatcher.officers import Officer, load_roster
-
-    engine = make_engine(settings.database_url)
-    with make_sessions(engine).begin() as session:
+    with _database(settings, write=True) as session:
         if only_if_empty and session.scalar(select(func.count()).select_from(Officer)):
             return 0
         roster = load_roster(path)
         for officer in roster:
             session.merge(officer)
-    engine.dispose()
     return len(roster)
 
 

@@ -17,6 +17,7 @@
   in-memory fallback while Redis is down): sign-in, public intake (incl. Open311 POSTs), OsmAnd.
   429 in the API's error shape.
 """
+
 from __future__ import annotations
 
 import base64
@@ -28,7 +29,7 @@ from flask import Flask, jsonify, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
-from dispatcher import privacy
+from dispatcher.access import privacy
 from dispatcher.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,14 +44,15 @@ CORS_ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Actor"
 CORS_ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE"
 # Dash's bootstrap script (Dash.renderer); the hashes of the running Dash app are used when there is one.
 DEFAULT_DASH_RENDERER = "var renderer = new DashRenderer();"
-PERMISSIONS_POLICY = ("accelerometer=(), camera=(), microphone=(), payment=(), usb=(), magnetometer=(), "
-                      "gyroscope=(), display-capture=(), geolocation=(self), fullscreen=(self)")
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), microphone=(), payment=(), usb=(), magnetometer=(), "
+    "gyroscope=(), display-capture=(), geolocation=(self), fullscreen=(self)"
+)
 
 
 def init_hardening(server: Flask, settings: Settings) -> Limiter:
     """Install headers, CORS, CSRF and rate limits on `server`; returns the Flask-Limiter instance. Also
-    sets the personal-data key from `settings` and masks phone numbers in this process's logs."""
-    privacy.set_key(settings.pii_key.get_secret_value())
+    masks phone numbers in this process's logs."""
     privacy.install_log_redaction()
     limiter = _init_rate_limits(server, settings)
     cors_origins = frozenset(o.rstrip("/") for o in settings.cors_origins)
@@ -89,6 +91,7 @@ def init_hardening(server: Flask, settings: Settings) -> Limiter:
 
 # --- CSRF --------------------------------------------------------------------------------------------
 
+
 def own_origin() -> str:
     """scheme://host[:port] of this request as the server sees it (behind a proxy: use ProxyFix)."""
     return f"{request.scheme}://{request.host}".lower()
@@ -120,14 +123,17 @@ def csrf_problem(server: Flask) -> str | None:
         return f"Origin {origin!r} is not this server ({expected}); cross-origin requests must use a bearer token"
     referer = request.headers.get("Referer")
     if referer is None:
-        return (f"{request.method} {request.path} with a session cookie needs an Origin or Referer header "
-                f"naming this server ({expected})")
+        return (
+            f"{request.method} {request.path} with a session cookie needs an Origin or Referer header "
+            f"naming this server ({expected})"
+        )
     if _origin_of(referer) == expected:
         return None
     return f"Referer origin {_origin_of(referer)!r} is not this server ({expected})"
 
 
 # --- CORS --------------------------------------------------------------------------------------------
+
 
 def _apply_cors(response, allowed: frozenset[str]) -> None:
     for name in [h for h in response.headers.keys() if h.lower().startswith("access-control-")]:
@@ -144,6 +150,7 @@ def _apply_cors(response, allowed: frozenset[str]) -> None:
 
 
 # --- CSP ---------------------------------------------------------------------------------------------
+
 
 def _csp(script_hashes: list[str], img_sources: list[str]) -> str:
     host = request.host
@@ -175,7 +182,7 @@ def _dash_script_hashes() -> list[str]:
         from dash import get_app
 
         return list(get_app().csp_hashes())
-    except Exception:  # noqa: BLE001 - no Dash app in this process (API only)
+    except Exception:
         return [_sha256(DEFAULT_DASH_RENDERER)]
 
 
@@ -190,6 +197,7 @@ def _tile_sources(tile_url: str | None) -> list[str]:
 
 # --- rate limits -------------------------------------------------------------------------------------
 
+
 def limit_category() -> str | None:
     """Which rate limit a request falls under: 'login', 'intake', 'osmand', or None."""
     path = request.path.rstrip("/") or "/"
@@ -203,8 +211,11 @@ def limit_category() -> str | None:
 
 
 def _init_rate_limits(server: Flask, settings: Settings) -> Limiter:
-    limits = {"login": settings.rate_limit_login, "intake": settings.rate_limit_intake,
-              "osmand": settings.rate_limit_osmand}
+    limits = {
+        "login": settings.rate_limit_login,
+        "intake": settings.rate_limit_intake,
+        "osmand": settings.rate_limit_osmand,
+    }
 
     def limit_for_request() -> str:
         category = limit_category()
@@ -230,9 +241,12 @@ def _init_rate_limits(server: Flask, settings: Settings) -> Limiter:
     @server.errorhandler(RateLimitExceeded)
     def _too_many(exc: RateLimitExceeded):
         category = limit_category() or "this endpoint"
-        return _error(429, "rate_limited",
-                      f"too many requests to {category} from this address: at most {exc.description}; retry later",
-                      None)  # Flask-Limiter adds Retry-After and X-RateLimit-* on the way out
+        return _error(
+            429,
+            "rate_limited",
+            f"too many requests to {category} from this address: at most {exc.description}; retry later",
+            None,
+        )  # Flask-Limiter adds Retry-After and X-RateLimit-* on the way out
 
     return limiter
 

@@ -6,6 +6,7 @@ ApiToken of kind "open311" whose account may take reports; the incident is repor
 through the open311 channel. Errors are `[{"code", "description"}]` (XML: <errors><error>…) with 400
 (missing/invalid field, named), 403 (api_key) and 404 (unknown service, request or path).
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,16 +21,16 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.exceptions import NotFound as RouteNotFound
 
 from dashboard.runtime import Runtime
-from dispatcher import open311 as o311
-from dispatcher.access import REPORTERS
-from dispatcher.accounts import Account, ApiToken, Role, hash_token
-from dispatcher.commands import CreateIncident
+from dispatcher.access.accounts import Account, ApiToken, hash_token
+from dispatcher.access.roles import REPORTERS, Role
+from dispatcher.cases.incident import Channel, Incident
+from dispatcher.cases.lifecycle import OPEN_STATUSES
+from dispatcher.cases.uow import UnitOfWork
 from dispatcher.errors import EngineError
-from dispatcher.incident import Channel, Incident
-from dispatcher.lifecycle import OPEN_STATUSES
-from dispatcher.services import create_incident
+from dispatcher.intake import open311 as o311
+from dispatcher.intake.commands import CreateIncident
+from dispatcher.intake.reports import create_incident
 from dispatcher.settings import REPO_ROOT
-from dispatcher.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ def fail(status: int, description: str) -> Response:
 
 
 # --- errors: always the spec's shape, never a 5xx for bad input --------------------------------------
+
 
 @open311_bp.errorhandler(o311.Open311Error)
 def _open311_error(exc: o311.Open311Error):
@@ -117,19 +119,27 @@ def _reject_nul():
 
 # --- discovery and services --------------------------------------------------------------------------
 
+
 def _changeset() -> datetime:
     """When the service list last changed: the newest catalogue file."""
-    stamps = [(REPO_ROOT / "data" / name).stat().st_mtime for name in CATALOGUE_FILES
-              if (REPO_ROOT / "data" / name).exists()]
-    return datetime.fromtimestamp(max(stamps), UTC).replace(microsecond=0) if stamps else datetime(2026, 1, 1, tzinfo=UTC)
+    stamps = [
+        (REPO_ROOT / "data" / name).stat().st_mtime for name in CATALOGUE_FILES if (REPO_ROOT / "data" / name).exists()
+    ]
+    return (
+        datetime.fromtimestamp(max(stamps), UTC).replace(microsecond=0) if stamps else datetime(2026, 1, 1, tzinfo=UTC)
+    )
 
 
 @open311_bp.get(f"/discovery.{FMT}")
 def discovery(fmt: str):
     endpoint = request.url_root.rstrip("/") + open311_bp.url_prefix + "/"
-    body = o311.discovery(endpoint, _changeset(), contact="GridCommand command center (指挥中心)",
-                          key_service="Ask the command center's administrator for an api_key "
-                                      "(gridcommand accounts token USER --kind open311).")
+    body = o311.discovery(
+        endpoint,
+        _changeset(),
+        contact="GridCommand command center (指挥中心)",
+        key_service="Ask the command center's administrator for an api_key "
+        "(gridcommand accounts token USER --kind open311).",
+    )
     return answer("discovery", body)
 
 
@@ -148,6 +158,7 @@ def service_definition(code: str, fmt: str):
 
 # --- POST requests -----------------------------------------------------------------------------------
 
+
 def _fields() -> dict[str, str]:
     """Form fields, with query-string fields as a fallback (some clients send api_key there)."""
     return {**request.args.to_dict(), **request.form.to_dict()}
@@ -158,9 +169,14 @@ def _reporter(session, api_key: str | None) -> Account:
     if not api_key:
         raise o311.Open311Error(403, "api_key is required to create a service request")
     account = session.execute(
-        select(Account).join(ApiToken, ApiToken.account_id == Account.id)
-        .where(ApiToken.token_hash == hash_token(api_key), ApiToken.kind == TOKEN_KIND,
-               ApiToken.revoked_at.is_(None), Account.disabled.is_(False))
+        select(Account)
+        .join(ApiToken, ApiToken.account_id == Account.id)
+        .where(
+            ApiToken.token_hash == hash_token(api_key),
+            ApiToken.kind == TOKEN_KIND,
+            ApiToken.revoked_at.is_(None),
+            Account.disabled.is_(False),
+        )
     ).scalar_one_or_none()
     if account is None:
         raise o311.Open311Error(403, BAD_KEY)
@@ -192,8 +208,9 @@ def _command(fields: dict[str, str], lang: str) -> tuple[CreateIncident, str | N
         address = f"address_id {address_id}"
     if lon is None and address is None:
         raise o311.Open311Error(400, "a location is required: lat and long, address_string or address_id")
-    description = _text(fields, "description", o311.MAX_DESCRIPTION) or o311.service(catalogue, category, lang)[
-        "service_name"]
+    description = (
+        _text(fields, "description", o311.MAX_DESCRIPTION) or o311.service(catalogue, category, lang)["service_name"]
+    )
     media = o311.parse_media_url(fields.get("media_url"))
     name = o311.reporter_name(_text(fields, "first_name", 64), _text(fields, "last_name", 64))
     if name is not None and len(name) > 64:
@@ -201,24 +218,41 @@ def _command(fields: dict[str, str], lang: str) -> tuple[CreateIncident, str | N
     phone = _text(fields, "phone", 32)
     attributes = o311.parse_attributes(category, fields)
     try:
-        command = CreateIncident(channel=Channel.OPEN311, category_code=category.code, description=description,
-                                 lon=lon, lat=lat, address=address, reporter_name=name, reporter_phone=phone,
-                                 urgency=attributes.get(o311.URGENCY))
+        command = CreateIncident(
+            channel=Channel.OPEN311,
+            category_code=category.code,
+            description=description,
+            lon=lon,
+            lat=lat,
+            address=address,
+            reporter_name=name,
+            reporter_phone=phone,
+            urgency=attributes.get(o311.URGENCY),
+        )
     except ValidationError as exc:
         raise o311.Open311Error(400, _describe(exc)) from None
     return command, media
 
 
-OUR_FIELDS = {"reporter_phone": "phone", "reporter_name": "first_name/last_name", "lon": "long",
-              "address": "address_string", "category_code": "service_code", "urgency": "attribute[urgency]"}
+OUR_FIELDS = {
+    "reporter_phone": "phone",
+    "reporter_name": "first_name/last_name",
+    "lon": "long",
+    "address": "address_string",
+    "category_code": "service_code",
+    "urgency": "attribute[urgency]",
+}
 
 
 def _describe(exc: ValidationError) -> str:
     parts = []
     for problem in exc.errors(include_url=False, include_input=False):
         field = ".".join(str(p) for p in problem.get("loc", ()))
-        parts.append(f"{OUR_FIELDS.get(field, field)}: {problem.get('msg', 'invalid')}" if field
-                     else problem.get("msg", "invalid"))
+        parts.append(
+            f"{OUR_FIELDS.get(field, field)}: {problem.get('msg', 'invalid')}"
+            if field
+            else problem.get("msg", "invalid")
+        )
     return "; ".join(parts) or "invalid request"
 
 
@@ -246,6 +280,7 @@ def create_request(fmt: str):
 
 
 # --- GET requests ------------------------------------------------------------------------------------
+
 
 def _present(incidents) -> list[dict]:
     rt = runtime()
@@ -304,6 +339,7 @@ def read_token(token: str, fmt: str):
 
 # --- everything else under /open311/v2 ---------------------------------------------------------------
 
+
 @open311_bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 @open311_bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(rest: str):
@@ -318,7 +354,9 @@ def unknown(rest: str):
             continue
         if endpoint != "open311.unknown":
             return fail(405, f"{request.method} is not allowed on {request.path}")
-    return fail(404, f"{request.path} is not an Open311 GeoReport v2 resource here "
-                     "(discovery, services, services/{code}, requests, requests/{id}, tokens/{token}; "
-                     ".json or .xml)")
-
+    return fail(
+        404,
+        f"{request.path} is not an Open311 GeoReport v2 resource here "
+        "(discovery, services, services/{code}, requests, requests/{id}, tokens/{token}; "
+        ".json or .xml)",
+    )

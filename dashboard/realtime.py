@@ -2,12 +2,13 @@
 
 - `connect` needs a valid session (or bearer token): Flask-SocketIO runs handlers in a request context
   with the connection's cookies, so `current_principal()` works; without one the connection is refused.
-  The client joins exactly `dispatcher.access.rooms(principal)`, computed on the server, never "all".
+  The client joins exactly `dispatcher.cases.scope.rooms(principal)`, computed on the server, never "all".
 - `join` of any other room is refused (an error ack); `resync` replays only the events of the caller's scope.
 - A watcher (one background task per server, running while sockets are connected) re-reads the accounts
   behind the connected sockets every `WATCH_INTERVAL_S` and disconnects those whose account was disabled
   or whose session epoch changed (signed out everywhere), so a disabled user's sockets close within 5 s.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,10 +20,10 @@ from flask_socketio import SocketIO, emit, join_room
 from sqlalchemy import select
 
 from dashboard.auth import current_principal
-from dispatcher import outbox
-from dispatcher.access import can_see_event, rooms
-from dispatcher.accounts import Account
+from dispatcher.access.accounts import Account
+from dispatcher.cases.scope import can_see_event, rooms
 from dispatcher.settings import Settings
+from dispatcher.store import outbox
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,13 @@ class SocketRegistry:
 
 def init_realtime(server, settings: Settings) -> None:
     """Attach Socket.IO to the server; with a message queue any process (RQ workers too) can emit."""
-    socketio.init_app(server, async_mode="threading", message_queue=settings.redis_url,
-                      channel="flask-socketio", cors_allowed_origins=[])
+    socketio.init_app(
+        server,
+        async_mode="threading",
+        message_queue=settings.redis_url,
+        channel="flask-socketio",
+        cors_allowed_origins=[],
+    )
     server.extensions[REGISTRY] = SocketRegistry(server=socketio.server)
 
 
@@ -140,8 +146,11 @@ def _resync(data):
             if can_see_event(principal, list(event.scope or [])):
                 emit("incident", event.as_message())
                 replayed += 1
-    return {"replayed": replayed, "complete": len(events) < RESYNC_LIMIT,
-            "last_seq": events[-1].id if events else after}
+    return {
+        "replayed": replayed,
+        "complete": len(events) < RESYNC_LIMIT,
+        "last_seq": events[-1].id if events else after,
+    }
 
 
 def revoked(session, connections: dict[str, Connection]) -> list[str]:
@@ -153,8 +162,11 @@ def revoked(session, connections: dict[str, Connection]) -> list[str]:
     out = []
     for sid, connection in connections.items():
         account = accounts.get(connection.account_id)
-        if account is None or account.disabled or (connection.epoch is not None and
-                                                   account.session_epoch != connection.epoch):
+        if (
+            account is None
+            or account.disabled
+            or (connection.epoch is not None and account.session_epoch != connection.epoch)
+        ):
             out.append(sid)
     return out
 
@@ -177,6 +189,6 @@ def _watch(app, registry: SocketRegistry) -> None:
             log.info("closing socket %s: account %s disabled or signed out", sid, connections[sid].account_id)
             try:
                 registry.server.disconnect(sid, namespace="/")
-            except Exception as exc:  # noqa: BLE001  already gone
+            except Exception as exc:
                 log.debug("socket %s already gone: %s", sid, exc)
             registry.remove(sid)

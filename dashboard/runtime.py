@@ -1,10 +1,11 @@
 """The web process's runtime: settings, database, the loaded city, Redis and the job queue."""
+
 from __future__ import annotations
 
 import logging
 import time
-from contextlib import contextmanager
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -13,12 +14,12 @@ from rq import Queue
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.city import City, load_city
-from dispatcher.db import make_engine, make_sessions
-from dispatcher.gridstore import current_version, load_index
-from dispatcher.officers import Officer, by_device
+from dispatcher.cases.uow import UnitOfWork
+from dispatcher.city.loader import City, load_city
+from dispatcher.fleet.officers import Officer, by_device
 from dispatcher.settings import Settings
-from dispatcher.uow import UnitOfWork
+from dispatcher.store.db import make_engine, make_sessions
+from dispatcher.store.gridstore import current_version, load_index
 from workers.jobs import request_relay
 from workers.positions import PositionStore
 from workers.redis_server import connect
@@ -98,8 +99,10 @@ class Runtime:
 
     def health(self) -> dict:
         """Database and Redis state, as /health reports it."""
-        checks = {"database": _check(self._ping_database),
-                  "redis": "absent" if self.redis is None else _check(self.redis.ping)}
+        checks = {
+            "database": _check(self._ping_database),
+            "redis": "absent" if self.redis is None else _check(self.redis.ping),
+        }
         status = "down" if checks["database"] != "ok" else "ok" if checks["redis"] == "ok" else "degraded"
         return {"status": status, **checks, "grid_version": self.city.grids.version}
 
@@ -120,5 +123,11 @@ def build_runtime(settings: Settings) -> Runtime:
         grids = load_index(session)
     conn = connect(settings.redis_url) if settings.redis_url else None
     queue = Queue(settings.queue_name, connection=conn) if conn is not None else None
-    return Runtime(settings=settings, engine=engine, sessions=sessions, city=load_city(settings.data_dir, grids),
-                   redis=conn, queue=queue)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        city=load_city(settings.data_dir, grids),
+        redis=conn,
+        queue=queue,
+    )

@@ -39,3 +39,9 @@ class ConcurrentUpdate(Conflict):
         detail = f" (expected version {expected}, found {actual})" if expected is not None else ""
         super().__init__(f"incident {incident_id} was changed by someone else{detail}; reload and retry")
         self.incident_id = incident_id
+
+
+class Forbidden(EngineError):
+    """The caller is authenticated but may not do this (403)."""
+
+    status, code = 403, "forbidden"

@@ -1,4 +1,5 @@
 """The one settings object: everything configurable comes from the environment here and nowhere else."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -27,27 +28,38 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default=REPO_ROOT / "data", description="Shipped data: demo city, catalogue, calendar.")
     var_dir: Path = Field(default=REPO_ROOT / "var", description="Runtime files: SQLite database, bundled Redis.")
-    grids_file: Path | None = Field(default=None, description="Grid GeoJSON loaded by `demo`; default is the demo city.")
+    grids_file: Path | None = Field(
+        default=None, description="Grid GeoJSON loaded by `demo`; default is the demo city."
+    )
     secret_key: SecretStr = Field(default=SecretStr("dev-only-change-me"), description="Flask session signing key.")
     timezone: str = Field(default="Asia/Shanghai", description="Local time zone of the working calendar.")
-    demo_mode: bool = Field(default=False, description="Set by `gridcommand demo`: the login page offers the demo accounts.")
+    demo_mode: bool = Field(
+        default=False, description="Set by `gridcommand demo`: the login page offers the demo accounts."
+    )
     session_idle_minutes: int = Field(default=30, description="Sign out after this long without activity.")
     session_absolute_minutes: int = Field(default=12 * 60, description="Sign out this long after signing in.")
-    pii_key: SecretStr = Field(default=SecretStr("dev-only-pii-key-change-me"),
-                               description="Key that encrypts callers' names and phone numbers at rest.")
-    cors_origins: list[str] = Field(default_factory=list,
-                                    description="Origins (https://host[:port]) allowed to call the API from a browser; "
-                                                "none by default. JSON list in GRIDCOMMAND_CORS_ORIGINS.")
+    pii_key: SecretStr = Field(
+        default=SecretStr("dev-only-pii-key-change-me"),
+        description="Key that encrypts callers' names and phone numbers at rest.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (https://host[:port]) allowed to call the API from a browser; "
+        "none by default. JSON list in GRIDCOMMAND_CORS_ORIGINS.",
+    )
     rate_limit_login: str = Field(default="10/minute", description="Sign-in attempts per client IP.")
     rate_limit_intake: str = Field(default="600/minute", description="POST /api/v1/incidents per client IP.")
     rate_limit_osmand: str = Field(default="6000/minute", description="/osmand position reports per client IP.")
     max_request_bytes: int = Field(default=2 * 1024 * 1024, description="Largest accepted request body.")
     max_import_bytes: int = Field(default=64 * 1024 * 1024, description="Largest grid GeoJSON accepted by import.")
-    media_dir: Path = Field(default=REPO_ROOT / "var" / "media",
-                            description="Where report photos, voice and video are stored (outside any web root).")
+    media_dir: Path = Field(
+        default=REPO_ROOT / "var" / "media",
+        description="Where report photos, voice and video are stored (outside any web root).",
+    )
     max_media_bytes: int = Field(default=20 * 1024 * 1024, description="Largest accepted evidence file (each).")
-    max_report_bytes: int = Field(default=100 * 1024 * 1024,
-                                  description="Largest multipart report (all its parts) accepted by POST /reports.")
+    max_report_bytes: int = Field(
+        default=100 * 1024 * 1024, description="Largest multipart report (all its parts) accepted by POST /reports."
+    )
     page_size_max: int = Field(default=500, description="Largest page a list endpoint returns.")
     relay_interval_s: float = Field(default=1.0, description="Seconds between outbox sweeps by the worker.")
     position_flush_s: float = Field(default=0.5, description="Seconds between batched position pushes.")

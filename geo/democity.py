@@ -30,30 +30,103 @@ SLIVER_FRACTION = 0.15
 COMMUNITIES_PER_STREET = (6, 8)
 
 STREETS = (
-    ("望江", "Wangjiang"), ("清波", "Qingbo"), ("湖滨", "Hubin"), ("紫阳", "Ziyang"),
-    ("小营", "Xiaoying"), ("南星", "Nanxing"), ("采荷", "Caihe"),
+    ("望江", "Wangjiang"),
+    ("清波", "Qingbo"),
+    ("湖滨", "Hubin"),
+    ("紫阳", "Ziyang"),
+    ("小营", "Xiaoying"),
+    ("南星", "Nanxing"),
+    ("采荷", "Caihe"),
 )
 COMMUNITIES = (
-    ("春晖", "Chunhui"), ("秋涛", "Qiutao"), ("玉皇", "Yuhuang"), ("凤凰", "Fenghuang"),
-    ("梅花碑", "Meihuabei"), ("吴山", "Wushan"), ("定安", "Ding'an"), ("涌金", "Yongjin"),
-    ("东坡", "Dongpo"), ("岳王", "Yuewang"), ("青年", "Qingnian"), ("龙翔", "Longxiang"),
-    ("葵巷", "Kuixiang"), ("新民", "Xinmin"), ("紫花", "Zihua"), ("建国", "Jianguo"),
-    ("复兴", "Fuxing"), ("海潮", "Haichao"), ("近江", "Jinjiang"), ("婺江", "Wujiang"),
-    ("三堡", "Sanbao"), ("江城", "Jiangcheng"), ("洋泮", "Yangpan"), ("红梅", "Hongmei"),
-    ("春江", "Chunjiang"), ("景华", "Jinghua"), ("常青", "Changqing"), ("丁兰", "Dinglan"),
-    ("杨柳", "Yangliu"), ("花园", "Huayuan"), ("银杏", "Yinxing"), ("翠苑", "Cuiyuan"),
-    ("晓霞", "Xiaoxia"), ("明月", "Mingyue"), ("荷花", "Hehua"), ("柳浪", "Liulang"),
-    ("平湖", "Pinghu"), ("秋月", "Qiuyue"), ("桂花", "Guihua"), ("梧桐", "Wutong"),
-    ("芙蓉", "Furong"), ("星河", "Xinghe"), ("云栖", "Yunqi"), ("锦绣", "Jinxiu"),
-    ("和睦", "Hemu"), ("安吉", "Anji"), ("庆春", "Qingchun"), ("望湖", "Wanghu"),
-    ("朝晖", "Zhaohui"), ("金沙", "Jinsha"), ("银泉", "Yinquan"), ("竹林", "Zhulin"),
-    ("松涛", "Songtao"), ("碧波", "Bibo"), ("天水", "Tianshui"), ("长寿", "Changshou"),
+    ("春晖", "Chunhui"),
+    ("秋涛", "Qiutao"),
+    ("玉皇", "Yuhuang"),
+    ("凤凰", "Fenghuang"),
+    ("梅花碑", "Meihuabei"),
+    ("吴山", "Wushan"),
+    ("定安", "Ding'an"),
+    ("涌金", "Yongjin"),
+    ("东坡", "Dongpo"),
+    ("岳王", "Yuewang"),
+    ("青年", "Qingnian"),
+    ("龙翔", "Longxiang"),
+    ("葵巷", "Kuixiang"),
+    ("新民", "Xinmin"),
+    ("紫花", "Zihua"),
+    ("建国", "Jianguo"),
+    ("复兴", "Fuxing"),
+    ("海潮", "Haichao"),
+    ("近江", "Jinjiang"),
+    ("婺江", "Wujiang"),
+    ("三堡", "Sanbao"),
+    ("江城", "Jiangcheng"),
+    ("洋泮", "Yangpan"),
+    ("红梅", "Hongmei"),
+    ("春江", "Chunjiang"),
+    ("景华", "Jinghua"),
+    ("常青", "Changqing"),
+    ("丁兰", "Dinglan"),
+    ("杨柳", "Yangliu"),
+    ("花园", "Huayuan"),
+    ("银杏", "Yinxing"),
+    ("翠苑", "Cuiyuan"),
+    ("晓霞", "Xiaoxia"),
+    ("明月", "Mingyue"),
+    ("荷花", "Hehua"),
+    ("柳浪", "Liulang"),
+    ("平湖", "Pinghu"),
+    ("秋月", "Qiuyue"),
+    ("桂花", "Guihua"),
+    ("梧桐", "Wutong"),
+    ("芙蓉", "Furong"),
+    ("星河", "Xinghe"),
+    ("云栖", "Yunqi"),
+    ("锦绣", "Jinxiu"),
+    ("和睦", "Hemu"),
+    ("安吉", "Anji"),
+    ("庆春", "Qingchun"),
+    ("望湖", "Wanghu"),
+    ("朝晖", "Zhaohui"),
+    ("金沙", "Jinsha"),
+    ("银泉", "Yinquan"),
+    ("竹林", "Zhulin"),
+    ("松涛", "Songtao"),
+    ("碧波", "Bibo"),
+    ("天水", "Tianshui"),
+    ("长寿", "Changshou"),
 )
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁沈姚卢姜钟谭陆汪范金石廖贾夏方邹孟熊秦江薛顾毛钱严戴"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂英华红建文辉玲波宁斌慧婷国庆海燕晓东志红梅亮雪琴"
-MOBILE_PREFIXES = ("130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151",
-                   "152", "153", "155", "156", "157", "158", "159", "177", "180", "181", "186",
-                   "187", "188", "189", "198", "199")
+MOBILE_PREFIXES = (
+    "130",
+    "131",
+    "132",
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "153",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "177",
+    "180",
+    "181",
+    "186",
+    "187",
+    "188",
+    "189",
+    "198",
+    "199",
+)
 
 
 def generate(seed: int = DEFAULT_SEED) -> dict:
@@ -77,7 +150,12 @@ def _district_outline(rng: random.Random) -> Polygon:
     points = []
     for k in range(n):
         t = 2 * math.pi * k / n
-        r = 1 + 0.07 * math.sin(2 * t + phases[0]) + 0.05 * math.sin(3 * t + phases[1]) + 0.03 * math.sin(5 * t + phases[2])
+        r = (
+            1
+            + 0.07 * math.sin(2 * t + phases[0])
+            + 0.05 * math.sin(3 * t + phases[1])
+            + 0.03 * math.sin(5 * t + phases[2])
+        )
         r *= 1 + rng.uniform(-0.025, 0.025)
         points.append((CENTER[0] + RADIUS_LON * r * math.cos(t), CENTER[1] + RADIUS_LAT * r * math.sin(t)))
     return shapely.set_precision(Polygon(points), GRID_SIZE)
@@ -156,8 +234,7 @@ def _merge_slivers(pieces: list, min_area: float) -> list:
         merged = False
         for i in sorted(small, key=lambda i: pieces[i].area):
             neighbours = [
-                j for j, q in enumerate(pieces)
-                if j != i and pieces[i].boundary.intersection(q.boundary).length > 0
+                j for j, q in enumerate(pieces) if j != i and pieces[i].boundary.intersection(q.boundary).length > 0
             ]
             if not neighbours:
                 continue
@@ -182,7 +259,7 @@ def _collection(rng: random.Random, units: dict[tuple[int, int], list]) -> dict:
         street_code = f"{DISTRICT_CODE}{s + 1:03d}"
         street_zh, street_en = STREETS[s]
         community_geoms = []
-        for (s2, c) in sorted(k for k in units if k[0] == s):
+        for s2, c in sorted(k for k in units if k[0] == s):
             comm_code = f"{street_code}{c + 1:03d}"
             comm_zh, comm_en = names[community_count % len(names)]
             community_count += 1
@@ -190,16 +267,35 @@ def _collection(rng: random.Random, units: dict[tuple[int, int], list]) -> dict:
             if len(pieces) > 999:
                 raise ValueError(f"community {comm_code} has {len(pieces)} unit grids, more than 3 digits allow")
             for n, geom in enumerate(pieces, start=1):
-                features.append(_feature(f"{comm_code}{n:03d}", f"{street_zh}街道{comm_zh}社区第{n:03d}网格",
-                                         f"{comm_en} Community Grid {n:03d}", "unit", comm_code, geom,
-                                         _leader(rng, phones) | {"households": rng.randint(200, 500)}))
+                features.append(
+                    _feature(
+                        f"{comm_code}{n:03d}",
+                        f"{street_zh}街道{comm_zh}社区第{n:03d}网格",
+                        f"{comm_en} Community Grid {n:03d}",
+                        "unit",
+                        comm_code,
+                        geom,
+                        _leader(rng, phones) | {"households": rng.randint(200, 500)},
+                    )
+                )
             community = shapely.union_all(pieces)
             community_geoms.append(community)
-            features.append(_feature(comm_code, f"{comm_zh}社区", f"{comm_en} Community", "community",
-                                     street_code, community, _leader(rng, phones)))
+            features.append(
+                _feature(
+                    comm_code,
+                    f"{comm_zh}社区",
+                    f"{comm_en} Community",
+                    "community",
+                    street_code,
+                    community,
+                    _leader(rng, phones),
+                )
+            )
         street = shapely.union_all(community_geoms)
         street_geoms.append(street)
-        features.append(_feature(street_code, f"{street_zh}街道", f"{street_en} St.", "street", DISTRICT_CODE, street, {}))
+        features.append(
+            _feature(street_code, f"{street_zh}街道", f"{street_en} St.", "street", DISTRICT_CODE, street, {})
+        )
     district = shapely.union_all(street_geoms)
     features.append(_feature(DISTRICT_CODE, "云河区", "Yunhe District", "district", None, district, {}))
     depth = {"district": 0, "street": 1, "community": 2, "unit": 3}
@@ -226,6 +322,7 @@ def _feature(code: str, name: str, name_en: str, level: str, parent: str | None,
 
 def _geojson_geometry(geom) -> dict:
     """GeoJSON geometry dict with coordinates rounded to 7 decimals."""
+
     def ring(r) -> list:
         return [[round(x, 7), round(y, 7)] for x, y in r.coords]
 

@@ -168,7 +168,9 @@ class GridIndex:
         x, y = check_lon_lat_arrays(lons, lats)
         return self._buckets.locate_many(x, y)
 
-    def locate_many(self, lons: Sequence[float] | np.ndarray, lats: Sequence[float] | np.ndarray) -> list[GridPath | None]:
+    def locate_many(
+        self, lons: Sequence[float] | np.ndarray, lats: Sequence[float] | np.ndarray
+    ) -> list[GridPath | None]:
         """Vectorised locate returning one GridPath (or None) per point."""
         paths = self._unit_paths
         return [paths[i] if i >= 0 else None for i in self.locate_codes(lons, lats).tolist()]
@@ -212,10 +214,14 @@ class _BucketIndex:
         self.ux0, self.uy0, self.ux1, self.uy1 = (bounds[:, k].copy() for k in range(4))
         envelope_area = (self.ux1 - self.ux0) * (self.uy1 - self.uy0)
         self.is_box = (
-            (shapely.get_type_id(geoms) == 3)
-            & (shapely.get_num_interior_rings(geoms) == 0)
-            & np.isclose(shapely.area(geoms), envelope_area, rtol=1e-12, atol=0.0)
-        ) if n else np.zeros(0, dtype=bool)
+            (
+                (shapely.get_type_id(geoms) == 3)
+                & (shapely.get_num_interior_rings(geoms) == 0)
+                & np.isclose(shapely.area(geoms), envelope_area, rtol=1e-12, atol=0.0)
+            )
+            if n
+            else np.zeros(0, dtype=bool)
+        )
         self._build_lattice(bounds, tree)
         self._box_list = self.is_box.tolist()
         self._bounds_list = bounds.tolist()
@@ -257,7 +263,7 @@ class _BucketIndex:
         self._sure_list = sure.tolist()
         starts = self.cand_start.tolist()
         units = unit_idx.tolist()
-        self._cands = {int(b): units[starts[b]:starts[b + 1]] for b in np.flatnonzero(sure == -2)}
+        self._cands = {int(b): units[starts[b] : starts[b + 1]] for b in np.flatnonzero(sure == -2)}
 
     def locate(self, x: float, y: float) -> int:
         """Index of the smallest-code unit covering (x, y), -1 if none."""
@@ -296,7 +302,9 @@ class _BucketIndex:
             self._resolve(result, inside[ambiguous], bucket[ambiguous], x, y)
         return result
 
-    def _resolve(self, result: np.ndarray, points: np.ndarray, buckets: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+    def _resolve(
+        self, result: np.ndarray, points: np.ndarray, buckets: np.ndarray, x: np.ndarray, y: np.ndarray
+    ) -> None:
         """Test each ambiguous point against its bucket's candidates; keep the first (smallest) hit."""
         starts = self.cand_start[buckets]
         counts = self.cand_start[buckets + 1] - starts
@@ -307,7 +315,12 @@ class _BucketIndex:
         hit = np.empty(pt.size, dtype=bool)
         box = self.is_box[unit]
         ub = unit[box]
-        hit[box] = (px[box] >= self.ux0[ub]) & (px[box] <= self.ux1[ub]) & (py[box] >= self.uy0[ub]) & (py[box] <= self.uy1[ub])
+        hit[box] = (
+            (px[box] >= self.ux0[ub])
+            & (px[box] <= self.ux1[ub])
+            & (py[box] >= self.uy0[ub])
+            & (py[box] <= self.uy1[ub])
+        )
         other = ~box
         hit[other] = shapely.intersects_xy(self.geoms[unit[other]], px[other], py[other])
         hp, hu = pt[hit], unit[hit]

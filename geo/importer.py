@@ -127,7 +127,9 @@ def _check_collection(collection: Any, problems: list[FeatureProblem]) -> list |
     if crs is not None:
         name = str((crs.get("properties") or {}).get("name", "")) if isinstance(crs, Mapping) else str(crs)
         if not any(tag in name.upper() for tag in ("4326", "CRS84")):
-            problems.append(FeatureProblem(-1, None, f"wrong CRS {name or crs!r}: only EPSG:4326 (lon, lat) is accepted"))
+            problems.append(
+                FeatureProblem(-1, None, f"wrong CRS {name or crs!r}: only EPSG:4326 (lon, lat) is accepted")
+            )
             return None
     features = collection.get("features")
     if not isinstance(features, list):
@@ -150,7 +152,9 @@ def _parse_feature(index: int, feature: Any, problems: list[FeatureProblem]) -> 
     before = len(problems)
 
     def bad(reason: str) -> None:
-        problems.append(FeatureProblem(index, code if code else (str(raw_code) if raw_code is not None else None), reason))
+        problems.append(
+            FeatureProblem(index, code if code else (str(raw_code) if raw_code is not None else None), reason)
+        )
 
     if code is None:
         bad(f"invalid properties.code {raw_code!r}: must be a string of digits")
@@ -228,7 +232,12 @@ def _positions(coords: Any, depth: int) -> np.ndarray:
                 if not isinstance(pos, (list, tuple)) or len(pos) < 2:
                     raise ValueError(f"position {pos!r} is not [lon, lat]")
                 x, y = pos[0], pos[1]
-                if isinstance(x, bool) or isinstance(y, bool) or not isinstance(x, (int, float)) or not isinstance(y, (int, float)):
+                if (
+                    isinstance(x, bool)
+                    or isinstance(y, bool)
+                    or not isinstance(x, (int, float))
+                    or not isinstance(y, (int, float))
+                ):
                     raise ValueError(f"position {pos!r} has non-numeric values")
                 out.append((float(x), float(y)))
             return
@@ -282,7 +291,11 @@ def _check_duplicates(parsed: list[_Parsed], problems: list[FeatureProblem]) -> 
     for item in parsed:
         first = by_code.get(item.code)
         if first is not None:
-            problems.append(FeatureProblem(item.index, item.code, f"duplicate code {item.code} (first used by feature #{first.index})"))
+            problems.append(
+                FeatureProblem(
+                    item.index, item.code, f"duplicate code {item.code} (first used by feature #{first.index})"
+                )
+            )
         else:
             by_code[item.code] = item
     return by_code
@@ -301,7 +314,8 @@ def _check_parents(parsed: list[_Parsed], by_code: dict[str, _Parsed], problems:
         if parent.level != wanted:
             problems.append(
                 FeatureProblem(
-                    item.index, item.code,
+                    item.index,
+                    item.code,
                     f"parent {item.parent} has the wrong level: it is a {parent.level}, a {item.level}'s parent must be a {wanted}",
                 )
             )
@@ -325,7 +339,8 @@ def _check_inside_parents(parsed: list[_Parsed], by_code: dict[str, _Parsed], pr
         if outside.area > 0:
             problems.append(
                 FeatureProblem(
-                    item.index, item.code,
+                    item.index,
+                    item.code,
                     f"not inside its parent {parent.code}: ≈{outside.area * M2_PER_DEG2:.1f} m² lies outside it",
                 )
             )
@@ -354,7 +369,8 @@ def _check_overlaps(parsed: list[_Parsed], problems: list[FeatureProblem]) -> No
             kind = "overlapping siblings" if a.parent == b.parent else f"overlapping {level} grids"
             problems.append(
                 FeatureProblem(
-                    b.index, b.code,
+                    b.index,
+                    b.code,
                     f"{kind}: overlaps {a.code} (feature #{a.index}) by ≈{area * M2_PER_DEG2:.1f} m²",
                 )
             )

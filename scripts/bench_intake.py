@@ -11,6 +11,7 @@ clients against the same mix sent by one client (the naive baseline, same run), 
 and "lost": every 201 must be one incident in the database, nothing more, nothing less.
 Target (QUALITY.md / issue 5): ≥ 50 incidents/s per web process on PostgreSQL, 0 lost.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmark import (  # noqa: E402  (the sibling script's server and account helpers)
+from benchmark import (
     DEMO_GRIDS,
     Report,
     Server,
@@ -76,8 +77,9 @@ class Traffic:
         self.photo = jpeg()
 
     def point(self) -> tuple[float, float]:
-        lon, lat = self.rng.choice(self.points[: max(1, len(self.points) // 3)] if self.rng.random() < 0.33
-                                   else self.points)
+        lon, lat = self.rng.choice(
+            self.points[: max(1, len(self.points) // 3)] if self.rng.random() < 0.33 else self.points
+        )
         return lon + self.rng.uniform(-5e-5, 5e-5), lat + self.rng.uniform(-5e-5, 5e-5)
 
     def send(self) -> tuple[str, int, float]:
@@ -89,33 +91,65 @@ class Traffic:
         return channel, response.status_code, time.perf_counter() - started
 
     def hotline(self, lon, lat, category):
-        body = {"channel": "hotline", "category_code": category, "description": "市民来电反映路边有问题，请尽快处理",
-                "lon": lon, "lat": lat, "reporter_name": "张先生", "call_nature": "callback",
-                "reporter_phone": f"139{self.rng.randrange(10**8):08d}"}
-        return self.session.post(f"{self.base}/api/v1/incidents", json=body, timeout=30,
-                                 headers={"Authorization": f"Bearer {self.tokens['leader']}",
-                                          "Idempotency-Key": uuid.uuid4().hex})
+        body = {
+            "channel": "hotline",
+            "category_code": category,
+            "description": "市民来电反映路边有问题，请尽快处理",
+            "lon": lon,
+            "lat": lat,
+            "reporter_name": "张先生",
+            "call_nature": "callback",
+            "reporter_phone": f"139{self.rng.randrange(10**8):08d}",
+        }
+        return self.session.post(
+            f"{self.base}/api/v1/incidents",
+            json=body,
+            timeout=30,
+            headers={"Authorization": f"Bearer {self.tokens['leader']}", "Idempotency-Key": uuid.uuid4().hex},
+        )
 
     def open311(self, lon, lat, category):
-        form = {"api_key": self.tokens["open311"], "service_code": category, "lat": lat, "long": lon,
-                "description": "Open311 partner app report"}
+        form = {
+            "api_key": self.tokens["open311"],
+            "service_code": category,
+            "lat": lat,
+            "long": lon,
+            "description": "Open311 partner app report",
+        }
         return self.session.post(f"{self.base}/open311/v2/requests.json", data=form, timeout=30)
 
     def machine(self, lon, lat, category):
-        event = {"source_id": f"CAM-{self.rng.randrange(40):03d}", "source_kind": "camera",
-                 "event_type": self.rng.choice(["garbage_overflow", "illegal_parking", "street_vending"]),
-                 "confidence": round(self.rng.uniform(0.5, 0.99), 2), "lon": lon, "lat": lat,
-                 "detected_at": time.time()}
-        return self.session.post(f"{self.base}/api/v1/machine-events", json=event, timeout=30,
-                                 headers={"Authorization": f"Bearer {self.tokens['leader']}"})
+        event = {
+            "source_id": f"CAM-{self.rng.randrange(40):03d}",
+            "source_kind": "camera",
+            "event_type": self.rng.choice(["garbage_overflow", "illegal_parking", "street_vending"]),
+            "confidence": round(self.rng.uniform(0.5, 0.99), 2),
+            "lon": lon,
+            "lat": lat,
+            "detected_at": time.time(),
+        }
+        return self.session.post(
+            f"{self.base}/api/v1/machine-events",
+            json=event,
+            timeout=30,
+            headers={"Authorization": f"Bearer {self.tokens['leader']}"},
+        )
 
     def report(self, lon, lat, category):
-        part = {"client_id": str(uuid.uuid4()), "category_code": category, "description": "网格员巡查上报",
-                "lon": lon, "lat": lat}
-        return self.session.post(f"{self.base}/api/v1/reports", timeout=30,
-                                 headers={"Authorization": f"Bearer {self.tokens['worker']}"},
-                                 data={"report": json.dumps(part, ensure_ascii=False)},
-                                 files={"photo": ("scene.jpg", self.photo, "image/jpeg")})
+        part = {
+            "client_id": str(uuid.uuid4()),
+            "category_code": category,
+            "description": "网格员巡查上报",
+            "lon": lon,
+            "lat": lat,
+        }
+        return self.session.post(
+            f"{self.base}/api/v1/reports",
+            timeout=30,
+            headers={"Authorization": f"Bearer {self.tokens['worker']}"},
+            data={"report": json.dumps(part, ensure_ascii=False)},
+            files={"photo": ("scene.jpg", self.photo, "image/jpeg")},
+        )
 
 
 def run(base: str, tokens: dict, points: list, n: int, clients: int, seed: int) -> dict:
@@ -147,14 +181,23 @@ def summarise(report: Report, label: str, run_: dict, baseline: dict | None) -> 
         statuses[channel][status] += 1
     base = "" if baseline is None else f"{baseline['created'] / baseline['wall']:.0f} incidents/s from one client"
     verdict = "" if baseline is None else "meets target" if per_s >= TARGET_PER_S else "BELOW TARGET"
-    report.add(f"accepted intakes, {label}", f"{per_s:.0f} incidents/s ({len(run_['results'])} requests, "
-               f"{run_['wall']:.1f} s)", "" if baseline is None else f"≥ {TARGET_PER_S}/s", base, verdict)
+    report.add(
+        f"accepted intakes, {label}",
+        f"{per_s:.0f} incidents/s ({len(run_['results'])} requests, {run_['wall']:.1f} s)",
+        "" if baseline is None else f"≥ {TARGET_PER_S}/s",
+        base,
+        verdict,
+    )
     for channel in MIX:
         latencies = [t for c, _, t in run_["results"] if c == channel]
         if latencies:
             p = _percentiles(latencies)
-            report.add(f"  {channel} p50 / p95, {label}", f"{p['p50']:.1f} / {p['p95']:.1f} ms",
-                       "", f"answers {dict(sorted(statuses[channel].items()))}")
+            report.add(
+                f"  {channel} p50 / p95, {label}",
+                f"{p['p50']:.1f} / {p['p95']:.1f} ms",
+                "",
+                f"answers {dict(sorted(statuses[channel].items()))}",
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,12 +219,18 @@ def main(argv: list[str] | None = None) -> int:
         _run_cli(["db", "upgrade"], env)
         _run_cli(["import-grids", str(DEMO_GRIDS)], env)
         leader = create_bench_account(env)
-        _run_cli(["accounts", "create", "bench-gw", "--name", "网格员", "--role", "grid_worker", "--region", "330199"],
-                 env, echo=False)
-        tokens = {"leader": leader.token,
-                  "worker": _run_cli(["accounts", "token", "bench-gw", "--name", "bench"], env, echo=False).strip(),
-                  "open311": _run_cli(["accounts", "token", "bench", "--name", "partner", "--kind", "open311"], env,
-                                      echo=False).strip()}
+        _run_cli(
+            ["accounts", "create", "bench-gw", "--name", "网格员", "--role", "grid_worker", "--region", "330199"],
+            env,
+            echo=False,
+        )
+        tokens = {
+            "leader": leader.token,
+            "worker": _run_cli(["accounts", "token", "bench-gw", "--name", "bench"], env, echo=False).strip(),
+            "open311": _run_cli(
+                ["accounts", "token", "bench", "--name", "partner", "--kind", "open311"], env, echo=False
+            ).strip(),
+        }
         print("  rate limits raised for the benchmark server: " + ", ".join(f"{k}={v}" for k, v in LIMITS.items()))
         server = Server(env, Path(tmp))
         try:
@@ -194,8 +243,11 @@ def main(argv: list[str] | None = None) -> int:
             one = run(server.base, tokens, points, max(100, args.requests // 6), 1, args.seed + 100)
             many = run(server.base, tokens, points, args.requests, args.clients, args.seed + 200)
             with requests.Session() as session:
-                total = session.get(f"{server.base}/api/v1/incidents?page_size=1", timeout=30,
-                                    headers={"Authorization": f"Bearer {leader.token}"}).json()["total"]
+                total = session.get(
+                    f"{server.base}/api/v1/incidents?page_size=1",
+                    timeout=30,
+                    headers={"Authorization": f"Bearer {leader.token}"},
+                ).json()["total"]
         except BaseException:
             print(server.stderr_text(60), file=sys.stderr)
             raise
@@ -205,8 +257,12 @@ def main(argv: list[str] | None = None) -> int:
     summarise(report, "1 client", one, None)
     summarise(report, f"{args.clients} clients", many, one)
     answered = warm["created"] + one["created"] + many["created"]
-    report.add("lost (201 answers minus incidents stored)", str(answered - total), "0",
-               f"{answered} answered 201 (incl. warm-up), {total} incidents stored")
+    report.add(
+        "lost (201 answers minus incidents stored)",
+        str(answered - total),
+        "0",
+        f"{answered} answered 201 (incl. warm-up), {total} incidents stored",
+    )
     errors = sum(1 for r in (one, many) for _, status, _ in r["results"] if status >= 500)
     report.add("server errors (5xx)", str(errors), "0", "")
     report.print_table()

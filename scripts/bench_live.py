@@ -39,6 +39,7 @@ limits (BENCH_RATE_LIMITS: intake, OsmAnd, sign-in), since one IP sends all of t
 
 A full run takes about 2–2.5 minutes on 2 cores.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -86,16 +87,26 @@ from geo.importer import load_grids
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
 PUSH_ROOM = f"grid:{BENCH_REGION}"  # the room the benchmark's signed-in clients are in (with "triage")
-BENCH_RATE_LIMITS = {"GRIDCOMMAND_RATE_LIMIT_INTAKE": "100000/minute",  # ~1,000 creates from one IP
-                     "GRIDCOMMAND_RATE_LIMIT_OSMAND": "1000000/minute",  # 4,000 fixes in seconds from one IP
-                     "GRIDCOMMAND_RATE_LIMIT_LOGIN": "10000/minute"}  # every Socket.IO client signs in (up to 100)
+BENCH_RATE_LIMITS = {
+    "GRIDCOMMAND_RATE_LIMIT_INTAKE": "100000/minute",  # ~1,000 creates from one IP
+    "GRIDCOMMAND_RATE_LIMIT_OSMAND": "1000000/minute",  # 4,000 fixes in seconds from one IP
+    "GRIDCOMMAND_RATE_LIMIT_LOGIN": "10000/minute",
+}  # every Socket.IO client signs in (up to 100)
 SIO_CHANNEL = "flask-socketio"  # the channel Flask-SocketIO listens on (QUALITY.md: the RedisManager pitfall)
 ROSTER = REPO_ROOT / "data" / "demo_city" / "officers.yaml"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gridcommand_bench_live"
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 CATEGORY = "020101"  # 暴露垃圾 (exposed garbage)
 REQUEST_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 10.0
@@ -116,12 +127,17 @@ TARGET_TTI_S = 3.0
 
 # ----------------------------------------------------------------------------------------- helpers
 
+
 def _ms(values_s: list[float]) -> dict | None:
     if not values_s:
         return None
     ms = np.array(values_s) * 1000.0
-    return {"p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95)), "max": float(ms.max()),
-            "n": len(values_s)}
+    return {
+        "p50": float(np.percentile(ms, 50)),
+        "p95": float(np.percentile(ms, 95)),
+        "max": float(ms.max()),
+        "n": len(values_s),
+    }
 
 
 def _fmt(p: dict | None) -> str:
@@ -164,9 +180,12 @@ class Auth:
         own = session is None
         session = session or requests.Session()
         try:
-            r = session.post(f"{self.base}/api/v1/auth/login", headers={"Origin": self.base},
-                             json={"username": self.account.username, "password": self.account.password},
-                             timeout=REQUEST_TIMEOUT_S)
+            r = session.post(
+                f"{self.base}/api/v1/auth/login",
+                headers={"Origin": self.base},
+                json={"username": self.account.username, "password": self.account.password},
+                timeout=REQUEST_TIMEOUT_S,
+            )
             if r.status_code != 200:
                 raise RuntimeError(f"sign-in answered HTTP {r.status_code}: {r.text[:200]}")
             cookie = r.cookies.get("session") or session.cookies.get("session")
@@ -183,9 +202,10 @@ class Worker:
 
     def __init__(self, env: dict, workdir: Path):
         self.stderr_path = workdir / "worker.stderr"
-        self._stderr = open(self.stderr_path, "w", encoding="utf-8")  # noqa: SIM115 - open while the worker runs
-        self.proc = subprocess.Popen(_gridcommand() + ["worker"], env=env, cwd=REPO_ROOT,
-                                     stdout=subprocess.DEVNULL, stderr=self._stderr)
+        self._stderr = open(self.stderr_path, "w", encoding="utf-8")
+        self.proc = subprocess.Popen(
+            _gridcommand() + ["worker"], env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=self._stderr
+        )
 
     def wait_registered(self) -> float:
         """Until the RQ worker has registered itself in Redis (it then listens on its queue)."""
@@ -223,6 +243,7 @@ class Worker:
 
 # ------------------------------------------------------------------------------ 1. push latency
 
+
 class Listener:
     """One Socket.IO client that records when each incident's first push arrived (time.perf_counter)."""
 
@@ -246,8 +267,9 @@ class Listener:
 
     def connect(self, base: str, cookie: str) -> None:
         """Connect with a signed-in session: the server joins this client to the rooms of its scope."""
-        self.sio.connect(base, headers={"Cookie": f"session={cookie}"}, transports=["websocket"],
-                         wait_timeout=CONNECT_TIMEOUT_S)
+        self.sio.connect(
+            base, headers={"Cookie": f"session={cookie}"}, transports=["websocket"], wait_timeout=CONNECT_TIMEOUT_S
+        )
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # cleanup only
@@ -338,14 +360,22 @@ def make_incident_bodies(n: int, seed: int) -> list[dict]:
     for i in range(n):
         unit = rng.choice(units)
         lon, lat = _random_point_in(unit.geometry, rng)
-        bodies.append({"channel": "api", "category_code": CATEGORY, "lon": lon, "lat": lat,
-                       "description": f"实时推送测试：{unit.name}发现暴露垃圾，请处置（bench_live #{i}）",
-                       "external_id": f"bench-live-{seed}-{i}"})
+        bodies.append(
+            {
+                "channel": "api",
+                "category_code": CATEGORY,
+                "lon": lon,
+                "lat": lat,
+                "description": f"实时推送测试：{unit.name}发现暴露垃圾，请处置（bench_live #{i}）",
+                "external_id": f"bench-live-{seed}-{i}",
+            }
+        )
     return bodies
 
 
-def run_incidents(session, base: str, bodies: list[dict],
-                  problems: list[str]) -> tuple[dict[str, float], dict[str, float], list[dict]]:
+def run_incidents(
+    session, base: str, bodies: list[dict], problems: list[str]
+) -> tuple[dict[str, float], dict[str, float], list[dict]]:
     """Create incidents one at a time (~5/s): (t_commit = when the 201 arrived, t_sent = before the POST, bodies)."""
     t_commit: dict[str, float] = {}
     t_sent: dict[str, float] = {}
@@ -373,8 +403,7 @@ def run_floor(bodies: list[dict], tag: str) -> dict[str, float]:
     t_emit: dict[str, float] = {}
     for i in paced(len(bodies), EVENT_INTERVAL_S):
         incident_id = f"floor-{tag}-{i}"
-        message = {"seq": -1 - i, "name": "floor.emit", "incident_id": incident_id,
-                   "data": {"incident": bodies[i]}}
+        message = {"seq": -1 - i, "name": "floor.emit", "incident_id": incident_id, "data": {"incident": bodies[i]}}
         t_emit[incident_id] = time.perf_counter()
         manager.emit("incident", message, room=PUSH_ROOM, namespace="/")
     return t_emit
@@ -382,8 +411,10 @@ def run_floor(bodies: list[dict], tag: str) -> dict[str, float]:
 
 def bench_push(report: Report, auth: Auth, client_counts: list[int], n_events: int, seed: int) -> None:
     base = auth.base
-    print(f"\n## 1. Commit-to-client push latency ({n_events} incidents per round, ~{1 / EVENT_INTERVAL_S:.0f}/s; "
-          f"signed-in clients in room {PUSH_ROOM!r})")
+    print(
+        f"\n## 1. Commit-to-client push latency ({n_events} incidents per round, ~{1 / EVENT_INTERVAL_S:.0f}/s; "
+        f"signed-in clients in room {PUSH_ROOM!r})"
+    )
     with auth.api_session() as session:
         _, _, warm = run_incidents(session, base, make_incident_bodies(5, seed - 1), report.problems)
         print(f"  warm-up: {len(warm)} incidents created")
@@ -394,8 +425,10 @@ def bench_push(report: Report, auth: Auth, client_counts: list[int], n_events: i
             t_signed = time.perf_counter()
             listeners = connect_listeners(auth, n_clients, ("incident.report", "floor.emit"), cookies)
             try:
-                print(f"  [{n_clients} clients] signed in ({n_clients} sessions) in {t_signed - t0:.1f} s, "
-                      f"connected in {time.perf_counter() - t_signed:.1f} s")
+                print(
+                    f"  [{n_clients} clients] signed in ({n_clients} sessions) in {t_signed - t0:.1f} s, "
+                    f"connected in {time.perf_counter() - t_signed:.1f} s"
+                )
                 t_commit, t_sent, created = run_incidents(session, base, bodies, report.problems)
                 wait_deliveries(listeners, list(t_commit))
                 real = latencies(listeners, t_commit)
@@ -405,33 +438,57 @@ def bench_push(report: Report, auth: Auth, client_counts: list[int], n_events: i
                 floor = latencies(listeners, t_emit)
             finally:
                 close_listeners(listeners)
-            print(f"  [{n_clients} clients] commit→push, last client: {_fmt(real.last)}; all {real.every['n'] if real.every else 0} "
-                  f"deliveries: {_fmt(real.every)}; missing {real.missing}; arrived before the 201: {real.negative}")
-            print(f"  [{n_clients} clients] from POST sent (upper bound: includes the request itself), last client: "
-                  f"{_fmt(upper.last)}")
-            print(f"  [{n_clients} clients] floor (direct Redis emit to {PUSH_ROOM}), last client: {_fmt(floor.last)}; all deliveries: "
-                  f"{_fmt(floor.every)}; missing {floor.missing}")
+            print(
+                f"  [{n_clients} clients] commit→push, last client: {_fmt(real.last)}; all {real.every['n'] if real.every else 0} "
+                f"deliveries: {_fmt(real.every)}; missing {real.missing}; arrived before the 201: {real.negative}"
+            )
+            print(
+                f"  [{n_clients} clients] from POST sent (upper bound: includes the request itself), last client: "
+                f"{_fmt(upper.last)}"
+            )
+            print(
+                f"  [{n_clients} clients] floor (direct Redis emit to {PUSH_ROOM}), last client: {_fmt(floor.last)}; all deliveries: "
+                f"{_fmt(floor.every)}; missing {floor.missing}"
+            )
             verdict = _ok(real.last is not None and real.last["p95"] <= TARGET_PUSH_P95_MS)
-            report.add(f"push commit→client, last of {n_clients}", _fmt(real.last), f"p95 ≤ {TARGET_PUSH_P95_MS:.0f} ms",
-                       f"{_fmt(floor.last)} (floor: direct Redis emit to {PUSH_ROOM})", verdict)
-            report.add(f"push commit→client, all {len(t_commit) * n_clients} deliveries", _fmt(real.every), "",
-                       f"{_fmt(floor.every)}", "")
+            report.add(
+                f"push commit→client, last of {n_clients}",
+                _fmt(real.last),
+                f"p95 ≤ {TARGET_PUSH_P95_MS:.0f} ms",
+                f"{_fmt(floor.last)} (floor: direct Redis emit to {PUSH_ROOM})",
+                verdict,
+            )
+            report.add(
+                f"push commit→client, all {len(t_commit) * n_clients} deliveries",
+                _fmt(real.every),
+                "",
+                f"{_fmt(floor.every)}",
+                "",
+            )
             report.add(f"push from POST sent (upper bound), last of {n_clients}", _fmt(upper.last), "", "", "")
-            report.add(f"missing deliveries, {n_clients} client(s)",
-                       f"{real.missing} of {len(t_commit) * n_clients}", "0",
-                       f"floor: {floor.missing} of {len(t_emit) * n_clients}",
-                       "ok" if real.missing == 0 else "MISSING")
+            report.add(
+                f"missing deliveries, {n_clients} client(s)",
+                f"{real.missing} of {len(t_commit) * n_clients}",
+                "0",
+                f"floor: {floor.missing} of {len(t_emit) * n_clients}",
+                "ok" if real.missing == 0 else "MISSING",
+            )
             if real.missing:
                 report.problems.append(f"{real.missing} incident pushes never reached a client ({n_clients} clients)")
             if floor.missing:
-                report.notes.append(f"the floor lost {floor.missing} deliveries at {n_clients} clients "
-                                    "(at-most-once pub/sub; nothing replays them)")
+                report.notes.append(
+                    f"the floor lost {floor.missing} deliveries at {n_clients} clients "
+                    "(at-most-once pub/sub; nothing replays them)"
+                )
             if real.negative:
-                report.notes.append(f"{real.negative} pushes at {n_clients} clients arrived before this process had "
-                                    "read the 201 answer (the worker relays right after commit); they count as < 0 ms")
+                report.notes.append(
+                    f"{real.negative} pushes at {n_clients} clients arrived before this process had "
+                    "read the 201 answer (the worker relays right after commit); they count as < 0 ms"
+                )
 
 
 # ---------------------------------------------------------------------------- 2. position ingest
+
 
 @dataclass
 class Walk:
@@ -474,10 +531,18 @@ def make_walks(n_fixes: int, seed: int) -> list[Walk]:
                         break
                     heading = (heading + 135 + rng.uniform(-30, 30)) % 360
                 lon, lat = nlon, nlat
-            walk.fixes.append({"id": walk.device_id, "lat": f"{lat:.7f}", "lon": f"{lon:.7f}",
-                               "timestamp": str(t_first + k * FIX_INTERVAL_S),
-                               "speed": f"{FIX_STEP_M / FIX_INTERVAL_S / 0.514444:.2f}", "bearing": f"{heading:.0f}",
-                               "accuracy": "5", "batt": str(rng.randint(20, 100))})
+            walk.fixes.append(
+                {
+                    "id": walk.device_id,
+                    "lat": f"{lat:.7f}",
+                    "lon": f"{lon:.7f}",
+                    "timestamp": str(t_first + k * FIX_INTERVAL_S),
+                    "speed": f"{FIX_STEP_M / FIX_INTERVAL_S / 0.514444:.2f}",
+                    "bearing": f"{heading:.0f}",
+                    "accuracy": "5",
+                    "batt": str(rng.randint(20, 100)),
+                }
+            )
         walks.append(walk)
     return walks
 
@@ -557,9 +622,9 @@ def per_fix_commit(url: str, walks: list[Walk]) -> tuple[int, float, float]:
     """
     from sqlalchemy import delete, insert
 
-    from dispatcher.db import make_engine, make_sessions
-    from dispatcher.migrate import upgrade
-    from dispatcher.officers import OfficerPosition, load_roster
+    from dispatcher.fleet.officers import OfficerPosition, load_roster
+    from dispatcher.store.db import make_engine, make_sessions
+    from dispatcher.store.migrate import upgrade
 
     engine = make_engine(url)
     try:
@@ -567,10 +632,21 @@ def per_fix_commit(url: str, walks: list[Walk]) -> tuple[int, float, float]:
         sessions = make_sessions(engine)
         with sessions.begin() as session:
             session.add_all(load_roster(ROSTER))
-        rows = [{"officer_id": w.officer_id, "at": datetime.fromtimestamp(int(f["timestamp"]), UTC),
-                 "lon": float(f["lon"]), "lat": float(f["lat"]), "speed_mps": float(f["speed"]) * 0.514444,
-                 "heading": float(f["bearing"]), "accuracy_m": float(f["accuracy"]), "grid_unit": None, "event": None}
-                for w in walks for f in w.fixes]
+        rows = [
+            {
+                "officer_id": w.officer_id,
+                "at": datetime.fromtimestamp(int(f["timestamp"]), UTC),
+                "lon": float(f["lon"]),
+                "lat": float(f["lat"]),
+                "speed_mps": float(f["speed"]) * 0.514444,
+                "heading": float(f["bearing"]),
+                "accuracy_m": float(f["accuracy"]),
+                "grid_unit": None,
+                "event": None,
+            }
+            for w in walks
+            for f in w.fixes
+        ]
         rows.sort(key=lambda r: r["at"])
         t0 = time.perf_counter()
         for row in rows:
@@ -582,7 +658,7 @@ def per_fix_commit(url: str, walks: list[Walk]) -> tuple[int, float, float]:
         t0 = time.perf_counter()
         for start in range(0, len(rows), HISTORY_BATCH):
             with sessions.begin() as session:
-                session.execute(insert(OfficerPosition), rows[start:start + HISTORY_BATCH])
+                session.execute(insert(OfficerPosition), rows[start : start + HISTORY_BATCH])
         batched = time.perf_counter() - t0
         return len(rows), per_fix, batched
     finally:
@@ -601,12 +677,15 @@ def cpu_seconds(pid: int | None = None) -> float:
         return float("nan")
 
 
-def bench_positions(report: Report, auth: Auth, sqlite_path: Path, workdir: Path, n_fixes: int, seed: int,
-                    pids: dict[str, int]) -> None:
+def bench_positions(
+    report: Report, auth: Auth, sqlite_path: Path, workdir: Path, n_fixes: int, seed: int, pids: dict[str, int]
+) -> None:
     print(f"\n## 2. Position ingest through /osmand ({n_fixes:,} fixes, {INGEST_THREADS} threads)")
     walks = make_walks(n_fixes, seed)
-    print(f"  {len(walks)} devices, {min(len(w.fixes) for w in walks)}–{max(len(w.fixes) for w in walks)} fixes each, "
-          f"{FIX_INTERVAL_S} s and ~{FIX_STEP_M:.0f} m apart")
+    print(
+        f"  {len(walks)} devices, {min(len(w.fixes) for w in walks)}–{max(len(w.fixes) for w in walks)} fixes each, "
+        f"{FIX_INTERVAL_S} s and ~{FIX_STEP_M:.0f} m apart"
+    )
     rows_before = history_rows(sqlite_path)
     base = auth.base
     listener = connect_listeners(auth, 1, ())[0]
@@ -629,10 +708,15 @@ def bench_positions(report: Report, auth: Auth, sqlite_path: Path, workdir: Path
         listener.close()
     rate = sent["sent"] / sent["seconds"]
     share = sent["accepted"] / sent["sent"] if sent["sent"] else 0.0
-    print(f"  sent {sent['sent']:,} in {sent['seconds']:.2f} s = {rate:,.0f} fixes/s; HTTP {dict(sorted(sent['status'].items()))}; "
-          f"accepted {sent['accepted']:,} ({share:.1%}); filtered {sent['filtered'] or 'none'}")
-    print(f"  CPU seconds used during the {sent['seconds']:.1f} s of sending ({os.cpu_count()} cores = "
-          f"{(os.cpu_count() or 1) * sent['seconds']:.1f} CPU-s available): " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()))
+    print(
+        f"  sent {sent['sent']:,} in {sent['seconds']:.2f} s = {rate:,.0f} fixes/s; HTTP {dict(sorted(sent['status'].items()))}; "
+        f"accepted {sent['accepted']:,} ({share:.1%}); filtered {sent['filtered'] or 'none'}"
+    )
+    print(
+        f"  CPU seconds used during the {sent['seconds']:.1f} s of sending ({os.cpu_count()} cores = "
+        f"{(os.cpu_count() or 1) * sent['seconds']:.1f} CPU-s available): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
+    )
     for e in sent["errors"][:5]:
         print(f"    error: {e}")
     batches = [(t, b) for t, b in listener.positions if t >= sent["t0"]]
@@ -652,28 +736,34 @@ def bench_positions(report: Report, auth: Auth, sqlite_path: Path, workdir: Path
                 stale.append(t - sent["answered_at"][key])
     staleness = _ms(stale)
     new_rows = rows - rows_before
-    print(f"  after {settle:.1f} s: {new_rows:,} history rows written by the worker (expected {sent['accepted']:,}); "
-          f"room {PUSH_ROOM!r} got {len(batches)} 'positions' batches with {pushed:,} positions "
-          f"({per_s:.2f} batches/s, mean {mean:,.0f} per batch)")
+    print(
+        f"  after {settle:.1f} s: {new_rows:,} history rows written by the worker (expected {sent['accepted']:,}); "
+        f"room {PUSH_ROOM!r} got {len(batches)} 'positions' batches with {pushed:,} positions "
+        f"({per_s:.2f} batches/s, mean {mean:,.0f} per batch)"
+    )
     print(f"  map staleness (200 answer → position pushed to the client): {_fmt(staleness)}")
 
     naive_sqlite = per_fix_commit(f"sqlite:///{workdir / 'per_fix.sqlite'}", walks)
-    print(f"  baseline per-fix commit, SQLite (in process, no HTTP): {naive_sqlite[0]:,} in {naive_sqlite[1]:.2f} s = "
-          f"{naive_sqlite[0] / naive_sqlite[1]:,.0f} fixes/s; the same rows {HISTORY_BATCH} per commit (as the worker): "
-          f"{naive_sqlite[0] / naive_sqlite[2]:,.0f} rows/s")
+    print(
+        f"  baseline per-fix commit, SQLite (in process, no HTTP): {naive_sqlite[0]:,} in {naive_sqlite[1]:.2f} s = "
+        f"{naive_sqlite[0] / naive_sqlite[1]:,.0f} fixes/s; the same rows {HISTORY_BATCH} per commit (as the worker): "
+        f"{naive_sqlite[0] / naive_sqlite[2]:,.0f} rows/s"
+    )
     naive_pg = None
     try:
         admin, _, name = _pg_admin(PG_URL)
         _recreate_pg_database(admin, name)
-    except Exception as exc:  # noqa: BLE001 - PostgreSQL is optional here
+    except Exception as exc:
         report.notes.append(f"PostgreSQL baseline skipped: {type(exc).__name__}: {str(exc)[:160]}")
     else:
         try:
             naive_pg = per_fix_commit(PG_URL, walks)
-            print(f"  baseline per-fix commit, PostgreSQL (in process): {naive_pg[0]:,} in {naive_pg[1]:.2f} s = "
-                  f"{naive_pg[0] / naive_pg[1]:,.0f} fixes/s; {HISTORY_BATCH} per commit: "
-                  f"{naive_pg[0] / naive_pg[2]:,.0f} rows/s")
-        except Exception as exc:  # noqa: BLE001
+            print(
+                f"  baseline per-fix commit, PostgreSQL (in process): {naive_pg[0]:,} in {naive_pg[1]:.2f} s = "
+                f"{naive_pg[0] / naive_pg[1]:,.0f} fixes/s; {HISTORY_BATCH} per commit: "
+                f"{naive_pg[0] / naive_pg[2]:,.0f} rows/s"
+            )
+        except Exception as exc:
             report.notes.append(f"PostgreSQL baseline failed: {type(exc).__name__}: {str(exc)[:200]}")
         finally:
             _recreate_pg_database(admin, name, drop_only=True)
@@ -681,32 +771,66 @@ def bench_positions(report: Report, auth: Auth, sqlite_path: Path, workdir: Path
     baseline = f"per-fix commit: SQLite {naive_sqlite[0] / naive_sqlite[1]:,.0f}/s"
     if naive_pg:
         baseline += f", PostgreSQL {naive_pg[0] / naive_pg[1]:,.0f}/s"
-    report.add("position ingest via /osmand (8 threads)", f"{rate:,.0f} fixes/s", f"≥ {TARGET_FIXES_PER_S:.0f}/s per process",
-               baseline + " (in process, no HTTP)", _ok(rate >= TARGET_FIXES_PER_S))
+    report.add(
+        "position ingest via /osmand (8 threads)",
+        f"{rate:,.0f} fixes/s",
+        f"≥ {TARGET_FIXES_PER_S:.0f}/s per process",
+        baseline + " (in process, no HTTP)",
+        _ok(rate >= TARGET_FIXES_PER_S),
+    )
     batched = f"SQLite {naive_sqlite[0] / naive_sqlite[2]:,.0f}/s"
     per_fix = f"SQLite {naive_sqlite[0] / naive_sqlite[1]:,.0f}/s"
     if naive_pg:
         batched += f", PostgreSQL {naive_pg[0] / naive_pg[2]:,.0f}/s"
         per_fix += f", PostgreSQL {naive_pg[0] / naive_pg[1]:,.0f}/s"
-    report.add(f"history write, {HISTORY_BATCH} rows per commit (worker's way)", batched, "",
-               f"per-fix commit: {per_fix}", "")
-    report.add("  CPU-s while sending: web / worker / client", " / ".join(f"{v:.1f}" for v in cpu.values()),
-               "", f"of {(os.cpu_count() or 1) * sent['seconds']:.1f} CPU-s on {os.cpu_count()} cores", "")
-    report.add("fixes accepted by the noise filter", f"{sent['accepted']:,} of {sent['sent']:,} ({share:.1%})", "100 %",
-               "", "ok" if sent["accepted"] == sent["sent"] else "FILTERED")
-    report.add("history rows written by the worker", f"{new_rows:,} of {sent['accepted']:,}", "all, within 3 s",
-               "", "ok" if new_rows == sent["accepted"] else "MISSING")
-    report.add(f"'positions' batches to room '{PUSH_ROOM}'", f"{per_s:.2f}/s, mean {mean:,.0f} fixes", "batched (≈ 2/s)",
-               f"one push per fix would be {rate:,.0f}/s", "ok" if batches and mean > 1 else "NOT BATCHED")
-    report.add("map staleness (answer → push)", _fmt(staleness), f"≤ {TARGET_STALENESS_S:.0f} s",
-               "", _ok(staleness is not None and staleness["max"] <= TARGET_STALENESS_S * 1000))
+    report.add(
+        f"history write, {HISTORY_BATCH} rows per commit (worker's way)", batched, "", f"per-fix commit: {per_fix}", ""
+    )
+    report.add(
+        "  CPU-s while sending: web / worker / client",
+        " / ".join(f"{v:.1f}" for v in cpu.values()),
+        "",
+        f"of {(os.cpu_count() or 1) * sent['seconds']:.1f} CPU-s on {os.cpu_count()} cores",
+        "",
+    )
+    report.add(
+        "fixes accepted by the noise filter",
+        f"{sent['accepted']:,} of {sent['sent']:,} ({share:.1%})",
+        "100 %",
+        "",
+        "ok" if sent["accepted"] == sent["sent"] else "FILTERED",
+    )
+    report.add(
+        "history rows written by the worker",
+        f"{new_rows:,} of {sent['accepted']:,}",
+        "all, within 3 s",
+        "",
+        "ok" if new_rows == sent["accepted"] else "MISSING",
+    )
+    report.add(
+        f"'positions' batches to room '{PUSH_ROOM}'",
+        f"{per_s:.2f}/s, mean {mean:,.0f} fixes",
+        "batched (≈ 2/s)",
+        f"one push per fix would be {rate:,.0f}/s",
+        "ok" if batches and mean > 1 else "NOT BATCHED",
+    )
+    report.add(
+        "map staleness (answer → push)",
+        _fmt(staleness),
+        f"≤ {TARGET_STALENESS_S:.0f} s",
+        "",
+        _ok(staleness is not None and staleness["max"] <= TARGET_STALENESS_S * 1000),
+    )
     wrk_rate = ingest_with_wrk(base, n_fixes, seed + 1, workdir)
     if wrk_rate is not None:
         rows_after = history_rows(sqlite_path)
-        report.add("position ingest via /osmand, wrk load generator", f"{wrk_rate[0]:,.0f} fixes/s "
-                   f"({wrk_rate[1]:,} sent, {rows_after - rows:,} history rows)", f"≥ {TARGET_FIXES_PER_S:.0f}/s per process",
-                   "same fixes as above; a C client leaves the second core to the server's Redis and worker",
-                   _ok(wrk_rate[0] >= TARGET_FIXES_PER_S))
+        report.add(
+            "position ingest via /osmand, wrk load generator",
+            f"{wrk_rate[0]:,.0f} fixes/s ({wrk_rate[1]:,} sent, {rows_after - rows:,} history rows)",
+            f"≥ {TARGET_FIXES_PER_S:.0f}/s per process",
+            "same fixes as above; a C client leaves the second core to the server's Redis and worker",
+            _ok(wrk_rate[0] >= TARGET_FIXES_PER_S),
+        )
     if sent["accepted"] != sent["sent"]:
         report.notes.append(f"{sent['sent'] - sent['accepted']} fixes were filtered: {sent['filtered']}")
     if new_rows != sent["accepted"]:
@@ -746,9 +870,16 @@ def ingest_with_wrk(base: str, n_fixes: int, seed: int, workdir: Path) -> tuple[
     script = workdir / "wrk_osmand.lua"
     script.write_text(WRK_LUA % data, encoding="utf-8")
     seconds = max(3, int(len(order) / 600))
-    out = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(script), base], capture_output=True,
-                         text=True, timeout=seconds + 60).stdout
-    print("  wrk:", " | ".join(line.strip() for line in out.splitlines() if "Requests/sec" in line or "requests in" in line))
+    out = subprocess.run(
+        ["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(script), base],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    ).stdout
+    print(
+        "  wrk:",
+        " | ".join(line.strip() for line in out.splitlines() if "Requests/sec" in line or "requests in" in line),
+    )
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     sent = re.search(r"(\d+) requests in", out)
     return (float(match.group(1)), int(sent.group(1))) if match and sent else None
@@ -756,16 +887,20 @@ def ingest_with_wrk(base: str, n_fixes: int, seed: int, workdir: Path) -> tuple[
 
 # ------------------------------------------------------------------------------------- 3. page
 
+
 def _page_callback(session, base: str, deps: list) -> tuple[str, bytes] | None:
     """The callback that renders the page into the shell layout (what the browser asks right after load)."""
     values = {("gc-url", "pathname"): "/", ("gc-url", "search"): "", ("gc-lang", "data"): None}
     for dep in deps:
         if dep.get("output") not in ("gc-page.children", "..gc-page.children.."):
             continue
-        body = {"output": dep["output"], "outputs": {"id": "gc-page", "property": "children"},
-                "inputs": [{**i, "value": values.get((i["id"], i["property"]))} for i in dep.get("inputs", [])],
-                "state": [{**s, "value": values.get((s["id"], s["property"]))} for s in dep.get("state", [])],
-                "changedPropIds": [f"{i['id']}.{i['property']}" for i in dep.get("inputs", [])]}
+        body = {
+            "output": dep["output"],
+            "outputs": {"id": "gc-page", "property": "children"},
+            "inputs": [{**i, "value": values.get((i["id"], i["property"]))} for i in dep.get("inputs", [])],
+            "state": [{**s, "value": values.get((s["id"], s["property"]))} for s in dep.get("state", [])],
+            "changedPropIds": [f"{i['id']}.{i['property']}" for i in dep.get("inputs", [])],
+        }
         r = session.post(f"{base}/_dash-update-component", json=body, timeout=REQUEST_TIMEOUT_S)
         return f"POST /_dash-update-component (gc-page) HTTP {r.status_code}", r.content
     return None
@@ -793,8 +928,11 @@ def top_up_open_incidents(auth: Auth, wanted: int, seed: int, problems: list[str
     """Create incidents (as fast as one client can) until `wanted` are open, as QUALITY.md's page target says."""
     base = auth.base
     with auth.api_session() as session:
+
         def open_total() -> int:
-            r = session.get(f"{base}/api/v1/incidents", params={"open": "true", "page_size": 1}, timeout=REQUEST_TIMEOUT_S)
+            r = session.get(
+                f"{base}/api/v1/incidents", params={"open": "true", "page_size": 1}, timeout=REQUEST_TIMEOUT_S
+            )
             r.raise_for_status()
             return int(r.json()["total"])
 
@@ -822,6 +960,7 @@ def bench_page(report: Report, auth: Auth, open_incidents: int, seed: int) -> No
     with requests.Session() as session:
         auth.sign_in(session)  # a browser's session cookie (not part of the figures below)
         session.headers["Origin"] = base  # the browser sends it with the page callback's POST (CSRF check)
+
         def get(path: str) -> bytes:
             r = session.get(f"{base}{path}", timeout=REQUEST_TIMEOUT_S)
             fetched.append((f"GET {path} HTTP {r.status_code}", len(r.content)))
@@ -851,27 +990,55 @@ def bench_page(report: Report, auth: Auth, open_incidents: int, seed: int) -> No
     total = sum(n for _, n in fetched)
     for what, n in fetched:
         print(f"  {what}: {n:,} bytes")
-    print(f"  JS/CSS files referenced by /: {len(assets)}, {asset_bytes:,} bytes (cached by the browser after the first visit)")
-    print(f"  initial payload (page, layout, dependencies, page callback, grid GeoJSON): {total:,} bytes = {_kib(total)}; "
-          f"with JS/CSS {_kib(total + asset_bytes)}")
-    print(f"  grid layers referenced: {grid_urls or 'none'}; all unit grids as GeoJSON "
-          f"(not sent up front): {len(units.content):,} bytes")
-    report.add("page initial payload (no JS/CSS)", _kib(total), "grid layer sent once",
-               f"unit layer up front would add {_kib(len(units.content))}", "")
+    print(
+        f"  JS/CSS files referenced by /: {len(assets)}, {asset_bytes:,} bytes (cached by the browser after the first visit)"
+    )
+    print(
+        f"  initial payload (page, layout, dependencies, page callback, grid GeoJSON): {total:,} bytes = {_kib(total)}; "
+        f"with JS/CSS {_kib(total + asset_bytes)}"
+    )
+    print(
+        f"  grid layers referenced: {grid_urls or 'none'}; all unit grids as GeoJSON "
+        f"(not sent up front): {len(units.content):,} bytes"
+    )
+    report.add(
+        "page initial payload (no JS/CSS)",
+        _kib(total),
+        "grid layer sent once",
+        f"unit layer up front would add {_kib(len(units.content))}",
+        "",
+    )
     report.add("page JS/CSS bundles (first visit)", f"{_kib(asset_bytes)} in {len(assets)} files", "", "", "")
 
     tti, floor, why = page_tti(auth)
     if tti is None:
         print(f"  page: not measured ({why})")
-        report.add("page time to interactive", f"not measured ({why})", f"≤ {TARGET_TTI_S:.0f} s",
-                   f"{floor:.2f} s (floor: browser navigation to /health)" if floor else "", "")
+        report.add(
+            "page time to interactive",
+            f"not measured ({why})",
+            f"≤ {TARGET_TTI_S:.0f} s",
+            f"{floor:.2f} s (floor: browser navigation to /health)" if floor else "",
+            "",
+        )
     else:
-        print(f"  time to interactive after sign-in (grid polygons on the map): first visit {tti[0]:.2f} s, reload {tti[1]:.2f} s; "
-              f"floor (navigation to /health): {floor:.2f} s")
-        report.add(f"page time to interactive, first visit ({n_open} open)", f"{tti[0]:.2f} s", f"≤ {TARGET_TTI_S:.0f} s",
-                   f"{floor:.2f} s (floor: browser navigation to /health)", _ok(tti[0] <= TARGET_TTI_S))
-        report.add(f"page time to interactive, reload ({n_open} open)", f"{tti[1]:.2f} s", f"≤ {TARGET_TTI_S:.0f} s", "",
-                   _ok(tti[1] <= TARGET_TTI_S))
+        print(
+            f"  time to interactive after sign-in (grid polygons on the map): first visit {tti[0]:.2f} s, reload {tti[1]:.2f} s; "
+            f"floor (navigation to /health): {floor:.2f} s"
+        )
+        report.add(
+            f"page time to interactive, first visit ({n_open} open)",
+            f"{tti[0]:.2f} s",
+            f"≤ {TARGET_TTI_S:.0f} s",
+            f"{floor:.2f} s (floor: browser navigation to /health)",
+            _ok(tti[0] <= TARGET_TTI_S),
+        )
+        report.add(
+            f"page time to interactive, reload ({n_open} open)",
+            f"{tti[1]:.2f} s",
+            f"≤ {TARGET_TTI_S:.0f} s",
+            "",
+            _ok(tti[1] <= TARGET_TTI_S),
+        )
 
 
 # Grid polygons are on the map: SVG renderer = `path.leaflet-interactive` elements; Canvas renderer
@@ -930,7 +1097,9 @@ def page_tti(auth: Auth) -> tuple[list[float] | None, float | None, str]:
             page.close()
             times = []
             for visit in ("first visit", "reload, JS cached"):
-                page = context.new_page()  # a fresh tab in the same context (signed in): the second visit has the JS cached
+                page = (
+                    context.new_page()
+                )  # a fresh tab in the same context (signed in): the second visit has the JS cached
                 t0 = time.perf_counter()
                 page.goto(f"{base}/", wait_until="commit", timeout=PAGE_TIMEOUT_MS)
                 try:
@@ -942,8 +1111,10 @@ def page_tti(auth: Auth) -> tuple[list[float] | None, float | None, str]:
                 except PlaywrightError:
                     return None, floor, "map found, but no grid polygons drawn within 30 s"
                 times.append(time.perf_counter() - t0)
-                print(f"  browser, {visit}: grid polygons drawn ({handle.json_value()}) at 1600×900 after "
-                      f"{times[-1]:.2f} s")
+                print(
+                    f"  browser, {visit}: grid polygons drawn ({handle.json_value()}) at 1600×900 after "
+                    f"{times[-1]:.2f} s"
+                )
                 page.close()
             return times, floor, ""
         finally:
@@ -952,15 +1123,21 @@ def page_tti(auth: Auth) -> tuple[list[float] | None, float | None, str]:
 
 # ------------------------------------------------------------------------------------------ main
 
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="1,50,100", help="client counts, comma separated [%(default)s]")
     parser.add_argument("--events", type=int, default=60, help="incidents per round [%(default)s]")
     parser.add_argument("--fixes", type=int, default=4000, help="OsmAnd fixes to send [%(default)s]")
-    parser.add_argument("--open-incidents", type=int, default=1000,
-                        help="open incidents on the page (topped up before part 3; QUALITY.md says 1,000) [%(default)s]")
-    parser.add_argument("--only", choices=["push", "positions", "page"], action="append",
-                        help="run only this part (repeatable)")
+    parser.add_argument(
+        "--open-incidents",
+        type=int,
+        default=1000,
+        help="open incidents on the page (topped up before part 3; QUALITY.md says 1,000) [%(default)s]",
+    )
+    parser.add_argument(
+        "--only", choices=["push", "positions", "page"], action="append", help="run only this part (repeatable)"
+    )
     parser.add_argument("--seed", type=int, default=20261202)
     args = parser.parse_args(argv)
     try:
@@ -973,13 +1150,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--events must be 1..5000, --fixes 1..200000 and --open-incidents 0..20000")
 
     t_start = time.perf_counter()
-    print(f"GridCommand live benchmark · Python {sys.version.split()[0]} · {os.cpu_count()} CPUs · "
-          f"{time.strftime('%Y-%m-%d %H:%M:%S')}")
+    print(
+        f"GridCommand live benchmark · Python {sys.version.split()[0]} · {os.cpu_count()} CPUs · "
+        f"{time.strftime('%Y-%m-%d %H:%M:%S')}"
+    )
     report = Report()
     workdir = Path(tempfile.mkdtemp(prefix="gridcommand-bench-live-"))
     sqlite_path = workdir / "live.sqlite"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{sqlite_path}", "REDIS_URL": REDIS_URL,
-           "GRIDCOMMAND_RELAY_INTERVAL_S": "0.2", "PYTHONUNBUFFERED": "1", **BENCH_RATE_LIMITS}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{sqlite_path}",
+        "REDIS_URL": REDIS_URL,
+        "GRIDCOMMAND_RELAY_INTERVAL_S": "0.2",
+        "PYTHONUNBUFFERED": "1",
+        **BENCH_RATE_LIMITS,
+    }
     env.pop("GRIDCOMMAND_GRIDS_FILE", None)
     server = worker = None
     try:
@@ -992,10 +1177,12 @@ def main(argv: list[str] | None = None) -> int:
         import requests
 
         print("  benchmark server rate limits raised: " + ", ".join(f"{k}={v}" for k, v in BENCH_RATE_LIMITS.items()))
-        report.notes.append("auth: API calls send the bearer token of a shift_leader account (region "
-                            f"{BENCH_REGION}); each Socket.IO client signs in with its own session and is in rooms "
-                            f"{PUSH_ROOM} and triage; the browser signs in through /login before the page is timed; "
-                            "rate limits raised: " + ", ".join(f"{k}={v}" for k, v in BENCH_RATE_LIMITS.items()))
+        report.notes.append(
+            "auth: API calls send the bearer token of a shift_leader account (region "
+            f"{BENCH_REGION}); each Socket.IO client signs in with its own session and is in rooms "
+            f"{PUSH_ROOM} and triage; the browser signs in through /login before the page is timed; "
+            "rate limits raised: " + ", ".join(f"{k}={v}" for k, v in BENCH_RATE_LIMITS.items())
+        )
         server = Server(env, workdir)
         auth = Auth(server.base, account)
         worker = Worker(env, workdir)
@@ -1004,11 +1191,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  server up on {server.base} after {up:.1f} s: {session.get(server.base + '/health').json()}")
         print(f"  worker registered after {worker.wait_registered():.1f} s")
 
-        parts = [("push", lambda: bench_push(report, auth, client_counts, args.events, args.seed)),
-                 ("positions", lambda: bench_positions(report, auth, sqlite_path, workdir, args.fixes,
-                                                       args.seed, {"web": server.proc.pid,
-                                                                   "worker": worker.proc.pid})),
-                 ("page", lambda: bench_page(report, auth, args.open_incidents, args.seed + 100))]
+        parts = [
+            ("push", lambda: bench_push(report, auth, client_counts, args.events, args.seed)),
+            (
+                "positions",
+                lambda: bench_positions(
+                    report,
+                    auth,
+                    sqlite_path,
+                    workdir,
+                    args.fixes,
+                    args.seed,
+                    {"web": server.proc.pid, "worker": worker.proc.pid},
+                ),
+            ),
+            ("page", lambda: bench_page(report, auth, args.open_incidents, args.seed + 100)),
+        ]
         for name, part in parts:
             if args.only and name not in args.only:
                 continue
@@ -1016,12 +1214,12 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 part()
                 print(f"  (part '{name}' took {time.perf_counter() - t_part:.0f} s)")
-            except Exception as exc:  # noqa: BLE001 - report and go on with the next part
+            except Exception as exc:
                 report.problems.append(f"part '{name}' failed: {type(exc).__name__}: {exc}")
                 print(f"part '{name}' failed: {type(exc).__name__}: {exc}", file=sys.stderr)
                 for proc in (server, worker):
                     print(f"  {type(proc).__name__} stderr (tail):\n{proc.stderr_text(30)}", file=sys.stderr)
-    except Exception as exc:  # noqa: BLE001 - reported; the exit code says the benchmark broke
+    except Exception as exc:
         report.problems.append(f"setup failed: {type(exc).__name__}: {exc}")
         print(f"setup failed: {exc}", file=sys.stderr)
         for proc in (server, worker):

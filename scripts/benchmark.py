@@ -20,6 +20,7 @@ district (`gridcommand accounts create`) and a service token (`gridcommand accou
 (GRIDCOMMAND_RATE_LIMIT_INTAKE, see BENCH_RATE_LIMITS): 1,000+ creates a run from one IP would hit the
 default 600/minute, which the benchmark is not measuring.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,10 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from geo.grids import GridIndex, Level, naive_locate  # noqa: E402
-from geo.importer import load_grids  # noqa: E402
+import contextlib
+
+from geo.grids import GridIndex, Level, naive_locate
+from geo.importer import load_grids
 
 DEMO_GRIDS = REPO_ROOT / "data" / "demo_city" / "grids.geojson"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gridcommand_bench"
@@ -121,6 +124,7 @@ def _ok(good: bool) -> str:
 
 # --------------------------------------------------------------------------------------------- locate
 
+
 def bench_locate(report: Report, seed: int, n_vec: int, n_one: int, n_naive: int) -> None:
     print("\n## Locate: demo city, points uniform in the district's bounding box")
     t0 = time.perf_counter()
@@ -129,8 +133,10 @@ def bench_locate(report: Report, seed: int, n_vec: int, n_one: int, n_naive: int
     units = [g for g in grids if g.level == Level.UNIT]
     district = next(g for g in grids if g.level == Level.DISTRICT)
     minx, miny, maxx, maxy = district.geometry.bounds
-    print(f"loaded and indexed {len(grids)} grids ({len(units)} unit grids) in {time.perf_counter() - t0:.2f} s; "
-          f"bbox lon {minx:.4f}..{maxx:.4f}, lat {miny:.4f}..{maxy:.4f}")
+    print(
+        f"loaded and indexed {len(grids)} grids ({len(units)} unit grids) in {time.perf_counter() - t0:.2f} s; "
+        f"bbox lon {minx:.4f}..{maxx:.4f}, lat {miny:.4f}..{maxy:.4f}"
+    )
 
     rng = np.random.default_rng(seed)
     lons = rng.uniform(minx, maxx, n_vec)
@@ -146,8 +152,10 @@ def bench_locate(report: Report, seed: int, n_vec: int, n_one: int, n_naive: int
     vec_s = statistics.median(vec_times)
     vec_rate = n_vec / vec_s
     inside = float((codes >= 0).mean())
-    print(f"(i)   vectorised locate_codes: {n_vec:,} points in {vec_s * 1000:.0f} ms (median of 3) "
-          f"= {_rate(n_vec, vec_s)}; {inside:.1%} of points fall in a unit grid")
+    print(
+        f"(i)   vectorised locate_codes: {n_vec:,} points in {vec_s * 1000:.0f} ms (median of 3) "
+        f"= {_rate(n_vec, vec_s)}; {inside:.1%} of points fall in a unit grid"
+    )
 
     # (ii) one by one: GridIndex.locate per point, plain Python floats
     one_lons, one_lats = lons[:n_one].tolist(), lats[:n_one].tolist()
@@ -164,8 +172,10 @@ def bench_locate(report: Report, seed: int, n_vec: int, n_one: int, n_naive: int
     naive_codes = [naive_locate(units, x, y) for x, y in zip(naive_lons, naive_lats)]
     naive_s = time.perf_counter() - t
     naive_rate = n_naive / naive_s
-    print(f"(iii) naive (loop over all {len(units)} unit polygons, shapely .covers per point): {n_naive} points in "
-          f"{naive_s:.2f} s = {naive_rate:,.0f} points/s (measured on {n_naive} points, extrapolated to points/s)")
+    print(
+        f"(iii) naive (loop over all {len(units)} unit polygons, shapely .covers per point): {n_naive} points in "
+        f"{naive_s:.2f} s = {naive_rate:,.0f} points/s (measured on {n_naive} points, extrapolated to points/s)"
+    )
 
     # agreement: vectorised vs one by one (the 200k one-by-one points), and vs naive
     vec_units = [index.unit_codes[i] if i >= 0 else None for i in codes[:n_one].tolist()]
@@ -173,17 +183,30 @@ def bench_locate(report: Report, seed: int, n_vec: int, n_one: int, n_naive: int
     disagree_one = sum(a != b for a, b in zip(vec_units, one_units))
     disagree_naive = sum(a != b for a, b in zip(vec_units[:n_naive], naive_codes))
     agree = disagree_one == 0 and disagree_naive == 0
-    print(f"agree: {'yes' if agree else 'NO'} (vectorised vs one by one on {n_one:,} points: {disagree_one} differ; "
-          f"vectorised vs naive on {n_naive}: {disagree_naive} differ)")
+    print(
+        f"agree: {'yes' if agree else 'NO'} (vectorised vs one by one on {n_one:,} points: {disagree_one} differ; "
+        f"vectorised vs naive on {n_naive}: {disagree_naive} differ)"
+    )
     if not agree:
         report.problems.append(f"locate answers disagree: {disagree_one} (vs one by one), {disagree_naive} (vs naive)")
 
-    report.add("locate, vectorised (1M points)", _rate(n_vec, vec_s), "≥ 1M/s",
-               f"{naive_rate:,.0f}/s (×{vec_rate / naive_rate:,.0f})", _ok(vec_rate >= TARGET_VECTORISED))
-    report.add(f"locate, one by one ({n_one // 1000}k points)", _rate(n_one, one_s), "≥ 200k/s",
-               f"{naive_rate:,.0f}/s (×{one_rate / naive_rate:,.0f})", _ok(one_rate >= TARGET_ONE_BY_ONE))
-    report.add("locate, naive loop + covers", f"{naive_rate:,.0f}/s", "",
-               f"extrapolated from {n_naive} points", "baseline")
+    report.add(
+        "locate, vectorised (1M points)",
+        _rate(n_vec, vec_s),
+        "≥ 1M/s",
+        f"{naive_rate:,.0f}/s (×{vec_rate / naive_rate:,.0f})",
+        _ok(vec_rate >= TARGET_VECTORISED),
+    )
+    report.add(
+        f"locate, one by one ({n_one // 1000}k points)",
+        _rate(n_one, one_s),
+        "≥ 200k/s",
+        f"{naive_rate:,.0f}/s (×{one_rate / naive_rate:,.0f})",
+        _ok(one_rate >= TARGET_ONE_BY_ONE),
+    )
+    report.add(
+        "locate, naive loop + covers", f"{naive_rate:,.0f}/s", "", f"extrapolated from {n_naive} points", "baseline"
+    )
     report.add("locate answers agree", "yes" if agree else "NO", "yes", "", "" if agree else "MISMATCH")
 
 
@@ -196,8 +219,18 @@ DESCRIPTIONS = (
     "{place}{name}情况较严重，网格员已拍照取证，请派单到责任部门。",
     "接到投诉，{place}存在{name}现象，夜间尤其明显，希望尽快解决。",
 )
-PLACES = ("人民路与解放路交叉口", "幸福小区3号楼下", "滨江公园东门", "中山街菜市场旁", "实验小学门口",
-          "建设路公交站", "和平里社区活动中心", "火车站南广场", "新华书店对面", "老城区胡同口")
+PLACES = (
+    "人民路与解放路交叉口",
+    "幸福小区3号楼下",
+    "滨江公园东门",
+    "中山街菜市场旁",
+    "实验小学门口",
+    "建设路公交站",
+    "和平里社区活动中心",
+    "火车站南广场",
+    "新华书店对面",
+    "老城区胡同口",
+)
 
 
 def _random_point_in(geometry, rng: random.Random) -> tuple[float, float]:
@@ -223,11 +256,20 @@ def make_bodies(n: int, categories: list[dict], seed: int) -> list[dict]:
         lon, lat = _random_point_in(unit.geometry, rng)
         category = rng.choice(categories)
         place = rng.choice(PLACES)
-        text = rng.choice(DESCRIPTIONS).format(place=place, name=category.get("name_zh") or category["code"],
-                                               days=rng.randint(1, 9))
-        bodies.append({"channel": rng.choice(["hotline", "grid_worker", "public", "api"]),
-                       "category_code": category["code"], "description": text, "lon": lon, "lat": lat,
-                       "address": f"{unit.name} {place}", "external_id": f"bench-{seed}-{i}"})
+        text = rng.choice(DESCRIPTIONS).format(
+            place=place, name=category.get("name_zh") or category["code"], days=rng.randint(1, 9)
+        )
+        bodies.append(
+            {
+                "channel": rng.choice(["hotline", "grid_worker", "public", "api"]),
+                "category_code": category["code"],
+                "description": text,
+                "lon": lon,
+                "lat": lat,
+                "address": f"{unit.name} {place}",
+                "external_id": f"bench-{seed}-{i}",
+            }
+        )
     return bodies
 
 
@@ -267,18 +309,34 @@ class BenchAccount:
 
 def create_bench_account(env: dict, username: str = BENCH_USERNAME) -> BenchAccount:
     """`gridcommand accounts create` (shift_leader, region BENCH_REGION) + `accounts token` in the database of `env`."""
-    create = ["accounts", "create", username, "--name", "基准测试 bench", "--role", "shift_leader",
-              "--region", BENCH_REGION]
+    create = [
+        "accounts",
+        "create",
+        username,
+        "--name",
+        "基准测试 bench",
+        "--role",
+        "shift_leader",
+        "--region",
+        BENCH_REGION,
+    ]
     out = _run_cli(create, env, echo=False)
     match = re.search(r"password: ([^;\s]+)", out)
     if not match:
         raise RuntimeError(f"`gridcommand accounts create` printed no password: {out.strip()[:200]!r}")
-    lines = [line.strip() for line in _run_cli(["accounts", "token", username, "--name", "bench", "--kind", "service"],
-                                               env, echo=False).splitlines() if line.strip()]
+    lines = [
+        line.strip()
+        for line in _run_cli(
+            ["accounts", "token", username, "--name", "bench", "--kind", "service"], env, echo=False
+        ).splitlines()
+        if line.strip()
+    ]
     if not lines:
         raise RuntimeError("`gridcommand accounts token` printed no token")
-    print(f"  gridcommand {' '.join(create)}: created {username} (shift_leader, region {BENCH_REGION}); "
-          f"service token issued (password and token not shown)")
+    print(
+        f"  gridcommand {' '.join(create)}: created {username} (shift_leader, region {BENCH_REGION}); "
+        f"service token issued (password and token not shown)"
+    )
     return BenchAccount(username, match.group(1), lines[-1])
 
 
@@ -290,8 +348,13 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.stderr_path = workdir / f"serve-{self.port}.stderr"
         self._stderr = open(self.stderr_path, "w", encoding="utf-8")
-        self.proc = subprocess.Popen(_gridcommand() + ["serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                                     env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=self._stderr)
+        self.proc = subprocess.Popen(
+            _gridcommand() + ["serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+        )
 
     def stderr_text(self, tail: int = 60) -> str:
         self._stderr.flush()
@@ -315,8 +378,9 @@ class Server:
             except requests.RequestException as exc:
                 last = type(exc).__name__
             time.sleep(0.2)
-        raise RuntimeError(f"server did not answer /health with 200 within {SERVER_START_TIMEOUT_S:.0f} s "
-                           f"(last: {last})")
+        raise RuntimeError(
+            f"server did not answer /health with 200 within {SERVER_START_TIMEOUT_S:.0f} s (last: {last})"
+        )
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -337,17 +401,23 @@ def _categories(session, server: Server, report: Report, backend: str) -> list[d
         return [{"code": c["code"], "name_zh": c.get("name_zh")} for c in items]
     errors = [line.strip() for line in server.stderr_text(400).splitlines() if "Error:" in line]
     cause = f"; server log: {errors[-1]}" if errors else ""
-    report.notes.append(f"[{backend}] GET /api/v1/categories answered HTTP {r.status_code}{cause}; "
-                        f"the bodies use the category codes of data/categories.yaml (load_catalogue) instead")
-    from dispatcher.catalogue import load_catalogue
+    report.notes.append(
+        f"[{backend}] GET /api/v1/categories answered HTTP {r.status_code}{cause}; "
+        f"the bodies use the category codes of data/categories.yaml (load_catalogue) instead"
+    )
+    from dispatcher.city.catalogue import load_catalogue
 
     return [{"code": c.code, "name_zh": c.name_zh} for c in load_catalogue(REPO_ROOT / "data").categories.values()]
 
 
 def _percentiles(latencies_s: list[float]) -> dict:
     ms = np.array(latencies_s) * 1000.0
-    return {"p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95)),
-            "p99": float(np.percentile(ms, 99)), "max": float(ms.max())}
+    return {
+        "p50": float(np.percentile(ms, 50)),
+        "p95": float(np.percentile(ms, 95)),
+        "p99": float(np.percentile(ms, 99)),
+        "max": float(ms.max()),
+    }
 
 
 def _fmt_lat(p: dict) -> str:
@@ -359,10 +429,12 @@ def _naive_inserts(backend: str, target: str, bodies: list[dict]) -> tuple[list[
     columns = "external_id TEXT, category_code TEXT, lon DOUBLE PRECISION, lat DOUBLE PRECISION, body TEXT"
     insert = "INSERT INTO bench_scratch (external_id, category_code, lon, lat, body) VALUES ({p}, {p}, {p}, {p}, {p})"
     if backend == "sqlite":
+
         def connect():
             conn = sqlite3.connect(target, timeout=30)
             conn.execute("PRAGMA synchronous=NORMAL")  # the product's engine setting (the file is in WAL mode)
             return conn
+
         sql = insert.format(p="?")
         ddl = f"CREATE TABLE IF NOT EXISTS bench_scratch (id INTEGER PRIMARY KEY, {columns})"
     else:
@@ -370,8 +442,11 @@ def _naive_inserts(backend: str, target: str, bodies: list[dict]) -> tuple[list[
 
         def connect():
             return psycopg.connect(target)
+
         sql = insert.format(p="%s")
-        ddl = f"CREATE TABLE IF NOT EXISTS bench_scratch (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, {columns})"
+        ddl = (
+            f"CREATE TABLE IF NOT EXISTS bench_scratch (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, {columns})"
+        )
     conn = connect()
     conn.execute(ddl)
     conn.commit()
@@ -382,8 +457,16 @@ def _naive_inserts(backend: str, target: str, bodies: list[dict]) -> tuple[list[
         t = time.perf_counter()
         conn = connect()
         try:
-            conn.execute(sql, (body["external_id"], body["category_code"], body["lon"], body["lat"],
-                               json.dumps(body, ensure_ascii=False)))
+            conn.execute(
+                sql,
+                (
+                    body["external_id"],
+                    body["category_code"],
+                    body["lon"],
+                    body["lat"],
+                    json.dumps(body, ensure_ascii=False),
+                ),
+            )
             conn.commit()
         finally:
             conn.close()
@@ -404,6 +487,7 @@ def _pg_admin(pg_url: str):
 
     def conninfo(u):
         return u.render_as_string(hide_password=False)
+
     return conninfo(plain.set(database="postgres")), conninfo(plain), url.database
 
 
@@ -427,8 +511,16 @@ def _flush_bench_redis() -> None:
         client.close()
 
 
-def bench_api_backend(report: Report, backend: str, database_url: str, naive_target: str, workdir: Path,
-                      n_requests: int, n_warmup: int, seed: int) -> None:
+def bench_api_backend(
+    report: Report,
+    backend: str,
+    database_url: str,
+    naive_target: str,
+    workdir: Path,
+    n_requests: int,
+    n_warmup: int,
+    seed: int,
+) -> None:
     import requests
 
     label = "SQLite" if backend == "sqlite" else "PostgreSQL"
@@ -440,8 +532,11 @@ def bench_api_backend(report: Report, backend: str, database_url: str, naive_tar
     account = create_bench_account(env)
     _flush_bench_redis()
 
-    print("  benchmark server rate limits raised: " + ", ".join(f"{k}={v}" for k, v in BENCH_RATE_LIMITS.items())
-          + " (the default intake limit is 600/minute per IP)")
+    print(
+        "  benchmark server rate limits raised: "
+        + ", ".join(f"{k}={v}" for k, v in BENCH_RATE_LIMITS.items())
+        + " (the default intake limit is 600/minute per IP)"
+    )
     server = Server(env, workdir)
     try:
         with requests.Session() as session:
@@ -475,18 +570,24 @@ def bench_api_backend(report: Report, backend: str, database_url: str, naive_tar
             total = listed.json().get("total") if listed.status_code == 200 else None
 
         p = _percentiles(latencies)
-        print(f"  {n_requests} sequential POST /api/v1/incidents (after {n_warmup} warm-up): {_fmt_lat(p)}; "
-              f"{n_requests / wall:.0f} req/s; statuses {dict(sorted(statuses.items()))}")
+        print(
+            f"  {n_requests} sequential POST /api/v1/incidents (after {n_warmup} warm-up): {_fmt_lat(p)}; "
+            f"{n_requests / wall:.0f} req/s; statuses {dict(sorted(statuses.items()))}"
+        )
         for f in failures:
             print(f"    non-201 answer: {f}")
         lost = None if total is None else created - total
-        print(f"  lost: {lost if lost is not None else '?'} (201 answers incl. warm-up: {created}; "
-              f"GET /api/v1/incidents?page_size=1 total: {total if total is not None else listed.status_code})")
+        print(
+            f"  lost: {lost if lost is not None else '?'} (201 answers incl. warm-up: {created}; "
+            f"GET /api/v1/incidents?page_size=1 total: {total if total is not None else listed.status_code})"
+        )
 
         naive_lat, naive_wall = _naive_inserts(backend, naive_target, bodies[n_warmup:])
         np_ = _percentiles(naive_lat)
-        print(f"  naive: connect+insert+commit per request ({n_requests} rows, scratch table, same database): "
-              f"{_fmt_lat(np_)}; {n_requests / naive_wall:.0f} req/s")
+        print(
+            f"  naive: connect+insert+commit per request ({n_requests} rows, scratch table, same database): "
+            f"{_fmt_lat(np_)}; {n_requests / naive_wall:.0f} req/s"
+        )
     except BaseException:
         print(f"  server stderr (last 60 lines):\n{server.stderr_text(60)}", file=sys.stderr)
         raise
@@ -495,14 +596,34 @@ def bench_api_backend(report: Report, backend: str, database_url: str, naive_tar
 
     target = TARGET_P95_MS[backend]
     non_201 = n_requests + n_warmup - created
-    report.add(f"create incident p95, {label}", f"{p['p95']:.1f} ms", f"≤ {target:.0f} ms",
-               f"{np_['p95']:.1f} ms (naive: connect+insert+commit per request)", _ok(p["p95"] <= target))
-    report.add(f"create incident p50/p99/max, {label}", f"{p['p50']:.1f} / {p['p99']:.1f} / {p['max']:.1f} ms", "",
-               f"{np_['p50']:.1f} / {np_['p99']:.1f} / {np_['max']:.1f} ms", "")
-    report.add(f"create incident throughput, {label}", f"{n_requests / wall:.0f} req/s", "≥ 50/s per process",
-               f"{n_requests / naive_wall:.0f} req/s", _ok(n_requests / wall >= 50))
-    report.add(f"lost incidents, {label}", str(lost) if lost is not None else "?", "0",
-               f"{created} created, {total} listed, {non_201} non-201", "ok" if lost == 0 and non_201 == 0 else "LOST/FAILED")
+    report.add(
+        f"create incident p95, {label}",
+        f"{p['p95']:.1f} ms",
+        f"≤ {target:.0f} ms",
+        f"{np_['p95']:.1f} ms (naive: connect+insert+commit per request)",
+        _ok(p["p95"] <= target),
+    )
+    report.add(
+        f"create incident p50/p99/max, {label}",
+        f"{p['p50']:.1f} / {p['p99']:.1f} / {p['max']:.1f} ms",
+        "",
+        f"{np_['p50']:.1f} / {np_['p99']:.1f} / {np_['max']:.1f} ms",
+        "",
+    )
+    report.add(
+        f"create incident throughput, {label}",
+        f"{n_requests / wall:.0f} req/s",
+        "≥ 50/s per process",
+        f"{n_requests / naive_wall:.0f} req/s",
+        _ok(n_requests / wall >= 50),
+    )
+    report.add(
+        f"lost incidents, {label}",
+        str(lost) if lost is not None else "?",
+        "0",
+        f"{created} created, {total} listed, {non_201} non-201",
+        "ok" if lost == 0 and non_201 == 0 else "LOST/FAILED",
+    )
     if lost != 0:
         report.problems.append(f"[{label}] {created} answers 201 but the list total is {total}")
     if non_201:
@@ -514,8 +635,9 @@ def bench_api(report: Report, pg_url: str, n_requests: int, n_warmup: int, seed:
     try:
         sqlite_path = workdir / "bench.sqlite"
         try:
-            bench_api_backend(report, "sqlite", f"sqlite:///{sqlite_path}", str(sqlite_path), workdir,
-                              n_requests, n_warmup, seed)
+            bench_api_backend(
+                report, "sqlite", f"sqlite:///{sqlite_path}", str(sqlite_path), workdir, n_requests, n_warmup, seed
+            )
         except Exception as exc:  # report and go on with PostgreSQL
             report.problems.append(f"[SQLite] API benchmark failed: {exc}")
             print(f"SQLite API benchmark failed: {exc}", file=sys.stderr)
@@ -535,20 +657,22 @@ def bench_api(report: Report, pg_url: str, n_requests: int, n_warmup: int, seed:
         finally:
             _recreate_pg_database(admin, name, drop_only=True)
     finally:
-        try:
+        with contextlib.suppress(Exception):
             _flush_bench_redis()
-        except Exception:  # noqa: BLE001 - cleanup only
-            pass
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------------------------- main
 
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=["locate", "api"], help="run one part only")
-    parser.add_argument("--pg-url", default=os.environ.get("GRIDCOMMAND_BENCH_PG_URL", DEFAULT_PG_URL),
-                        help="PostgreSQL URL of the benchmark database (dropped and re-created!) [%(default)s]")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("GRIDCOMMAND_BENCH_PG_URL", DEFAULT_PG_URL),
+        help="PostgreSQL URL of the benchmark database (dropped and re-created!) [%(default)s]",
+    )
     parser.add_argument("--requests", type=int, default=1000, help="timed creates per backend [%(default)s]")
     parser.add_argument("--warmup", type=int, default=50, help="warm-up creates per backend [%(default)s]")
     parser.add_argument("--points", type=int, default=1_000_000, help="points for vectorised locate [%(default)s]")
@@ -561,16 +685,20 @@ def main(argv: list[str] | None = None) -> int:
     if not (1 <= args.naive_points <= args.one_by_one <= args.points):
         parser.error("need 1 <= --naive-points <= --one-by-one <= --points")
 
-    print(f"GridCommand benchmark · Python {sys.version.split()[0]} · {os.cpu_count()} CPUs · "
-          f"{time.strftime('%Y-%m-%d %H:%M:%S')}")
+    print(
+        f"GridCommand benchmark · Python {sys.version.split()[0]} · {os.cpu_count()} CPUs · "
+        f"{time.strftime('%Y-%m-%d %H:%M:%S')}"
+    )
     report = Report()
     if args.only in (None, "locate"):
         bench_locate(report, args.seed, args.points, args.one_by_one, args.naive_points)
     if args.only in (None, "api"):
-        report.notes.append("API: every request carries 'Authorization: Bearer <service token>' of a shift_leader "
-                            f"account (region {BENCH_REGION}); the benchmark server runs with "
-                            + ", ".join(f"{k}={v}" for k, v in BENCH_RATE_LIMITS.items())
-                            + " (default intake limit: 600/minute per IP)")
+        report.notes.append(
+            "API: every request carries 'Authorization: Bearer <service token>' of a shift_leader "
+            f"account (region {BENCH_REGION}); the benchmark server runs with "
+            + ", ".join(f"{k}={v}" for k, v in BENCH_RATE_LIMITS.items())
+            + " (default intake limit: 600/minute per IP)"
+        )
         bench_api(report, args.pg_url, args.requests, args.warmup, args.seed)
     report.print_table()
     return 1 if report.problems else 0

@@ -1,8 +1,9 @@
 """Screenshots of the command center (1600×900) and the wall (1920×1080) into docs/screenshots/.
 
-    python scripts/screenshots.py                 # start a throw-away demo (temp SQLite, bundled Redis), seed a shift
-    python scripts/screenshots.py --url http://127.0.0.1:8050   # use a running server as it is
+python scripts/screenshots.py                 # start a throw-away demo (temp SQLite, bundled Redis), seed a shift
+python scripts/screenshots.py --url http://127.0.0.1:8050   # use a running server as it is
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "docs" / "screenshots"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def free_port() -> int:
@@ -43,10 +53,14 @@ def wait_healthy(url: str, timeout: float = 60) -> None:
 def start_demo(tmp: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     database_url = f"sqlite:///{tmp / 'shots.sqlite'}"
-    env = {**{k: v for k, v in os.environ.items() if k != "REDIS_URL"}, "DATABASE_URL": database_url,
-           "GRIDCOMMAND_VAR_DIR": str(tmp / "var")}
-    proc = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "demo", "--port", str(port)], env=env, cwd=ROOT,
-                            start_new_session=True)
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "REDIS_URL"},
+        "DATABASE_URL": database_url,
+        "GRIDCOMMAND_VAR_DIR": str(tmp / "var"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dashboard.cli", "demo", "--port", str(port)], env=env, cwd=ROOT, start_new_session=True
+    )
     url = f"http://127.0.0.1:{port}"
     wait_healthy(url)
     return proc, url

@@ -1,4 +1,5 @@
 """Shared fixtures: the demo city, both storage backends (SQLite and PostgreSQL+PostGIS), a real Redis, the API client."""
+
 from __future__ import annotations
 
 import copy
@@ -7,14 +8,15 @@ from datetime import UTC, datetime
 
 import pytest
 import redis as redis_lib
-from flask.testing import FlaskClient
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
-from dispatcher.city import City, load_city
-from dispatcher.db import make_engine, make_sessions
-from dispatcher.gridstore import current_version, replace_grids
-from dispatcher.migrate import upgrade
+from dispatcher.city.loader import City, load_city
 from dispatcher.settings import REPO_ROOT, Settings
+from dispatcher.store import cipher
+from dispatcher.store.db import make_engine, make_sessions
+from dispatcher.store.gridstore import current_version, replace_grids
+from dispatcher.store.migrate import upgrade
 from geo.grids import GridIndex
 from geo.importer import load_grids
 
@@ -32,6 +34,12 @@ def unavailable(what: str, exc: Exception):
     if IN_CI:
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pii_key():
+    """The PII key of the default settings, installed as every process installs its own at start-up."""
+    cipher.install_key(Settings().pii_key.get_secret_value())
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +77,7 @@ def _reset_pg_schema(engine: sa.Engine) -> None:
 def pg_url() -> str:
     try:
         _ensure_pg_database(PG_URL)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         unavailable("PostgreSQL", exc)
     return PG_URL
 
@@ -91,7 +99,16 @@ def backend(request, tmp_path_factory, demo_grids):
     engine.dispose()
 
 
-TRANSIENT_TABLES = ("timeline", "outbox", "idempotency_key", "media", "machine_event", "incident", "officer_position", "officer")
+TRANSIENT_TABLES = (
+    "timeline",
+    "outbox",
+    "idempotency_key",
+    "media",
+    "machine_event",
+    "incident",
+    "officer_position",
+    "officer",
+)
 
 
 def clear_incidents(engine: sa.Engine) -> None:
@@ -114,7 +131,7 @@ def redis_url() -> str:
     client = redis_lib.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
     try:
         client.ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         unavailable("Redis", exc)
     client.flushdb()
     yield REDIS_URL
@@ -147,9 +164,15 @@ def app(db, city, clock):
     grids = copy.copy(city.grids)  # the stored grids are the demo city; only the version number differs
     with sessions() as session:
         grids.version = str(current_version(session))
-    runtime = Runtime(settings=settings, engine=engine, sessions=sessions,
-                      city=City(city.catalogue, city.calendar, city.router, grids), redis=None, queue=None,
-                      clock=clock)
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        city=City(city.catalogue, city.calendar, city.router, grids),
+        redis=None,
+        queue=None,
+        clock=clock,
+    )
     server = create_server(settings, runtime)
     server.testing = True
     return server
@@ -169,16 +192,21 @@ DEPARTMENT_ACTIONS = {"claim", "transfer", "return", "handle"}
 @pytest.fixture(scope="session")
 def tokens(backend) -> dict[str, str]:
     """Bearer tokens of the test accounts on the current backend (created once per backend)."""
-    from dispatcher.accounts import Account, issue_token
-    from dispatcher.passwords import hash_password
+    from dispatcher.access.accounts import Account, issue_token
+    from dispatcher.access.passwords import hash_password
 
     _, engine = backend
     issued = {}
     with make_sessions(engine).begin() as session:
         for name, fields in TEST_ACCOUNTS.items():
             account = session.get(Account, f"t-{name}") or Account(
-                id=f"t-{name}", username=f"test-{name}", display_name=name, password_hash=hash_password(TEST_PASSWORD),
-                created_at=T0, **fields)
+                id=f"t-{name}",
+                username=f"test-{name}",
+                display_name=name,
+                password_hash=hash_password(TEST_PASSWORD),
+                created_at=T0,
+                **fields,
+            )
             session.add(account)
             session.flush()
             issued[name] = issue_token(session, account, name="tests", kind="service", now=T0)
@@ -195,8 +223,13 @@ class ActingClient(FlaskClient):
         headers = dict(kwargs.pop("headers", None) or {})
         if self.tokens and "Authorization" not in headers:
             action = path.split("/actions/")[1].split("?")[0] if "/actions/" in path else None
-            who = "dept" if action in DEPARTMENT_ACTIONS else "admin" if path.startswith("/api/v1/grids/import") \
+            who = (
+                "dept"
+                if action in DEPARTMENT_ACTIONS
+                else "admin"
+                if path.startswith("/api/v1/grids/import")
                 else "leader"
+            )
             headers["Authorization"] = f"Bearer {self.tokens[who]}"
         return super().open(*args, headers=headers, **kwargs)
 

@@ -6,6 +6,7 @@
 2. A real `gridcommand -v serve` (werkzeug request lines, Socket.IO, the bundled worker): an incident with a
    number, OsmAnd fixes from a device whose id is a phone number, URLs carrying numbers; its output is scanned.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ import urllib.request
 
 import pytest
 
-from dispatcher import privacy
+from dispatcher.access import privacy
 from tests.conftest import DEMO_GRIDS
 from tests.integration.helpers import inside
 
@@ -36,8 +37,10 @@ def debug_log(tmp_path):
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     old_level = root.level
-    levels = {name: logging.getLogger(name).level for name in ("sqlalchemy.engine", "werkzeug", "dashboard",
-                                                                "dispatcher", "gridcommand", "flask_limiter")}
+    levels = {
+        name: logging.getLogger(name).level
+        for name in ("sqlalchemy.engine", "werkzeug", "dashboard", "dispatcher", "gridcommand", "flask_limiter")
+    }
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     for name in levels:
@@ -55,23 +58,45 @@ def test_in_process_traffic_logs_no_full_mobile_number(debug_log, client, anonym
     lon, lat = inside(city.grids.by_level("unit")[10])
     ids = []
     for i, phone in enumerate(PHONES):
-        created = client.post("/api/v1/incidents", headers={"Idempotency-Key": f"log-{i}"}, json={
-            "description": f"来电人称楼下噪音扰民，回拨 {phone}", "category_code": "020101", "lon": lon, "lat": lat,
-            "reporter_name": "张先生", "reporter_phone": phone, "address": f"幸福路{i}号"})
+        created = client.post(
+            "/api/v1/incidents",
+            headers={"Idempotency-Key": f"log-{i}"},
+            json={
+                "description": f"来电人称楼下噪音扰民，回拨 {phone}",
+                "category_code": "020101",
+                "lon": lon,
+                "lat": lat,
+                "reporter_name": "张先生",
+                "reporter_phone": phone,
+                "address": f"幸福路{i}号",
+            },
+        )
         assert created.status_code == 201, created.json
         ids.append(created.json["id"])
     # reads, lifecycle, and the error paths that log
     client.get(f"/api/v1/incidents?page_size=50&category={PHONES[0][:6]}")
     client.get(f"/api/v1/incidents/{ids[0]}")
     client.post(f"/api/v1/incidents/{ids[0]}/actions/file", json={"note": f"已回电 {PHONES[1]}"})
-    client.post("/api/v1/incidents", json={"description": "x", "category_code": "020101", "lon": lon, "lat": lat,
-                                           "reporter_phone": f"call {PHONES[2]} now!"})  # 422: bad phone format
+    client.post(
+        "/api/v1/incidents",
+        json={
+            "description": "x",
+            "category_code": "020101",
+            "lon": lon,
+            "lat": lat,
+            "reporter_phone": f"call {PHONES[2]} now!",
+        },
+    )  # 422: bad phone format
     client.get(f"/api/v1/incidents/{PHONES[3]}")  # 404 with a number in the path
     client.get(f"/api/v1/incidents?grid={PHONES[3]}&page=0")  # 422 on the query
     anonymous.set_cookie("session", "forged")
     anonymous.post(f"/api/v1/incidents/{PHONES[0]}/actions/file", json={}, headers={"Origin": "https://evil.example"})
-    anonymous.post("/api/v1/incidents", data=f"phone={PHONES[1]}", content_type="text/plain",
-                   headers={"Origin": "http://localhost"})
+    anonymous.post(
+        "/api/v1/incidents",
+        data=f"phone={PHONES[1]}",
+        content_type="text/plain",
+        headers={"Origin": "http://localhost"},
+    )
     client.get(f"/osmand?id={PHONES[2]}&lat={lat}&lon={lon}")  # an unknown device named by its phone number
     logging.getLogger("dashboard.api").info("caller %s asked for %r", PHONES[0], {"reporter_phone": PHONES[1]})
     for handler in logging.getLogger().handlers:
@@ -84,8 +109,14 @@ def test_in_process_traffic_logs_no_full_mobile_number(debug_log, client, anonym
 
 
 def _cli(*args, env, check=True) -> str:
-    return subprocess.run([sys.executable, "-m", "dashboard.cli", *args], env=env, check=check, capture_output=True,
-                          text=True, timeout=120).stdout
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard.cli", *args],
+        env=env,
+        check=check,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
 
 
 def _call(method: str, url: str, body=None, token: str | None = None) -> int:
@@ -106,8 +137,12 @@ def test_gridcommand_serve_verbose_output_has_no_full_mobile_number(tmp_path, ci
     from tests.e2e.conftest import _free_port, _wait_healthy
 
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'logs.sqlite'}", GRIDCOMMAND_VAR_DIR=str(tmp_path / "var"),
-               GRIDCOMMAND_RELAY_INTERVAL_S="0.5", PYTHONUNBUFFERED="1")
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'logs.sqlite'}",
+        GRIDCOMMAND_VAR_DIR=str(tmp_path / "var"),
+        GRIDCOMMAND_RELAY_INTERVAL_S="0.5",
+        PYTHONUNBUFFERED="1",
+    )
     _cli("db", "upgrade", env=env)
     _cli("import-grids", str(DEMO_GRIDS), env=env)
     _cli("import-officers", str(DEMO_GRIDS.parent / "officers.yaml"), env=env)
@@ -117,18 +152,39 @@ def test_gridcommand_serve_verbose_output_has_no_full_mobile_number(tmp_path, ci
     url = f"http://127.0.0.1:{port}"
     out = tmp_path / "serve.out"
     with open(out, "wb") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "-v", "serve", "--port", str(port)], env=env,
-                                stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dashboard.cli", "-v", "serve", "--port", str(port)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             _wait_healthy(url, proc)
             lon, lat = inside(city.grids.by_level("unit")[10])
-            assert _call("POST", f"{url}/api/v1/incidents", {
-                "description": f"市民来电 {PHONES[1]}", "category_code": "020101", "lon": lon, "lat": lat,
-                "reporter_name": "李女士", "reporter_phone": PHONES[0]}, token) == 201
+            assert (
+                _call(
+                    "POST",
+                    f"{url}/api/v1/incidents",
+                    {
+                        "description": f"市民来电 {PHONES[1]}",
+                        "category_code": "020101",
+                        "lon": lon,
+                        "lat": lat,
+                        "reporter_name": "李女士",
+                        "reporter_phone": PHONES[0],
+                    },
+                    token,
+                )
+                == 201
+            )
             _call("GET", f"{url}/api/v1/incidents?grid={PHONES[2]}", token=token)
             _call("GET", f"{url}/osmand?id={PHONES[3]}&lat={lat}&lon={lon}&timestamp=1700000000")
-            _call("POST", f"{url}/osmand", {"device_id": PHONES[3], "location": {
-                "coords": {"latitude": lat, "longitude": lon}}})
+            _call(
+                "POST",
+                f"{url}/osmand",
+                {"device_id": PHONES[3], "location": {"coords": {"latitude": lat, "longitude": lon}}},
+            )
             _call("GET", f"{url}/api/v1/incidents/{PHONES[0]}", token=token)
         finally:
             proc.terminate()

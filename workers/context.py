@@ -1,4 +1,5 @@
 """What a job needs (database sessions, Redis, the pusher), built once per worker process from the settings."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,8 +9,9 @@ import redis
 from rq import Queue
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.db import make_engine, make_sessions
 from dispatcher.settings import get_settings
+from dispatcher.store import cipher
+from dispatcher.store.db import make_engine, make_sessions
 from workers.push import Pusher
 from workers.redis_server import connect
 
@@ -28,6 +30,7 @@ def worker_context() -> WorkerContext:
     settings = get_settings()
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set: workers need the Redis the web process uses")
+    cipher.install_key(settings.pii_key.get_secret_value())
     conn = connect(settings.redis_url)
     return WorkerContext(
         sessions=make_sessions(make_engine(settings.database_url, pool_size=2)),

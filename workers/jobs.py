@@ -1,4 +1,5 @@
 """RQ jobs. Each takes ids or nothing, never ORM objects, and is idempotent: running it twice does no harm."""
+
 from __future__ import annotations
 
 import logging
@@ -6,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from dispatcher.incident import Incident
-from dispatcher.lifecycle import OPEN_STATUSES, Status
-from dispatcher.officers import purge_history
+from dispatcher.cases.incident import Incident
+from dispatcher.cases.lifecycle import OPEN_STATUSES, Status
+from dispatcher.cases.uow import UnitOfWork
+from dispatcher.fleet.officers import purge_history
 from dispatcher.settings import get_settings
-from dispatcher.outbox import pending
-from dispatcher.uow import UnitOfWork
+from dispatcher.store.outbox import pending
 from workers.context import worker_context
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,13 @@ def flag_overdue(limit: int = 1000, now: datetime | None = None) -> int:
         )
         for incident in uow.session.scalars(query):
             incident.overdue_flagged_at = now
-            incident.record(action="overdue", actor="system", now=now, to=incident.state,
-                            note=f"stage '{incident.stage}' passed its deadline {incident.stage_deadline.isoformat()}")
+            incident.record(
+                action="overdue",
+                actor="system",
+                now=now,
+                to=incident.state,
+                note=f"stage '{incident.stage}' passed its deadline {incident.stage_deadline.isoformat()}",
+            )
             flagged += 1
         uow.commit(now)
     if flagged:

@@ -1,4 +1,5 @@
 """`gridcommand worker`: an RQ worker plus a ticker that schedules the periodic sweeps."""
+
 from __future__ import annotations
 
 import logging
@@ -25,10 +26,12 @@ def run(settings: Settings, *, burst: bool = False) -> None:
     queue = Queue(settings.queue_name, connection=conn)
     stop = threading.Event()
     if not burst:
-        threading.Thread(target=_tick, args=(queue, conn, settings.relay_interval_s, stop), daemon=True,
-                         name="gridcommand-ticker").start()
-        threading.Thread(target=_flush_positions, args=(settings.position_flush_s, stop), daemon=True,
-                         name="gridcommand-positions").start()
+        threading.Thread(
+            target=_tick, args=(queue, conn, settings.relay_interval_s, stop), daemon=True, name="gridcommand-ticker"
+        ).start()
+        threading.Thread(
+            target=_flush_positions, args=(settings.position_flush_s, stop), daemon=True, name="gridcommand-positions"
+        ).start()
     try:
         SimpleWorker([queue], connection=conn).work(burst=burst, logging_level="WARNING")
     finally:
@@ -53,8 +56,9 @@ def _tick(queue: Queue, conn, interval: float, stop: threading.Event) -> None:
         try:
             request_relay(queue, conn)
             since_overdue += interval
-            if since_overdue >= OVERDUE_EVERY_S and conn.set("gridcommand:overdue-lock", "1", nx=True,
-                                                              ex=int(OVERDUE_EVERY_S)):
+            if since_overdue >= OVERDUE_EVERY_S and conn.set(
+                "gridcommand:overdue-lock", "1", nx=True, ex=int(OVERDUE_EVERY_S)
+            ):
                 queue.enqueue(flag_overdue, job_timeout=300, result_ttl=0)
                 since_overdue = 0.0
             if conn.set("gridcommand:purge-lock", "1", nx=True, ex=PURGE_EVERY_S):

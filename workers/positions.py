@@ -1,4 +1,5 @@
 """Live officer positions in Redis: ingest accepted fixes, answer "who is near", and flush batches to browsers and history."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,8 @@ import redis
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.officers import Officer, OfficerPosition, loads
-from dispatcher.positions import Fix, Track, advance, rejection
+from dispatcher.fleet.officers import Officer, OfficerPosition, loads
+from dispatcher.fleet.positions import Fix, Track, advance, rejection
 from geo.grids import GridIndex
 
 log = logging.getLogger(__name__)
@@ -51,12 +52,22 @@ class PositionStore:
             return Ingested(False, reason)
         path = grids.locate(fix.lon, fix.lat)
         track, events = advance(last, fix, path.unit if path else None)
-        position = {"officer_id": officer.id, "lon": fix.lon, "lat": fix.lat, "at": fix.at.isoformat(),
-                    "speed_mps": fix.speed_mps, "heading": fix.heading, "accuracy_m": fix.accuracy_m,
-                    "battery": fix.battery, "grid_unit": track.grid, "on_duty": officer.on_duty,
-                    "rooms": [f"grid:{c}" for c in (path.codes() if path else [])]
-                    + ([f"dept:{officer.department_code}"] if officer.department_code else []), "events": events,
-                    "alarm": fix.attributes.get("alarm")}
+        position = {
+            "officer_id": officer.id,
+            "lon": fix.lon,
+            "lat": fix.lat,
+            "at": fix.at.isoformat(),
+            "speed_mps": fix.speed_mps,
+            "heading": fix.heading,
+            "accuracy_m": fix.accuracy_m,
+            "battery": fix.battery,
+            "grid_unit": track.grid,
+            "on_duty": officer.on_duty,
+            "rooms": [f"grid:{c}" for c in (path.codes() if path else [])]
+            + ([f"dept:{officer.department_code}"] if officer.department_code else []),
+            "events": events,
+            "alarm": fix.attributes.get("alarm"),
+        }
         encoded = json.dumps(position, ensure_ascii=False)
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.hset(TRACK, officer.id, json.dumps(track.to_json()))
@@ -73,8 +84,9 @@ class PositionStore:
 
     def nearby(self, lon: float, lat: float, radius_m: float, count: int) -> list[tuple[str, float]]:
         """Officers within `radius_m` of a point, nearest first: (officer id, distance in metres)."""
-        hits = self.redis.geosearch(GEO, longitude=lon, latitude=lat, radius=radius_m, unit="m", sort="ASC",
-                                    count=count, withdist=True)
+        hits = self.redis.geosearch(
+            GEO, longitude=lon, latitude=lat, radius=radius_m, unit="m", sort="ASC", count=count, withdist=True
+        )
         return [(name.decode(), float(distance)) for name, distance in hits]
 
     def peek(self, key: str, limit: int) -> list[dict[str, Any]]:
@@ -121,10 +133,20 @@ def flush_positions(store: PositionStore, pusher, sessions: sessionmaker[Session
             store.drop(PENDING, len(pending))
         history = store.peek(HISTORY, FLUSH_BATCH)
         if history:
-            rows = [{"officer_id": h["officer_id"], "at": datetime.fromisoformat(h["at"]), "lon": h["lon"],
-                     "lat": h["lat"], "speed_mps": h["speed_mps"], "heading": h["heading"],
-                     "accuracy_m": h["accuracy_m"], "grid_unit": h["grid_unit"],
-                     "event": ",".join(h["events"])[:64] or None} for h in history]
+            rows = [
+                {
+                    "officer_id": h["officer_id"],
+                    "at": datetime.fromisoformat(h["at"]),
+                    "lon": h["lon"],
+                    "lat": h["lat"],
+                    "speed_mps": h["speed_mps"],
+                    "heading": h["heading"],
+                    "accuracy_m": h["accuracy_m"],
+                    "grid_unit": h["grid_unit"],
+                    "event": ",".join(h["events"])[:64] or None,
+                }
+                for h in history
+            ]
             with sessions.begin() as session:
                 session.execute(insert(OfficerPosition), rows)
             store.drop(HISTORY, len(history))

@@ -1,4 +1,5 @@
 """Publishing to browsers: Socket.IO emits through the Redis message queue, from any process."""
+
 from __future__ import annotations
 
 from typing import Any

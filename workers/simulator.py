@@ -23,6 +23,7 @@ Nothing here raises out of the loop: HTTP and connection errors are counted and 
 Entry points: :func:`run_simulator` (for ``gridcommand demo``, in a thread) and ``python -m
 workers.simulator --url URL`` (:func:`main`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,6 +79,7 @@ QUEUE_SIZE = 512
 # ---------------------------------------------------------------------------------------------------
 # Geometry: local metric frame, random points, patrol paths
 # ---------------------------------------------------------------------------------------------------
+
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     """Metres between two nearby WGS-84 points (equirectangular; exact enough inside a district)."""
@@ -148,8 +150,18 @@ class Patrol:
     Reported fixes add GPS noise on top (see :meth:`fix`).
     """
 
-    def __init__(self, device_id: str, name: str, role: str | None, area, rng: random.Random, *,
-                 start: tuple[float, float] | None = None, now: float = 0.0, officer_id: str | None = None):
+    def __init__(
+        self,
+        device_id: str,
+        name: str,
+        role: str | None,
+        area,
+        rng: random.Random,
+        *,
+        start: tuple[float, float] | None = None,
+        now: float = 0.0,
+        officer_id: str | None = None,
+    ):
         self.device_id, self.name, self.role = device_id, name, role
         self.officer_id = officer_id or device_id
         self.area = area
@@ -250,16 +262,24 @@ class Patrol:
             lon, lat = random_offset(self.lon, self.lat, self.rng, JITTER_M[0], JITTER_M[1])
         speed = self.speed * self.rng.uniform(0.92, 1.08) if moving else 0.0
         return Fix(
-            device_id=self.device_id, lon=lon, lat=lat, timestamp=float(int(now)),
-            speed_mps=speed, bearing=self.heading if moving else self.heading,
-            altitude=self.altitude + self.rng.uniform(-2.0, 2.0), accuracy=accuracy,
-            battery=self.battery, is_moving=moving, charging=self.charging,
+            device_id=self.device_id,
+            lon=lon,
+            lat=lat,
+            timestamp=float(int(now)),
+            speed_mps=speed,
+            bearing=self.heading if moving else self.heading,
+            altitude=self.altitude + self.rng.uniform(-2.0, 2.0),
+            accuracy=accuracy,
+            battery=self.battery,
+            is_moving=moving,
+            charging=self.charging,
         )
 
 
 # ---------------------------------------------------------------------------------------------------
 # OsmAnd / Traccar client protocol
 # ---------------------------------------------------------------------------------------------------
+
 
 def mps_to_knots(speed_mps: float) -> float:
     return speed_mps * KNOTS_PER_MPS
@@ -305,6 +325,7 @@ def osmand_json(fix: Fix) -> dict[str, Any]:
 # Poisson arrivals
 # ---------------------------------------------------------------------------------------------------
 
+
 def next_gap_s(rate_per_min: float, rng: random.Random) -> float:
     """Seconds to the next arrival of a Poisson process with this rate (inf for rate ≤ 0)."""
     if rate_per_min <= 0:
@@ -324,40 +345,141 @@ def arrivals(rate_per_min: float, rng: random.Random, start: float = 0.0) -> Ite
 # Incident content: templates, channels, places
 # ---------------------------------------------------------------------------------------------------
 
-ROADS = ["云河路", "望江路", "清波街", "湖滨路", "紫阳街", "小营巷", "南星路", "采荷路", "解放路", "庆春路",
-         "建国南路", "秋涛路", "凤起东路", "中河中路", "环城东路", "景芳路", "江锦路", "之江路", "钱潮路", "新塘路"]
-PLACES = ["菜市场门口", "公交站旁", "小区东门", "小学门口", "十字路口", "便利店门前", "地铁口", "公园入口",
-          "人行天桥下", "农贸市场北侧", "小区南门", "银行门口", "老年活动中心旁", "快递驿站门口"]
+ROADS = [
+    "云河路",
+    "望江路",
+    "清波街",
+    "湖滨路",
+    "紫阳街",
+    "小营巷",
+    "南星路",
+    "采荷路",
+    "解放路",
+    "庆春路",
+    "建国南路",
+    "秋涛路",
+    "凤起东路",
+    "中河中路",
+    "环城东路",
+    "景芳路",
+    "江锦路",
+    "之江路",
+    "钱潮路",
+    "新塘路",
+]
+PLACES = [
+    "菜市场门口",
+    "公交站旁",
+    "小区东门",
+    "小学门口",
+    "十字路口",
+    "便利店门前",
+    "地铁口",
+    "公园入口",
+    "人行天桥下",
+    "农贸市场北侧",
+    "小区南门",
+    "银行门口",
+    "老年活动中心旁",
+    "快递驿站门口",
+]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁沈任姚卢傅钟姜崔谭廖范汪陆金石戴贾韦夏邱方侯邹熊孟秦白江阎薛尹段雷黎史龙陶贺顾毛郝龚邵万钱严覃武"
-GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英",
-         "霞", "平", "刚", "桂英", "建华", "海燕", "志强", "玉兰", "晓东", "丹", "鹏", "婷", "斌", "红梅", "建国", "雪"]
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "建华",
+    "海燕",
+    "志强",
+    "玉兰",
+    "晓东",
+    "丹",
+    "鹏",
+    "婷",
+    "斌",
+    "红梅",
+    "建国",
+    "雪",
+]
 
 # Templates per small class, keyed by the class's name_zh in data/categories.yaml.
 # Placeholders: {road} {place} {n} (a number) {m} (metres) {t} (a time of day).
 TEMPLATES: dict[str, list[str]] = {
-    "暴露垃圾": ["{road}{place}有暴露垃圾，堆放约{n}袋，无人清理", "{place}垃圾桶满溢，周边散落生活垃圾",
-               "{road}{n}号旁人行道上有一堆暴露垃圾，气味较大", "绿化带边有人乱扔垃圾，已堆积多日"],
-    "道路不洁": ["{road}路面有大片泥渍和油污，影响通行", "{road}{place}路面脏乱，落叶纸屑较多未清扫",
-               "{road}非机动车道有碎玻璃，存在安全隐患", "{place}地面有大量烟头和纸屑"],
-    "店外经营": ["{road}{n}号水果店占道经营，货架摆到人行道上", "{place}餐馆在店外摆桌经营，占用人行道约{m}米",
-               "{road}一排小店出店经营，行人只能走机动车道", "{road}{n}号五金店占道经营，堆放货物"],
-    "无照经营游商": ["{place}有流动摊贩聚集，约{n}个摊位", "{road}{place}有人推三轮车卖水果，占用盲道",
-                  "晚上{t}{place}有游商摆摊卖小吃", "{road}人行道上有流动摊贩，影响行人通行"],
-    "机动车乱停放": ["{road}{n}号门前机动车违停，堵塞消防通道", "{place}有{n}辆小汽车停在人行道上",
-                  "{road}路口机动车乱停放，公交车无法进站", "{place}有车辆长时间占用非机动车道停放"],
+    "暴露垃圾": [
+        "{road}{place}有暴露垃圾，堆放约{n}袋，无人清理",
+        "{place}垃圾桶满溢，周边散落生活垃圾",
+        "{road}{n}号旁人行道上有一堆暴露垃圾，气味较大",
+        "绿化带边有人乱扔垃圾，已堆积多日",
+    ],
+    "道路不洁": [
+        "{road}路面有大片泥渍和油污，影响通行",
+        "{road}{place}路面脏乱，落叶纸屑较多未清扫",
+        "{road}非机动车道有碎玻璃，存在安全隐患",
+        "{place}地面有大量烟头和纸屑",
+    ],
+    "店外经营": [
+        "{road}{n}号水果店占道经营，货架摆到人行道上",
+        "{place}餐馆在店外摆桌经营，占用人行道约{m}米",
+        "{road}一排小店出店经营，行人只能走机动车道",
+        "{road}{n}号五金店占道经营，堆放货物",
+    ],
+    "无照经营游商": [
+        "{place}有流动摊贩聚集，约{n}个摊位",
+        "{road}{place}有人推三轮车卖水果，占用盲道",
+        "晚上{t}{place}有游商摆摊卖小吃",
+        "{road}人行道上有流动摊贩，影响行人通行",
+    ],
+    "机动车乱停放": [
+        "{road}{n}号门前机动车违停，堵塞消防通道",
+        "{place}有{n}辆小汽车停在人行道上",
+        "{road}路口机动车乱停放，公交车无法进站",
+        "{place}有车辆长时间占用非机动车道停放",
+    ],
     "非机动车乱停放": ["{place}电动车乱停放，堵住了盲道", "{road}{n}号门口电瓶车停放杂乱，行人难以通行"],
-    "共享单车乱停放": ["{place}共享单车堆积约{n}辆，占用人行道", "{road}地铁口共享单车乱停放，堵塞出入口",
-                   "{place}共享单车倒伏一地，无人整理"],
+    "共享单车乱停放": [
+        "{place}共享单车堆积约{n}辆，占用人行道",
+        "{road}地铁口共享单车乱停放，堵塞出入口",
+        "{place}共享单车倒伏一地，无人整理",
+    ],
     "上水井盖": ["{road}{n}号前自来水井盖缺失，非常危险", "{place}上水井盖破损下陷，车辆经过有异响"],
     "污水井盖": ["{road}{place}污水井盖缺失，已有行人差点踩空", "{road}{n}号旁污水井盖破损，有污水冒出"],
     "雨水井盖": ["{road}雨水井盖缺失，夜间看不清", "{place}雨水箅子被偷，留下一个大洞"],
     "路灯": ["{road}{n}号附近路灯不亮，晚上很黑", "{place}连续{n}盏路灯不亮已有几天", "{road}路灯忽明忽暗，灯杆有倾斜"],
     "道路破损": ["{road}{n}号前路面坑洼，电动车易摔倒", "{place}人行道地砖松动破损约{m}米"],
-    "违章建筑（施工）": ["{road}{n}号楼顶正在搭建彩钢棚，疑似违建", "{place}小区一楼住户私自扩建院墙",
-                    "{road}{n}号底商私搭乱建雨棚，占用公共空间"],
-    "噪声扰民": ["{place}广场舞音响声音太大，晚上{t}还在跳", "{road}{n}号酒吧噪音扰民，凌晨仍未停止",
-              "{road}{n}号商铺用高音喇叭招揽顾客，噪声扰民"],
-    "非法小广告": ["{place}电线杆上贴满小广告", "{road}{n}号墙面有喷涂的办证小广告", "{place}楼道内乱贴小广告，清理后又出现"],
+    "违章建筑（施工）": [
+        "{road}{n}号楼顶正在搭建彩钢棚，疑似违建",
+        "{place}小区一楼住户私自扩建院墙",
+        "{road}{n}号底商私搭乱建雨棚，占用公共空间",
+    ],
+    "噪声扰民": [
+        "{place}广场舞音响声音太大，晚上{t}还在跳",
+        "{road}{n}号酒吧噪音扰民，凌晨仍未停止",
+        "{road}{n}号商铺用高音喇叭招揽顾客，噪声扰民",
+    ],
+    "非法小广告": [
+        "{place}电线杆上贴满小广告",
+        "{road}{n}号墙面有喷涂的办证小广告",
+        "{place}楼道内乱贴小广告，清理后又出现",
+    ],
     "占道堆物": ["{road}{n}号门前堆放建材，占用人行道", "{place}有人长期堆放杂物，影响通行"],
     "露天烧烤": ["{place}晚上{t}有露天烧烤，油烟很大", "{road}夜宵摊露天烧烤，占道经营到深夜"],
     "油烟污染": ["{road}{n}号饭店油烟直排，楼上住户无法开窗", "{place}餐馆油烟扰民，未安装净化器"],
@@ -374,29 +496,66 @@ TEMPLATES: dict[str, list[str]] = {
 
 # How often each class is reported (relative), roughly what a city's daily mix looks like.
 CATEGORY_WEIGHTS: dict[str, float] = {
-    "暴露垃圾": 14, "道路不洁": 8, "店外经营": 10, "无照经营游商": 7, "机动车乱停放": 10, "非机动车乱停放": 5,
-    "共享单车乱停放": 6, "上水井盖": 1, "污水井盖": 1.5, "雨水井盖": 1, "路灯": 4, "道路破损": 3,
-    "违章建筑（施工）": 2, "噪声扰民": 5, "非法小广告": 7, "占道堆物": 4, "露天烧烤": 2, "油烟污染": 2,
-    "施工扰民": 1.5, "工地扬尘": 1.5, "废弃家具设备": 2, "果皮箱": 1.5, "行道树": 1, "道路积水": 1,
-    "乱搭乱挂": 2, "其他街面秩序问题": 1, "健身设施": 0.5,
+    "暴露垃圾": 14,
+    "道路不洁": 8,
+    "店外经营": 10,
+    "无照经营游商": 7,
+    "机动车乱停放": 10,
+    "非机动车乱停放": 5,
+    "共享单车乱停放": 6,
+    "上水井盖": 1,
+    "污水井盖": 1.5,
+    "雨水井盖": 1,
+    "路灯": 4,
+    "道路破损": 3,
+    "违章建筑（施工）": 2,
+    "噪声扰民": 5,
+    "非法小广告": 7,
+    "占道堆物": 4,
+    "露天烧烤": 2,
+    "油烟污染": 2,
+    "施工扰民": 1.5,
+    "工地扬尘": 1.5,
+    "废弃家具设备": 2,
+    "果皮箱": 1.5,
+    "行道树": 1,
+    "道路积水": 1,
+    "乱搭乱挂": 2,
+    "其他街面秩序问题": 1,
+    "健身设施": 0.5,
 }
 # Cameras (AI video analysis) and IoT sensors only see some problems.
-VIDEO_CLASSES = ["暴露垃圾", "店外经营", "无照经营游商", "机动车乱停放", "非机动车乱停放", "共享单车乱停放",
-                 "占道堆物", "露天烧烤", "道路积水"]
-SENSOR_CLASSES = {"上水井盖": "井盖倾斜传感器报警：{code} 号井盖位移/开启，角度{n}°",
-                  "污水井盖": "智能井盖监测：{code} 号污水井盖异常开启",
-                  "雨水井盖": "井盖监测终端报警：{code} 号雨水井盖倾斜{n}°",
-                  "道路积水": "积水监测点 {code} 水位 {n}0 cm，超过警戒值",
-                  "噪声扰民": "噪声监测点 {code} 等效声级 {n}dB(A)，超过夜间限值",
-                  "工地扬尘": "扬尘监测点 {code} PM10 浓度 {n}0 μg/m³，超标",
-                  "路灯": "单灯控制器 {code} 报告故障：灯具不亮"}
+VIDEO_CLASSES = [
+    "暴露垃圾",
+    "店外经营",
+    "无照经营游商",
+    "机动车乱停放",
+    "非机动车乱停放",
+    "共享单车乱停放",
+    "占道堆物",
+    "露天烧烤",
+    "道路积水",
+]
+SENSOR_CLASSES = {
+    "上水井盖": "井盖倾斜传感器报警：{code} 号井盖位移/开启，角度{n}°",
+    "污水井盖": "智能井盖监测：{code} 号污水井盖异常开启",
+    "雨水井盖": "井盖监测终端报警：{code} 号雨水井盖倾斜{n}°",
+    "道路积水": "积水监测点 {code} 水位 {n}0 cm，超过警戒值",
+    "噪声扰民": "噪声监测点 {code} 等效声级 {n}dB(A)，超过夜间限值",
+    "工地扬尘": "扬尘监测点 {code} PM10 浓度 {n}0 μg/m³，超标",
+    "路灯": "单灯控制器 {code} 报告故障：灯具不亮",
+}
 VIDEO_PREFIX = ["视频智能识别：", "AI 视频巡查发现：", "监控点位告警："]
 CHANNEL_WEIGHTS = {"grid_worker": 35, "hotline": 25, "public": 20, "video": 12, "sensor": 8}
 UNKNOWN_CATEGORY = "029999"  # not in the catalogue: lands in triage (unknown_category)
 
 HANDLE_RESULTS = {
-    "default": ["已到现场处置完毕，现场已恢复正常", "已安排人员处理，问题已解决，附处置后照片",
-                "已联系责任单位整改到位", "现场核实后已处置，已告知当事人"],
+    "default": [
+        "已到现场处置完毕，现场已恢复正常",
+        "已安排人员处理，问题已解决，附处置后照片",
+        "已联系责任单位整改到位",
+        "现场核实后已处置，已告知当事人",
+    ],
     "暴露垃圾": ["已安排保洁员清运垃圾，现场已清理干净"],
     "店外经营": ["已劝导店主将货物搬回店内，并告知相关规定"],
     "机动车乱停放": ["已联系车主挪车，对违停车辆贴单处理"],
@@ -404,7 +563,11 @@ HANDLE_RESULTS = {
     "非法小广告": ["已清除小广告，并对号码进行停机处理"],
     "路灯": ["已更换灯具，路灯恢复正常"],
 }
-RETURN_REASONS = ["不属于本单位职责范围，请重新派遣", "现场核实地址有误，无法找到问题点位", "该问题属于物业管理范围，建议转社区"]
+RETURN_REASONS = [
+    "不属于本单位职责范围，请重新派遣",
+    "现场核实地址有误，无法找到问题点位",
+    "该问题属于物业管理范围，建议转社区",
+]
 ESCALATE_REASONS = ["涉及多个部门，需要上级协调", "当事人拒不整改，需要提级处理", "问题反复出现，申请上报区级"]
 REJECT_REASONS = ["现场复核问题仍然存在，请重新处置", "处置照片与现场不符，要求返工"]
 VOID_REASONS = ["不在本区管辖范围，已告知来电人向属地反映", "重复上报，作废"]
@@ -424,8 +587,13 @@ def load_category_codes(path: str | Path = DEFAULT_CATEGORIES) -> dict[str, str]
 def load_no_department_codes(path: str | Path = DEFAULT_CATEGORIES) -> set[str]:
     """Codes of the classes without a default department (they need a department named at filing)."""
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    return {str(cls["code"]) for family in data.get("families", []) for big in family.get("big_classes", [])
-            for cls in big.get("classes", []) if cls.get("default_department", "x") is None}
+    return {
+        str(cls["code"])
+        for family in data.get("families", [])
+        for big in family.get("big_classes", [])
+        for cls in big.get("classes", [])
+        if cls.get("default_department", "x") is None
+    }
 
 
 def person_name(rng: random.Random) -> str:
@@ -439,8 +607,14 @@ def phone_number(rng: random.Random) -> str:
 
 def fill(template: str, rng: random.Random) -> str:
     """A template with its placeholders filled in."""
-    return template.format(road=rng.choice(ROADS), place=rng.choice(PLACES), n=rng.randint(2, 9),
-                           m=rng.randint(3, 30), t=f"{rng.randint(21, 23)}点", code=f"{rng.randint(1, 9999):04d}")
+    return template.format(
+        road=rng.choice(ROADS),
+        place=rng.choice(PLACES),
+        n=rng.randint(2, 9),
+        m=rng.randint(3, 30),
+        t=f"{rng.randint(21, 23)}点",
+        code=f"{rng.randint(1, 9999):04d}",
+    )
 
 
 def describe(name_zh: str, rng: random.Random) -> str:
@@ -457,8 +631,18 @@ def weighted_choice(weights: Mapping[str, float], rng: random.Random) -> str:
 # Lifecycle plans
 # ---------------------------------------------------------------------------------------------------
 
-DELAYS_S = {"file": (10, 30), "dispatch": (10, 60), "claim": (5, 40), "handle": (20, 120), "verify": (10, 60),
-            "close": (5, 30), "escalate": (15, 60), "return": (10, 60), "reject": (10, 40), "void": (20, 60)}
+DELAYS_S = {
+    "file": (10, 30),
+    "dispatch": (10, 60),
+    "claim": (5, 40),
+    "handle": (20, 120),
+    "verify": (10, 60),
+    "close": (5, 30),
+    "escalate": (15, 60),
+    "return": (10, 60),
+    "reject": (10, 40),
+    "void": (20, 60),
+}
 FULL = ["file", "dispatch", "claim", "handle", "verify", "close"]
 PLANS: dict[str, tuple[float, list[str]]] = {
     "untouched": (18, []),  # left alone: the filing clock runs out (overdue)
@@ -483,6 +667,7 @@ def choose_plan(rng: random.Random) -> list[str]:
 # ---------------------------------------------------------------------------------------------------
 # The simulator
 # ---------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class SimStats:
@@ -519,11 +704,24 @@ DEPARTMENT_ACTIONS = frozenset({"claim", "transfer", "return", "handle"})
 class Simulator:
     """Officers and incidents against one server; see the module docstring. Call :meth:`run`."""
 
-    def __init__(self, base_url: str, *, officers: int = 300, incident_rate_per_min: float = 20, seed: int = 7,
-                 fix_interval_s: float = 5.0, threads: int = 6, grids: GridIndex | None = None,
-                 grids_path: str | Path = DEFAULT_GRIDS, categories_path: str | Path = DEFAULT_CATEGORIES,
-                 lifecycle_time_scale: float = 1.0, status_interval_s: float = STATUS_INTERVAL_S,
-                 stats: SimStats | None = None, session=None, tokens: dict[str, str] | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        officers: int = 300,
+        incident_rate_per_min: float = 20,
+        seed: int = 7,
+        fix_interval_s: float = 5.0,
+        threads: int = 6,
+        grids: GridIndex | None = None,
+        grids_path: str | Path = DEFAULT_GRIDS,
+        categories_path: str | Path = DEFAULT_CATEGORIES,
+        lifecycle_time_scale: float = 1.0,
+        status_interval_s: float = STATUS_INTERVAL_S,
+        stats: SimStats | None = None,
+        session=None,
+        tokens: dict[str, str] | None = None,
+    ):
         self.base = base_url.rstrip("/")
         self.max_officers = max(0, int(officers))
         self.rate = float(incident_rate_per_min)
@@ -595,8 +793,10 @@ class Simulator:
         own_session = self._session is None
         if own_session:
             self._session = self._make_session()
-        workers = [threading.Thread(target=self._work, args=(stop,), name=f"sim-http-{i}", daemon=True)
-                   for i in range(self.threads)]
+        workers = [
+            threading.Thread(target=self._work, args=(stop,), name=f"sim-http-{i}", daemon=True)
+            for i in range(self.threads)
+        ]
         for w in workers:
             w.start()
         now = time.monotonic()
@@ -615,7 +815,7 @@ class Simulator:
                 for event in due:
                     try:
                         self._dispatch_event(event, now)
-                    except Exception:  # noqa: BLE001 - the loop never dies
+                    except Exception:
                         log.debug("simulator event %s failed", event.kind, exc_info=True)
                         self.stats.add("errors")
                 if now >= next_status:
@@ -635,10 +835,12 @@ class Simulator:
 
     def status_line(self, fixes_per_s: float) -> str:
         s = self.stats
-        return (f"simulator: {len(self._patrol_list)} officers moving, {fixes_per_s:.1f} fixes/s "
-                f"(sent {s.fixes_sent}, rejected {s.fixes_rejected}, dropped {s.fixes_dropped}); "
-                f"incidents created {s.incidents_created} (rejected {s.incidents_rejected}); "
-                f"actions {s.actions_done} (rejected {s.actions_rejected}); errors {s.errors}")
+        return (
+            f"simulator: {len(self._patrol_list)} officers moving, {fixes_per_s:.1f} fixes/s "
+            f"(sent {s.fixes_sent}, rejected {s.fixes_rejected}, dropped {s.fixes_dropped}); "
+            f"incidents created {s.incidents_created} (rejected {s.incidents_rejected}); "
+            f"actions {s.actions_done} (rejected {s.actions_rejected}); errors {s.errors}"
+        )
 
     def _work(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -650,7 +852,7 @@ class Simulator:
                 return
             try:
                 task()
-            except Exception:  # noqa: BLE001 - count, log, keep going
+            except Exception:
                 log.debug("simulator request failed", exc_info=True)
                 self.stats.add("errors")
 
@@ -670,9 +872,8 @@ class Simulator:
             self._push(now + next_gap_s(self.rate, self.arrival_rng), "incident")
             if not self._submit(self._create_incident):
                 self.stats.add("incidents_rejected")
-        elif kind == "action":
-            if not self._submit(lambda: self._do_action(event.payload)):
-                self._push(now + 1.0, "action", event.payload)
+        elif kind == "action" and not self._submit(lambda: self._do_action(event.payload)):
+            self._push(now + 1.0, "action", event.payload)
 
     # ----- HTTP helpers --------------------------------------------------------------------------
 
@@ -711,8 +912,11 @@ class Simulator:
     def install_roster(self, items: Sequence[Mapping[str, Any]], now: float) -> int:
         """Start patrols for roster entries not yet moving (up to `officers`); returns how many were added."""
         usable = [o for o in items if isinstance(o, Mapping) and o.get("device_id")]
-        active = [o for o in usable if str(o.get("status") or "").lower() not in {"off_duty", "on_leave", "inactive",
-                                                                                 "disabled"}]
+        active = [
+            o
+            for o in usable
+            if str(o.get("status") or "").lower() not in {"off_duty", "on_leave", "inactive", "disabled"}
+        ]
         chosen = (active or usable)[: self.max_officers]
         by_department: dict[str, list[str]] = {}
         for o in active:
@@ -749,8 +953,16 @@ class Simulator:
             community = self.communities[zlib.crc32(key) % len(self.communities)]
         area = community.geometry
         rng = random.Random(f"{self.rng.random()}:{officer['device_id']}")
-        return Patrol(str(officer["device_id"]), str(officer.get("name") or ""), officer.get("role"),
-                      area, rng, start=start, now=time.time(), officer_id=str(officer.get("id") or "") or None)
+        return Patrol(
+            str(officer["device_id"]),
+            str(officer.get("name") or ""),
+            officer.get("role"),
+            area,
+            rng,
+            start=start,
+            now=time.time(),
+            officer_id=str(officer.get("id") or "") or None,
+        )
 
     def _send_fixes(self, patrol: Patrol) -> None:
         with patrol.lock:
@@ -868,7 +1080,7 @@ class Simulator:
         key = f"sim-{self.run_id}-{uuid.uuid4().hex[:16]}"
         headers = {"Idempotency-Key": key, **self._signed("report")}
         response = None
-        for attempt in range(2):  # a retry after a lost connection is safe: same key, same body
+        for _attempt in range(2):  # a retry after a lost connection is safe: same key, same body
             response = self._request("POST", "/api/v1/incidents", json=body, headers=headers)
             if response is not None and response.status_code < 500:
                 break
@@ -896,8 +1108,13 @@ class Simulator:
         if not plan or self._plans >= MAX_PLANS:
             return
         self._plans += 1
-        state = {"id": incident["id"], "plan": plan, "category": incident.get("category_code"),
-                 "department": incident.get("department_code"), "handler": None}
+        state = {
+            "id": incident["id"],
+            "plan": plan,
+            "category": incident.get("category_code"),
+            "department": incident.get("department_code"),
+            "handler": None,
+        }
         self._schedule_next(state)
 
     def _triage_plan(self, incident: Mapping[str, Any]) -> list[str]:
@@ -933,8 +1150,9 @@ class Simulator:
         with self._content_lock:
             action = state["plan"].pop(0)
             body = self._action_body(action, state)
-        response = self._request("POST", f"/api/v1/incidents/{state['id']}/actions/{action}", json=body,
-                                 headers=self._signed(action))
+        response = self._request(
+            "POST", f"/api/v1/incidents/{state['id']}/actions/{action}", json=body, headers=self._signed(action)
+        )
         if response is None or response.status_code >= 500:
             if response is not None:
                 self.stats.add("errors")
@@ -1029,16 +1247,30 @@ def _load_index(path: str | Path) -> GridIndex:
         return _INDEX_CACHE[key]
 
 
-def run_simulator(base_url: str, *, officers: int = 300, incident_rate_per_min: float = 20, seed: int = 7,
-                  stop: threading.Event, fix_interval_s: float = 5.0, **options: Any) -> None:
+def run_simulator(
+    base_url: str,
+    *,
+    officers: int = 300,
+    incident_rate_per_min: float = 20,
+    seed: int = 7,
+    stop: threading.Event,
+    fix_interval_s: float = 5.0,
+    **options: Any,
+) -> None:
     """Make the demo city look alive against the server at base_url until `stop` is set (returns within ~1 s).
 
     Extra keyword options go to :class:`Simulator` (threads, grids, lifecycle_time_scale, stats, ...).
     """
     try:
-        simulator = Simulator(base_url, officers=officers, incident_rate_per_min=incident_rate_per_min, seed=seed,
-                              fix_interval_s=fix_interval_s, **options)
-    except Exception:  # noqa: BLE001 - a broken data file must not take the demo down
+        simulator = Simulator(
+            base_url,
+            officers=officers,
+            incident_rate_per_min=incident_rate_per_min,
+            seed=seed,
+            fix_interval_s=fix_interval_s,
+            **options,
+        )
+    except Exception:
         log.exception("simulator could not start")
         return
     simulator.run(stop)
@@ -1053,16 +1285,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--fix-interval", type=float, default=5.0, help="seconds between one officer's fixes")
     parser.add_argument("--threads", type=int, default=6, help="HTTP worker threads")
-    parser.add_argument("--lifecycle-time-scale", type=float, default=1.0,
-                        help="multiply the delays between lifecycle actions (0.1 = ten times faster)")
+    parser.add_argument(
+        "--lifecycle-time-scale",
+        type=float,
+        default=1.0,
+        help="multiply the delays between lifecycle actions (0.1 = ten times faster)",
+    )
     parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = never)")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="-v: INFO status lines, -vv: DEBUG")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     stop = threading.Event()
 
-    def _stop(signum, frame):  # noqa: ARG001
+    def _stop(signum, frame):
         stop.set()
 
     signal.signal(signal.SIGINT, _stop)
@@ -1071,9 +1309,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         timer = threading.Timer(args.duration, stop.set)
         timer.daemon = True
         timer.start()
-    run_simulator(args.url, officers=args.officers, incident_rate_per_min=args.rate, seed=args.seed, stop=stop,
-                  fix_interval_s=args.fix_interval, threads=args.threads,
-                  lifecycle_time_scale=args.lifecycle_time_scale)
+    run_simulator(
+        args.url,
+        officers=args.officers,
+        incident_rate_per_min=args.rate,
+        seed=args.seed,
+        stop=stop,
+        fix_interval_s=args.fix_interval,
+        threads=args.threads,
+        lifecycle_time_scale=args.lifecycle_time_scale,
+    )
     return 0
 
 

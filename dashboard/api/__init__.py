@@ -1,4 +1,5 @@
 """The REST API under /api/v1: one blueprint, pydantic validation at the edge, an OpenAPI description."""
+
 from __future__ import annotations
 
 import json
@@ -6,8 +7,8 @@ import logging
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, OperationalError
 from spectree import SpecTree
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from dashboard.auth import require_principal
@@ -27,7 +28,6 @@ spec = SpecTree(
     annotations=True,
     validation_error_status=422,
 )
-
 
 
 @api.get("/openapi.json")
@@ -99,8 +99,11 @@ def _reject_unreadable_bodies():
 @api.before_request
 def _reject_nul_characters():
     """NUL (U+0000) cannot be stored as text (PostgreSQL refuses it): a 422 naming where it was."""
-    for where, value in [("path", request.path), *(("query." + k, v) for k, v in request.args.items(multi=True)),
-                         *(("header." + k, v) for k, v in request.headers.items())]:
+    for where, value in [
+        ("path", request.path),
+        *(("query." + k, v) for k, v in request.args.items(multi=True)),
+        *(("header." + k, v) for k, v in request.headers.items()),
+    ]:
         if "\x00" in value:
             return error(422, "nul_character", f"{where} contains a NUL character", where)
     return None
@@ -132,8 +135,14 @@ def _validation_hook(req, resp, req_validation_error, instance, model_adapter=No
         for e in req_validation_error.errors(include_url=False, include_input=False)
     ]
     message = "; ".join(f"{p['field']}: {p['message']}" if p["field"] else p["message"] for p in problems)
-    body = {"error": {"code": "validation_error", "message": message, "field": problems[0]["field"] if problems else None,
-                      "details": problems}}
+    body = {
+        "error": {
+            "code": "validation_error",
+            "message": message,
+            "field": problems[0]["field"] if problems else None,
+            "details": problems,
+        }
+    }
     resp.set_data(json.dumps(body, ensure_ascii=False))
     resp.mimetype = "application/json"
 
@@ -170,7 +179,19 @@ def register_errors(app: Flask) -> None:
 
 def init_api(app: Flask) -> None:
     """Register the API blueprint, its error handlers and its OpenAPI description."""
-    from dashboard.api import catalogue, grids, health, incidents, intake, machine, officers, osmand, reports, session, stats  # noqa: F401
+    from dashboard.api import (  # noqa: F401
+        catalogue,
+        grids,
+        health,
+        incidents,
+        intake,
+        machine,
+        officers,
+        osmand,
+        reports,
+        session,
+        stats,
+    )
 
     app.register_blueprint(api)
     app.register_blueprint(health.health_bp)

@@ -1,4 +1,5 @@
 """Catalogue endpoints: categories (部件/事件 classes with time limits) and departments."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,5 @@
 """Grid endpoints: locate a point, grids per level as GeoJSON, import a new grid version."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -9,8 +10,9 @@ from spectree import Response
 
 from dashboard.api import ErrorResponse, api, error, runtime, spec
 from dashboard.auth import require_principal
-from dispatcher.access import GRID_ADMINS, Forbidden
-from dispatcher.gridstore import load_index, replace_grids
+from dispatcher.access.roles import GRID_ADMINS
+from dispatcher.errors import Forbidden
+from dispatcher.store.gridstore import load_index, replace_grids
 from geo.grids import Grid, GridPath, Level
 from geo.importer import GridImportError, parse_grids
 
@@ -66,16 +68,27 @@ def locate(query: LocateQuery):
     if path is None:
         return jsonify(outside=True, lon=query.lon, lat=query.lat, grid_version=city.grids.version)
     unit = city.grids.get(path.unit)
-    return jsonify(outside=False, lon=query.lon, lat=query.lat, grid_version=city.grids.version, **_describe(path),
-                   leader={k: unit.properties.get(k) for k in ("leader_name", "leader_phone")})
+    return jsonify(
+        outside=False,
+        lon=query.lon,
+        lat=query.lat,
+        grid_version=city.grids.version,
+        **_describe(path),
+        leader={k: unit.properties.get(k) for k in ("leader_name", "leader_phone")},
+    )
 
 
 def feature(grid: Grid) -> dict:
     """A grid as a GeoJSON feature."""
     from shapely.geometry import mapping
 
-    props = {"code": grid.code, "name": grid.name, "level": str(grid.level), "parent": grid.parent_code,
-             **grid.properties}
+    props = {
+        "code": grid.code,
+        "name": grid.name,
+        "level": str(grid.level),
+        "parent": grid.parent_code,
+        **grid.properties,
+    }
     return {"type": "Feature", "id": grid.code, "properties": props, "geometry": mapping(grid.geometry)}
 
 
@@ -91,8 +104,10 @@ def grids_geojson(query: GridsQuery):
 
 
 @api.post("/grids/import")
-@spec.validate(resp=Response(HTTP_201=ImportOut, HTTP_400=ErrorResponse, HTTP_403=ErrorResponse,
-                             HTTP_422=ErrorResponse), tags=[TAG])
+@spec.validate(
+    resp=Response(HTTP_201=ImportOut, HTTP_400=ErrorResponse, HTTP_403=ErrorResponse, HTTP_422=ErrorResponse),
+    tags=[TAG],
+)
 def import_grids():
     """Replace the city's grids with a validated GeoJSON FeatureCollection (a new grid version; admin only)."""
     principal = require_principal()

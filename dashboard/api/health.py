@@ -1,4 +1,5 @@
 """GET /health: database and Redis state for load balancers and operators."""
+
 from flask import Blueprint, jsonify
 
 from dashboard.api import runtime

@@ -1,4 +1,5 @@
 """Incident endpoints: create (idempotent), read, list with filters, lifecycle actions, timeline."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,19 +11,24 @@ from spectree import Response
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.api import ErrorResponse, api, error, runtime, spec
-from dispatcher import duplicates, idempotency, queries
 from dashboard.auth import require_principal
-from dispatcher.access import check_report, scope_clause
-from dispatcher import audit
-from dispatcher.access import Forbidden, may_see_phones
-from dispatcher.clocks import is_overdue, light
-from dispatcher.privacy import present_reporter
-from dispatcher.commands import ActionRequest, CreateIncident
-from dispatcher.errors import NotFound
-from dispatcher.incident import Incident
-from dispatcher.lifecycle import Action, Status, allowed_actions
-from dispatcher.services import create_incident, get_incident, perform_action
-from dispatcher.uow import UnitOfWork
+from dispatcher.access import audit
+from dispatcher.access.accounts import check_report
+from dispatcher.access.privacy import present_reporter
+from dispatcher.access.roles import may_see_phones
+from dispatcher.cases import queries
+from dispatcher.cases.actions import get_incident, perform_action
+from dispatcher.cases.clocks import is_overdue, light
+from dispatcher.cases.commands import ActionRequest
+from dispatcher.cases.incident import Incident
+from dispatcher.cases.lifecycle import Action, Status, allowed_actions
+from dispatcher.cases.scope import scope_clause
+from dispatcher.cases.uow import UnitOfWork
+from dispatcher.errors import Forbidden, NotFound
+from dispatcher.intake import duplicates
+from dispatcher.intake.commands import CreateIncident
+from dispatcher.intake.reports import create_incident
+from dispatcher.store import idempotency
 
 TAG = "incidents"
 
@@ -55,9 +61,12 @@ class ListQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     status: list[Status] | None = Field(default=None, description="one or more statuses")
-    category: Annotated[str, Field(max_length=16)] | None = Field(default=None, description="small class code or prefix")
+    category: Annotated[str, Field(max_length=16)] | None = Field(
+        default=None, description="small class code or prefix"
+    )
     grid: Annotated[str, Field(max_length=32, pattern=r"^[0-9A-Za-z]+$")] | None = Field(
-        default=None, description="grid code at any level")
+        default=None, description="grid code at any level"
+    )
     department: Annotated[str, Field(max_length=32)] | None = None
     created_from: AwareDatetime | None = None
     created_to: AwareDatetime | None = None
@@ -85,8 +94,12 @@ def present(incident: Incident, now: datetime) -> dict:
 
 
 @api.post("/incidents")
-@spec.validate(json=CreateIncident, headers=CreateHeaders, resp=Response(HTTP_201=IncidentOut, HTTP_409=ErrorResponse,
-                                                                           HTTP_422=ErrorResponse), tags=[TAG])
+@spec.validate(
+    json=CreateIncident,
+    headers=CreateHeaders,
+    resp=Response(HTTP_201=IncidentOut, HTTP_409=ErrorResponse, HTTP_422=ErrorResponse),
+    tags=[TAG],
+)
 def create(json: CreateIncident, headers: CreateHeaders):
     """Report an incident (受理). The same Idempotency-Key replays the first answer instead of creating twice."""
     principal = require_principal()
@@ -105,8 +118,10 @@ def create(json: CreateIncident, headers: CreateHeaders):
             body = present(incident, now)
             body["duplicates"] = [  # possible originals, for the intake screen to offer a merge (never automatic)
                 {k: s.brief()[k] for k in ("id", "distance_m", "reason")}
-                for s in duplicates.suggest_for(uow.session, incident, catalogue=rt.city.catalogue,
-                                                scope=scope_clause(principal))]
+                for s in duplicates.suggest_for(
+                    uow.session, incident, catalogue=rt.city.catalogue, scope=scope_clause(principal)
+                )
+            ]
             if key:
                 idempotency.remember(uow.session, key, digest, 201, body, now)
             uow.commit(now)
@@ -134,8 +149,9 @@ def list_incidents(query: ListQuery):
     rt = runtime()
     now = rt.clock()
     with rt.sessions() as session:
-        rows, total = queries.list_incidents(session, queries.IncidentFilter(**query.model_dump()), now=now,
-                                             scope=scope_clause(require_principal()))
+        rows, total = queries.list_incidents(
+            session, queries.IncidentFilter(**query.model_dump()), now=now, scope=scope_clause(require_principal())
+        )
         items = [present(i, now) for i in rows]
     return jsonify(items=items, total=total, page=query.page, page_size=query.page_size)
 
@@ -159,22 +175,26 @@ def timeline(incident_id: str):
 
 
 @api.post("/incidents/<incident_id>/actions/<action>")
-@spec.validate(json=ActionRequest,
-               resp=Response(HTTP_200=IncidentOut, HTTP_404=ErrorResponse, HTTP_409=ErrorResponse,
-                             HTTP_422=ErrorResponse), tags=[TAG],
-               path_parameter_descriptions={"action": "one of: " + ", ".join(a.value for a in Action)})
+@spec.validate(
+    json=ActionRequest,
+    resp=Response(HTTP_200=IncidentOut, HTTP_404=ErrorResponse, HTTP_409=ErrorResponse, HTTP_422=ErrorResponse),
+    tags=[TAG],
+    path_parameter_descriptions={"action": "one of: " + ", ".join(a.value for a in Action)},
+)
 def act(incident_id: str, action: str, json: ActionRequest):
     """Perform a lifecycle action (file, dispatch, claim, return, escalate, handle, verify, close, void, ...)."""
     try:
         chosen = Action(action)
     except ValueError:
-        raise NotFound(f"unknown action '{action}'; known: {', '.join(a.value for a in Action)}",
-                       field="action") from None
+        raise NotFound(
+            f"unknown action '{action}'; known: {', '.join(a.value for a in Action)}", field="action"
+        ) from None
     principal = require_principal()
     rt = runtime()
     with rt.working_for(principal, request.remote_addr) as (uow, now):
-        incident = perform_action(uow, rt.city, incident_id, chosen, json, actor=principal.username, now=now,
-                                  principal=principal)
+        incident = perform_action(
+            uow, rt.city, incident_id, chosen, json, actor=principal.username, now=now, principal=principal
+        )
     return jsonify(present(incident, now))  # after the commit: the version is the new one
 
 
@@ -192,11 +212,18 @@ def unmask(incident_id: str):
     now = rt.clock()
     with UnitOfWork(rt.sessions) as uow:
         incident = get_incident(uow, incident_id, principal=principal)
-        allowed = may_see_phones(principal)
-        audit.append(uow.session, actor=principal.username, role=str(principal.role), ip=request.remote_addr,
-                     action="unmask", target=f"incident:{incident.id}", result="ok" if allowed else "denied", now=now)
+        allowed = may_see_phones(principal.role)
+        audit.append(
+            uow.session,
+            actor=principal.username,
+            role=str(principal.role),
+            ip=request.remote_addr,
+            action="unmask",
+            target=f"incident:{incident.id}",
+            result="ok" if allowed else "denied",
+            now=now,
+        )
         uow.session.commit()
         if not allowed:
             raise Forbidden(f"role '{principal.role}' may not see callers' personal data (user {principal.username})")
         return jsonify(reporter_name=incident.reporter_name, reporter_phone=incident.reporter_phone)
-

@@ -1,6 +1,7 @@
 """Intake support for the hotline console and the command center: caller history, duplicate suggestions,
 call-back lists and the triage queue. Merging and un-merging are lifecycle actions
 (POST /incidents/{id}/actions/merge with {"parent_id": ...}, POST /incidents/{id}/actions/unmerge)."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -12,12 +13,16 @@ from spectree import Response
 from dashboard.api import ErrorResponse, api, runtime, spec
 from dashboard.api.incidents import IncidentOut, present
 from dashboard.auth import require_principal
-from dispatcher import audit, callers, duplicates
-from dispatcher.access import Forbidden, may_see_phones, scope_clause
-from dispatcher.commands import Phone
-from dispatcher.privacy import mask_phone, present_reporter
-from dispatcher.services import get_incident
-from dispatcher.uow import UnitOfWork
+from dispatcher.access import audit
+from dispatcher.access.privacy import mask_phone, present_reporter
+from dispatcher.access.roles import may_see_phones
+from dispatcher.cases import merging
+from dispatcher.cases.actions import get_incident
+from dispatcher.cases.commands import Phone
+from dispatcher.cases.scope import scope_clause
+from dispatcher.cases.uow import UnitOfWork
+from dispatcher.errors import Forbidden
+from dispatcher.intake import callers, duplicates
 
 TAG = "intake"
 
@@ -82,20 +87,29 @@ class TriageOut(BaseModel):
 
 
 @api.get("/callers/history")
-@spec.validate(query=HistoryQuery, resp=Response(HTTP_200=HistoryOut, HTTP_403=ErrorResponse, HTTP_422=ErrorResponse),
-               tags=[TAG])
+@spec.validate(
+    query=HistoryQuery, resp=Response(HTTP_200=HistoryOut, HTTP_403=ErrorResponse, HTTP_422=ErrorResponse), tags=[TAG]
+)
 def caller_history(query: HistoryQuery):
     """A caller's earlier reports by phone number, newest first, within the caller's scope (hotline, dispatcher,
     shift leader); every lookup is audited. Snapshots stay masked."""
     principal = require_principal()
     rt = runtime()
     now = rt.clock()
-    allowed = may_see_phones(principal)
+    allowed = may_see_phones(principal.role)
     with UnitOfWork(rt.sessions) as uow:
         rows = callers.history(uow.session, query.phone, principal=principal, limit=query.limit) if allowed else []
-        audit.append(uow.session, actor=principal.username, role=str(principal.role), ip=request.remote_addr,
-                     action="caller.lookup", target=f"phone:{mask_phone(query.phone)}",
-                     result="ok" if allowed else "denied", detail={"found": len(rows)}, now=now)
+        audit.append(
+            uow.session,
+            actor=principal.username,
+            role=str(principal.role),
+            ip=request.remote_addr,
+            action="caller.lookup",
+            target=f"phone:{mask_phone(query.phone)}",
+            result="ok" if allowed else "denied",
+            detail={"found": len(rows)},
+            now=now,
+        )
         items = [present(i, now) for i in rows]
         uow.session.commit()
     if not allowed:
@@ -112,8 +126,9 @@ def incident_duplicates(incident_id: str, query: DuplicatesQuery):
     rt = runtime()
     with UnitOfWork(rt.sessions) as uow:
         incident = get_incident(uow, incident_id, principal=principal)
-        found = duplicates.suggest_for(uow.session, incident, catalogue=rt.city.catalogue,
-                                       scope=scope_clause(principal), limit=query.limit)
+        found = duplicates.suggest_for(
+            uow.session, incident, catalogue=rt.city.catalogue, scope=scope_clause(principal), limit=query.limit
+        )
         return jsonify(incident_id=incident.id, items=[s.brief() for s in found])
 
 
@@ -125,7 +140,7 @@ def incident_callbacks(incident_id: str):
     principal = require_principal()
     with UnitOfWork(runtime().sessions) as uow:
         incident = get_incident(uow, incident_id, principal=principal)
-        items = [present_reporter(e, None) for e in duplicates.callback_list(uow.session, incident)]
+        items = [present_reporter(e, None) for e in merging.callback_list(uow.session, incident)]
         return jsonify(incident_id=incident.id, parent_id=incident.parent_id, items=items)
 
 
@@ -139,13 +154,25 @@ def unmask_callbacks(incident_id: str):
     now = rt.clock()
     with UnitOfWork(rt.sessions) as uow:
         incident = get_incident(uow, incident_id, principal=principal)
-        allowed = may_see_phones(principal)
-        entries = duplicates.callback_list(uow.session, incident) if allowed else []
+        allowed = may_see_phones(principal.role)
+        entries = merging.callback_list(uow.session, incident) if allowed else []
         targets = [e["incident_id"] for e in entries] or [incident.id]
-        audit.append_many(uow.session, [
-            audit.Entry(actor=principal.username, role=str(principal.role), ip=request.remote_addr, action="unmask",
-                        target=f"incident:{t}", result="ok" if allowed else "denied",
-                        detail={"via": f"callbacks:{incident.id}"}) for t in targets], now=now)
+        audit.append_many(
+            uow.session,
+            [
+                audit.Entry(
+                    actor=principal.username,
+                    role=str(principal.role),
+                    ip=request.remote_addr,
+                    action="unmask",
+                    target=f"incident:{t}",
+                    result="ok" if allowed else "denied",
+                    detail={"via": f"callbacks:{incident.id}"},
+                )
+                for t in targets
+            ],
+            now=now,
+        )
         uow.session.commit()
     if not allowed:
         raise Forbidden(f"role '{principal.role}' may not see callers' personal data (user {principal.username})")
@@ -162,8 +189,16 @@ def triage(query: TriageQuery):
     rt = runtime()
     now = rt.clock()
     with rt.sessions() as session:
-        queue = duplicates.triage_queue(session, catalogue=rt.city.catalogue, scope=scope_clause(principal),
-                                        limit=query.limit)
-        items = [{"reason": t.reason, "detail": t.detail, "candidates": [s.brief() for s in t.candidates],
-                  "incident": present(t.incident, now)} for t in queue]
+        queue = duplicates.triage_queue(
+            session, catalogue=rt.city.catalogue, scope=scope_clause(principal), limit=query.limit
+        )
+        items = [
+            {
+                "reason": t.reason,
+                "detail": t.detail,
+                "candidates": [s.brief() for s in t.candidates],
+                "incident": present(t.incident, now),
+            }
+            for t in queue
+        ]
     return jsonify(items=items, total=len(items))

@@ -1,11 +1,12 @@
 """Machine intake: detections from AI cameras and IoT sensor gateways (POST /machine-events), deduplicated.
 
-A gateway signs in with a device token of an account whose role takes reports (dispatcher/access.py
+A gateway signs in with a device token of an account whose role takes reports (dispatcher/cases/scope.py
 REPORTERS). One event: 201 with the new incident (always in triage), or 200 with `duplicate: true` and the
 open incident it was added to. A batch `{"events": [...]}` (≤ 500) is one transaction: every event is
 validated first (422 naming `events.N.field`), then recorded in order; the answer is 200 with one result
 per event.
 """
+
 from __future__ import annotations
 
 from flask import Response as FlaskResponse
@@ -15,11 +16,11 @@ from spectree import Response
 
 from dashboard.api import ErrorResponse, api, error, runtime, spec
 from dashboard.auth import require_principal
-from dispatcher import machine
-from dispatcher.access import check_report
+from dispatcher.access.accounts import check_report
+from dispatcher.cases.actions import get_incident
+from dispatcher.cases.uow import UnitOfWork
 from dispatcher.errors import NotFound
-from dispatcher.services import get_incident
-from dispatcher.uow import UnitOfWork
+from dispatcher.intake import machine
 
 TAG = "machine"
 
@@ -46,16 +47,27 @@ class DetectionOut(BaseModel):
 
 def _invalid(exc: ValidationError):
     """The API's validation error shape, naming each field (`confidence`, `events.3.lat`)."""
-    problems = [{"field": ".".join(str(p) for p in e.get("loc", ())) or None, "message": e.get("msg")}
-                for e in exc.errors(include_url=False, include_input=False)]
+    problems = [
+        {"field": ".".join(str(p) for p in e.get("loc", ())) or None, "message": e.get("msg")}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
     message = "; ".join(f"{p['field']}: {p['message']}" if p["field"] else p["message"] for p in problems)
-    return jsonify(error={"code": "validation_error", "message": message, "field": problems[0]["field"],
-                          "details": problems}), 422
+    return jsonify(
+        error={"code": "validation_error", "message": message, "field": problems[0]["field"], "details": problems}
+    ), 422
 
 
 @api.post("/machine-events")
-@spec.validate(resp=Response(HTTP_200=MachineOutcome, HTTP_201=MachineOutcome, HTTP_400=ErrorResponse,
-                             HTTP_403=ErrorResponse, HTTP_422=ErrorResponse), tags=[TAG])
+@spec.validate(
+    resp=Response(
+        HTTP_200=MachineOutcome,
+        HTTP_201=MachineOutcome,
+        HTTP_400=ErrorResponse,
+        HTTP_403=ErrorResponse,
+        HTTP_422=ErrorResponse,
+    ),
+    tags=[TAG],
+)
 def receive():
     """Report camera/sensor detections: one event object, or `{"events": [...]}` (at most 500).
 
@@ -69,11 +81,14 @@ def receive():
     check_report(principal)
     body = request.get_json(silent=True) if request.content_length else None
     if not isinstance(body, dict):
-        return error(422, "validation_error", "send one event object or {\"events\": [...]}", None)
+        return error(422, "validation_error", 'send one event object or {"events": [...]}', None)
     batch = "events" in body
     try:
-        events = list(machine.MachineBatch.model_validate(body).events) if batch \
+        events = (
+            list(machine.MachineBatch.model_validate(body).events)
+            if batch
             else [machine.MachineEvent.model_validate(body)]
+        )
     except ValidationError as exc:
         return _invalid(exc)
     rt = runtime()
@@ -83,14 +98,14 @@ def receive():
             field = f"events.{index}.detected_at" if batch else "detected_at"
             return error(422, "validation_error", f"{field}: {problem}", field)
     with rt.working_for(principal, request.remote_addr) as (uow, now):
-        outcomes = machine.receive(uow, rt.city, machine.load_event_types(), events, actor=principal.username,
-                                   now=now)
+        outcomes = machine.receive(uow, rt.city, machine.load_event_types(), events, actor=principal.username, now=now)
     if not batch:
         only = outcomes[0]
         return jsonify(only.as_dict()), 200 if only.duplicate else 201
     results = [o.as_dict() for o in outcomes]
-    return jsonify(results=results, created=sum(not o.duplicate for o in outcomes),
-                   duplicates=sum(o.duplicate for o in outcomes)), 200
+    return jsonify(
+        results=results, created=sum(not o.duplicate for o in outcomes), duplicates=sum(o.duplicate for o in outcomes)
+    ), 200
 
 
 @api.get("/machine-events/<incident_id>")
@@ -114,5 +129,8 @@ def snapshot(incident_id: str):
         row = machine.detection_of(uow, incident_id)
         if row is None or row.snapshot is None:
             raise NotFound(f"incident {incident_id} has no stored snapshot", field="id")
-        return FlaskResponse(row.snapshot, mimetype="image/jpeg",
-                             headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+        return FlaskResponse(
+            row.snapshot,
+            mimetype="image/jpeg",
+            headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+        )

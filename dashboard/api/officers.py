@@ -1,4 +1,5 @@
 """Officer endpoints: everyone with live position and status; recommended officers for an incident."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,11 +12,11 @@ from sqlalchemy import select
 
 from dashboard.api import ErrorResponse, api, runtime, spec
 from dashboard.auth import require_principal
-from dispatcher.access import can_see_officer
-from dispatcher.officers import Officer, loads, status_of
-from dispatcher.recommend import Candidate, rank
-from dispatcher.services import get_incident
-from dispatcher.uow import UnitOfWork
+from dispatcher.cases.actions import get_incident
+from dispatcher.cases.scope import can_see_officer
+from dispatcher.cases.uow import UnitOfWork
+from dispatcher.fleet.officers import Officer, loads, status_of
+from dispatcher.fleet.recommend import Candidate, rank
 
 TAG = "officers"
 SEARCH_RADIUS_M = 5000
@@ -34,11 +35,22 @@ class RecommendQuery(BaseModel):
 def present(officer: Officer, position: dict | None, load: int, now: datetime) -> dict:
     """An officer as the API and the map see them."""
     at = datetime.fromisoformat(position["at"]) if position else None
-    public = None if position is None else {k: position.get(k) for k in
-                                            ("lon", "lat", "at", "speed_mps", "heading", "accuracy_m", "grid_unit")}
-    return {"id": officer.id, "name": officer.name, "role": officer.role, "department_code": officer.department_code,
-            "grid_community": officer.grid_community, "device_id": officer.device_id,
-            "status": str(status_of(officer, at, load, now)), "position": public, "load": load}
+    public = (
+        None
+        if position is None
+        else {k: position.get(k) for k in ("lon", "lat", "at", "speed_mps", "heading", "accuracy_m", "grid_unit")}
+    )
+    return {
+        "id": officer.id,
+        "name": officer.name,
+        "role": officer.role,
+        "department_code": officer.department_code,
+        "grid_community": officer.grid_community,
+        "device_id": officer.device_id,
+        "status": str(status_of(officer, at, load, now)),
+        "position": public,
+        "load": load,
+    }
 
 
 @api.get("/officers")
@@ -78,8 +90,11 @@ def recommend(incident_id: str, principal, limit: int) -> list[dict]:
         if incident.lon is None or rt.positions is None:
             return []
         near = rt.positions.nearby(incident.lon, incident.lat, SEARCH_RADIUS_M, 100)
-        roster = {o.id: o for o in uow.session.scalars(select(Officer).where(Officer.id.in_([i for i, _ in near])))
-                  if visible(o)}
+        roster = {
+            o.id: o
+            for o in uow.session.scalars(select(Officer).where(Officer.id.in_([i for i, _ in near])))
+            if visible(o)
+        }
         busy = loads(uow.session)
         latest = rt.positions.latest()
         candidates = []
@@ -90,5 +105,11 @@ def recommend(incident_id: str, principal, limit: int) -> list[dict]:
             load = busy.get(officer_id, 0)
             status = status_of(officer, datetime.fromisoformat(position["at"]), load, now)
             candidates.append(Candidate(officer_id, distance, load, status))
-        return [{"officer": present(roster[c.officer_id], latest[c.officer_id], c.load, now),
-                 "distance_m": round(c.distance_m, 1), "load": c.load} for c in rank(candidates, limit)]
+        return [
+            {
+                "officer": present(roster[c.officer_id], latest[c.officer_id], c.load, now),
+                "distance_m": round(c.distance_m, 1),
+                "load": c.load,
+            }
+            for c in rank(candidates, limit)
+        ]

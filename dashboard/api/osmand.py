@@ -1,4 +1,5 @@
 """Officer positions in: the OsmAnd / Traccar client protocol at /osmand, and a JSON batch endpoint."""
+
 from __future__ import annotations
 
 import math
@@ -10,12 +11,26 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from spectree import Response
 
 from dashboard.api import ErrorResponse, api, error, runtime, spec
-from dispatcher.positions import Fix
+from dispatcher.fleet.positions import Fix
 
 osmand_bp = Blueprint("osmand", __name__)
 KNOT_MPS = 0.514444
-KNOWN_KEYS = {"id", "deviceid", "lat", "lon", "location", "timestamp", "speed", "bearing", "heading", "altitude",
-              "accuracy", "batt", "charge", "hdop"}
+KNOWN_KEYS = {
+    "id",
+    "deviceid",
+    "lat",
+    "lon",
+    "location",
+    "timestamp",
+    "speed",
+    "bearing",
+    "heading",
+    "altitude",
+    "accuracy",
+    "batt",
+    "charge",
+    "hdop",
+}
 
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
@@ -128,9 +143,18 @@ def fix_from_params(values: dict[str, str], now: datetime) -> Fix:
         values["bearing"] = values["heading"]
     params = OsmAndParams.model_validate(values)
     attributes = {k: v for k, v in values.items() if k not in KNOWN_KEYS}
-    return Fix(device_id=params.id, at=parse_timestamp(params.timestamp, now), lon=params.lon, lat=params.lat,
-               speed_mps=None if params.speed is None else params.speed * KNOT_MPS, heading=params.bearing,
-               accuracy_m=params.accuracy, altitude=params.altitude, battery=params.batt, attributes=attributes)
+    return Fix(
+        device_id=params.id,
+        at=parse_timestamp(params.timestamp, now),
+        lon=params.lon,
+        lat=params.lat,
+        speed_mps=None if params.speed is None else params.speed * KNOT_MPS,
+        heading=params.bearing,
+        accuracy_m=params.accuracy,
+        altitude=params.altitude,
+        battery=params.batt,
+        attributes=attributes,
+    )
 
 
 def fix_from_json(body: Any, now: datetime) -> Fix:
@@ -138,10 +162,21 @@ def fix_from_json(body: Any, now: datetime) -> Fix:
     data = OsmAndJson.model_validate(body)
     loc, coords = data.location, data.location.coords
     attributes = {**(loc.extras or {}), **({"event": loc.event} if loc.event else {})}
-    battery = loc.battery.level * 100 if loc.battery and loc.battery.level is not None and loc.battery.level >= 0 else None
-    return Fix(device_id=data.device_id, at=parse_timestamp(loc.timestamp, now), lon=coords.longitude,
-               lat=coords.latitude, speed_mps=coords.speed, heading=coords.heading, accuracy_m=coords.accuracy,
-               altitude=coords.altitude, battery=battery, attributes=attributes)
+    battery = (
+        loc.battery.level * 100 if loc.battery and loc.battery.level is not None and loc.battery.level >= 0 else None
+    )
+    return Fix(
+        device_id=data.device_id,
+        at=parse_timestamp(loc.timestamp, now),
+        lon=coords.longitude,
+        lat=coords.latitude,
+        speed_mps=coords.speed,
+        heading=coords.heading,
+        accuracy_m=coords.accuracy,
+        altitude=coords.altitude,
+        battery=battery,
+        attributes=attributes,
+    )
 
 
 def _describe(exc: ValidationError) -> str:
@@ -196,8 +231,15 @@ def positions(json: PositionBatch):
             results[index] = {"device_id": item.device_id, "accepted": False, "reason": "unknown device"}
             continue
         at = item.at if item.at.tzinfo else item.at.replace(tzinfo=UTC)
-        fix = Fix(device_id=item.device_id, at=at, lon=item.lon, lat=item.lat, speed_mps=item.speed_mps,
-                  heading=item.heading, accuracy_m=item.accuracy_m)
+        fix = Fix(
+            device_id=item.device_id,
+            at=at,
+            lon=item.lon,
+            lat=item.lat,
+            speed_mps=item.speed_mps,
+            heading=item.heading,
+            accuracy_m=item.accuracy_m,
+        )
         result = rt.positions.ingest(officer, fix, rt.city.grids, now)
         results[index] = {"device_id": item.device_id, "accepted": result.accepted, "reason": result.reason}
     return jsonify(accepted=sum(r["accepted"] for r in results), results=results)

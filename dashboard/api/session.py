@@ -1,4 +1,5 @@
 """Sign in and out over the API (the browser login page uses the same functions)."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -18,7 +19,8 @@ class Credentials(BaseModel):
     username: Annotated[str, Field(min_length=1, max_length=64)]
     password: Annotated[str, Field(min_length=1, max_length=256)]
     totp: Annotated[str, Field(pattern=r"^\s*\d{6}\s*$")] | None = Field(
-        default=None, description="6-digit code; required for admin, auditor and leader accounts")
+        default=None, description="6-digit code; required for admin, auditor and leader accounts"
+    )
 
 
 class PrincipalOut(BaseModel):
@@ -30,13 +32,19 @@ class PrincipalOut(BaseModel):
 
 
 def _out(principal) -> dict:
-    return {"account_id": principal.account_id, "username": principal.username, "role": str(principal.role),
-            "region_code": principal.region_code, "department_code": principal.department_code}
+    return {
+        "account_id": principal.account_id,
+        "username": principal.username,
+        "role": str(principal.role),
+        "region_code": principal.region_code,
+        "department_code": principal.department_code,
+    }
 
 
 @api.post("/auth/login")
-@spec.validate(json=Credentials, resp=Response(HTTP_200=PrincipalOut, HTTP_401=ErrorResponse,
-                                                  HTTP_422=ErrorResponse), tags=[TAG])
+@spec.validate(
+    json=Credentials, resp=Response(HTTP_200=PrincipalOut, HTTP_401=ErrorResponse, HTTP_422=ErrorResponse), tags=[TAG]
+)
 def api_login(json: Credentials):
     """Start a session (cookie). Repeated failures lock the account for 15 minutes."""
     return jsonify(_out(login(json.username, json.password, json.totp, now=runtime().clock())))

@@ -1,4 +1,5 @@
 """Statistics and event catch-up endpoints: today's figures for the wall, outbox events after a sequence number."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -9,15 +10,16 @@ from spectree import Response
 
 from dashboard.api import ErrorResponse, api, runtime, spec
 from dashboard.auth import require_principal
-from dispatcher import outbox, stats
-from dispatcher.access import can_see_event, scope_clause
+from dispatcher.cases import stats
+from dispatcher.cases.scope import can_see_event, scope_clause
+from dispatcher.store import outbox
 
 TAG = "stats"
 EVENTS_MAX = 1000
 
 
 class TodayOut(BaseModel):
-    """Today's figures (see dispatcher/stats.py for the definitions)."""
+    """Today's figures (see dispatcher/cases/stats.py for the definitions)."""
 
     model_config = ConfigDict(extra="allow")
     day: str

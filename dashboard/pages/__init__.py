@@ -1,6 +1,7 @@
 """Dash pages mounted on the Flask server: the command center (/), the wall display (/wall), the hotline console
 (/hotline), the triage page (/triage) and, when its module exists, the audit page (/audit); every one of them
 behind the sign-in page (dashboard/pages/login.py)."""
+
 from __future__ import annotations
 
 import importlib
@@ -26,14 +27,23 @@ PAGES["/triage"] = importlib.import_module("dashboard.pages.triage")  # 待甄�
 
 def mount_dash(server: Flask, settings: Settings) -> dash.Dash:
     """Create the Dash app on `server` (no CDN: every asset is served locally)."""
-    app = dash.Dash(__name__, server=server, title="网格指挥 GridCommand", serve_locally=True,
-                    suppress_callback_exceptions=True, update_title=None,
-                    assets_folder=str(_assets_dir()), url_base_pathname="/")
-    app.layout = html.Div([
-        dcc.Location(id="gc-url", refresh=False),
-        dcc.Store(id="gc-lang", storage_type="local", data=DEFAULT_LANG),
-        html.Div(id="gc-page"),
-    ])
+    app = dash.Dash(
+        __name__,
+        server=server,
+        title="网格指挥 GridCommand",
+        serve_locally=True,
+        suppress_callback_exceptions=True,
+        update_title=None,
+        assets_folder=str(_assets_dir()),
+        url_base_pathname="/",
+    )
+    app.layout = html.Div(
+        [
+            dcc.Location(id="gc-url", refresh=False),
+            dcc.Store(id="gc-lang", storage_type="local", data=DEFAULT_LANG),
+            html.Div(id="gc-page"),
+        ]
+    )
     _register(app)
     for module in dict.fromkeys(PAGES.values()):
         if hasattr(module, "register"):
@@ -56,8 +66,9 @@ def query_lang(search: str | None) -> str | None:
 
 
 def _register(app: dash.Dash) -> None:
-    @app.callback(Output("gc-page", "children"), Input("gc-url", "pathname"), Input("gc-lang", "data"),
-                  State("gc-url", "search"))
+    @app.callback(
+        Output("gc-page", "children"), Input("gc-url", "pathname"), Input("gc-lang", "data"), State("gc-url", "search")
+    )
     def page(pathname, stored, search):
         """Render the page of the path in the chosen language (`?lang=` wins over the stored choice)."""
         lang = query_lang(search) or lang_of(stored)
@@ -70,8 +81,13 @@ def _register(app: dash.Dash) -> None:
         wanted = query_lang(search)
         return wanted if wanted and wanted != stored else no_update
 
-    @app.callback(Output("gc-lang", "data", allow_duplicate=True), Output("gc-url", "search"),
-                  Input("cc-lang", "n_clicks"), State("gc-lang", "data"), prevent_initial_call=True)
+    @app.callback(
+        Output("gc-lang", "data", allow_duplicate=True),
+        Output("gc-url", "search"),
+        Input("cc-lang", "n_clicks"),
+        State("gc-lang", "data"),
+        prevent_initial_call=True,
+    )
     def toggle(n, stored):
         """中 / EN."""
         if not n:

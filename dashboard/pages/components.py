@@ -1,4 +1,5 @@
 """Shared pieces of the pages: header, map base, grid layers, small badges and time formatting."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,7 +12,7 @@ from flask import current_app
 
 from dashboard.auth import current_principal
 from dashboard.pages.i18n import client_strings, role_label, status_label, t
-from dispatcher.accounts import Account, Principal
+from dispatcher.access.accounts import Account, Principal
 
 CENTER = {"lat": 30.272, "lng": 120.165}  # the demo district; Leaflet order only here
 NAV_PAGES = ("command", "hotline", "triage")  # pages with the navigation and the language toggle in the header
@@ -44,49 +45,108 @@ def user_box(lang: str) -> html.Div:
     principal = current_principal()
     if principal is None:
         return html.Div()
-    return html.Div([
-        html.Span(display_name(principal), className="gc-user-name"),
-        html.Span(role_label(str(principal.role), lang), className="gc-user-role", id="gc-user-role",
-                  **{"data-role": str(principal.role)}),
-        html.Form(html.Button(t("logout", lang), type="submit", className="gc-logout", id="gc-logout"),
-                  action="/logout", method="POST", className="gc-logout-form"),
-    ], className="gc-user")
+    return html.Div(
+        [
+            html.Span(display_name(principal), className="gc-user-name"),
+            html.Span(
+                role_label(str(principal.role), lang),
+                className="gc-user-role",
+                id="gc-user-role",
+                **{"data-role": str(principal.role)},
+            ),
+            html.Form(
+                html.Button(t("logout", lang), type="submit", className="gc-logout", id="gc-logout"),
+                action="/logout",
+                method="POST",
+                className="gc-logout-form",
+            ),
+        ],
+        className="gc-user",
+    )
 
 
 def header(page: str, lang: str, prefix: str, stats: list | None = None) -> html.Header:
     """The top bar: product, navigation, live counters slot, connection state, clock, user, language toggle."""
-    nav = [dcc.Link(t("nav_command", lang), href=f"/?lang={lang}", className="gc-nav" + (" on" if page == "command" else "")),
-           dcc.Link(t("nav_wall", lang), href=f"/wall?lang={lang}", className="gc-nav" + (" on" if page == "wall" else "")),
-           dcc.Link(t("nav_hotline", lang), href=f"/hotline?lang={lang}", id="gc-nav-hotline",
-                    className="gc-nav" + (" on" if page == "hotline" else "")),
-           dcc.Link(t("nav_triage", lang), href=f"/triage?lang={lang}", id="gc-nav-triage",
-                    className="gc-nav" + (" on" if page == "triage" else ""))]
-    return html.Header([
-        html.Div([html.Span("◈", className="gc-logo"),
-                  html.Div([html.Div([html.B("网格指挥"), html.Span(" GridCommand", className="gc-brand-en")],
-                                     className="gc-brand"),
-                            html.Div(t("product_sub" if page == "command" else "wall_title", lang), className="gc-sub")])],
-                 className="gc-brand-box"),
-        html.Nav(nav, className="gc-navs") if page in NAV_PAGES else html.Div(),
-        html.Div(stats or [], id=f"{prefix}-header-stats", className="gc-header-stats"),
-        html.Div([html.Span(t("disconnected", lang), id=f"{prefix}-conn", className="gc-conn gc-conn-off"),
-                  html.Span(id=f"{prefix}-clock", className="gc-clock"),
-                  html.Button("EN" if lang == "zh" else "中", id=f"{prefix}-lang", className="gc-lang",
-                              title="中文 / English") if page in NAV_PAGES else None,
-                  user_box(lang)],
-                 className="gc-header-right"),
-        dcc.Interval(id=f"{prefix}-clock-tick", interval=1000),
-        dcc.Store(id=f"{prefix}-strings", data={**client_strings(lang), "connected": t("connected", lang),
-                                                 "disconnected": t("disconnected", lang)}),
-    ], className=f"gc-header gc-header-{page}")
+    nav = [
+        dcc.Link(
+            t("nav_command", lang), href=f"/?lang={lang}", className="gc-nav" + (" on" if page == "command" else "")
+        ),
+        dcc.Link(
+            t("nav_wall", lang), href=f"/wall?lang={lang}", className="gc-nav" + (" on" if page == "wall" else "")
+        ),
+        dcc.Link(
+            t("nav_hotline", lang),
+            href=f"/hotline?lang={lang}",
+            id="gc-nav-hotline",
+            className="gc-nav" + (" on" if page == "hotline" else ""),
+        ),
+        dcc.Link(
+            t("nav_triage", lang),
+            href=f"/triage?lang={lang}",
+            id="gc-nav-triage",
+            className="gc-nav" + (" on" if page == "triage" else ""),
+        ),
+    ]
+    return html.Header(
+        [
+            html.Div(
+                [
+                    html.Span("◈", className="gc-logo"),
+                    html.Div(
+                        [
+                            html.Div(
+                                [html.B("网格指挥"), html.Span(" GridCommand", className="gc-brand-en")],
+                                className="gc-brand",
+                            ),
+                            html.Div(t("product_sub" if page == "command" else "wall_title", lang), className="gc-sub"),
+                        ]
+                    ),
+                ],
+                className="gc-brand-box",
+            ),
+            html.Nav(nav, className="gc-navs") if page in NAV_PAGES else html.Div(),
+            html.Div(stats or [], id=f"{prefix}-header-stats", className="gc-header-stats"),
+            html.Div(
+                [
+                    html.Span(t("disconnected", lang), id=f"{prefix}-conn", className="gc-conn gc-conn-off"),
+                    html.Span(id=f"{prefix}-clock", className="gc-clock"),
+                    html.Button(
+                        "EN" if lang == "zh" else "中", id=f"{prefix}-lang", className="gc-lang", title="中文 / English"
+                    )
+                    if page in NAV_PAGES
+                    else None,
+                    user_box(lang),
+                ],
+                className="gc-header-right",
+            ),
+            dcc.Interval(id=f"{prefix}-clock-tick", interval=1000),
+            dcc.Store(
+                id=f"{prefix}-strings",
+                data={
+                    **client_strings(lang),
+                    "connected": t("connected", lang),
+                    "disconnected": t("disconnected", lang),
+                },
+            ),
+        ],
+        className=f"gc-header gc-header-{page}",
+    )
 
 
-def grid_layer(layer_id: str, level: str, *, url: str | None, hideout: dict, coords: dict | None,
-               interactive: bool = True) -> dl.GeoJSON:
+def grid_layer(
+    layer_id: str, level: str, *, url: str | None, hideout: dict, coords: dict | None, interactive: bool = True
+) -> dl.GeoJSON:
     """A grid level as a GeoJSON layer the browser fetches once from the grids endpoint, styled via hideout."""
     kwargs = {"coordsToLatLng": coords} if coords else {}
-    return dl.GeoJSON(id=layer_id, url=url, style=fn("gridStyle"), hideout={"kind": level, **hideout},
-                      interactive=interactive, zoomToBounds=False, **kwargs)
+    return dl.GeoJSON(
+        id=layer_id,
+        url=url,
+        style=fn("gridStyle"),
+        hideout={"kind": level, **hideout},
+        interactive=interactive,
+        zoomToBounds=False,
+        **kwargs,
+    )
 
 
 def grids_url(level: str) -> str:
@@ -104,15 +164,23 @@ def city_bounds(grids) -> list[list[float]] | None:
     return [[south, west], [north, east]]
 
 
-def base_map(map_id: str, children: list, *, tile_url: str | None, bounds=None, zoom: float = 13.5,
-             **kwargs) -> dl.Map:
+def base_map(map_id: str, children: list, *, tile_url: str | None, bounds=None, zoom: float = 13.5, **kwargs) -> dl.Map:
     """A Leaflet map centred on the city, with no remote tiles unless a tile URL is configured."""
     layers = [dl.TileLayer(url=tile_url, attribution="")] if tile_url else []
     view = {"center": CENTER, "zoom": zoom}
     if bounds:  # centre on the city (a bounds-only map trips dash-leaflet when it compares its centre)
         view["center"] = {"lat": (bounds[0][0] + bounds[1][0]) / 2, "lng": (bounds[0][1] + bounds[1][1]) / 2}
-    return dl.Map(id=map_id, minZoom=10, maxZoom=19, zoomSnap=0.25, children=layers + children,
-                  attributionControl=False, preferCanvas=True, **view, **kwargs)
+    return dl.Map(
+        id=map_id,
+        minZoom=10,
+        maxZoom=19,
+        zoomSnap=0.25,
+        children=layers + children,
+        attributionControl=False,
+        preferCanvas=True,
+        **view,
+        **kwargs,
+    )
 
 
 def status_badge(status: str, lang: str) -> html.Span:

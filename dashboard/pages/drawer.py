@@ -1,4 +1,5 @@
 """The command center's incident drawer: details, timeline, stage clock, and the actions the status allows."""
+
 from __future__ import annotations
 
 import logging
@@ -10,17 +11,24 @@ from flask import current_app, request
 
 from dashboard.pages.components import ago, light_dot, local_time, status_badge, viewer
 from dashboard.pages.i18n import action_label, stage_label, t
-from dispatcher.access import ACTIONS
-from dispatcher.accounts import Principal
-from dispatcher.commands import ActionRequest
+from dispatcher.access.accounts import Principal
+from dispatcher.cases.actions import get_incident, perform_action
+from dispatcher.cases.commands import ActionRequest
+from dispatcher.cases.lifecycle import Action
+from dispatcher.cases.scope import ACTIONS
+from dispatcher.cases.uow import UnitOfWork
 from dispatcher.errors import EngineError
-from dispatcher.lifecycle import Action
-from dispatcher.services import get_incident, perform_action
-from dispatcher.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-NEEDS_REASON = {Action.RETURN, Action.ESCALATE, Action.SUSPEND, Action.VOID, Action.REJECT, Action.TRIAGE,
-                Action.EXTEND}
+NEEDS_REASON = {
+    Action.RETURN,
+    Action.ESCALATE,
+    Action.SUSPEND,
+    Action.VOID,
+    Action.REJECT,
+    Action.TRIAGE,
+    Action.EXTEND,
+}
 DANGER = {Action.VOID, Action.RETURN, Action.REJECT}
 RECOMMEND_LIMIT = 5
 
@@ -30,12 +38,18 @@ def _rt():
 
 
 def empty(lang: str) -> html.Div:
-    return html.Div([html.Div(t("drawer_title", lang), className="gc-d-title"),
-                     html.Div(t("grid_hint", lang), className="gc-hint")], className="gc-d-empty")
+    return html.Div(
+        [
+            html.Div(t("drawer_title", lang), className="gc-d-title"),
+            html.Div(t("grid_hint", lang), className="gc-hint"),
+        ],
+        className="gc-d-empty",
+    )
 
 
-def action_request(action: Action, text: str | None, department: str | None, assignee: str | None,
-                   deadline) -> ActionRequest:
+def action_request(
+    action: Action, text: str | None, department: str | None, assignee: str | None, deadline
+) -> ActionRequest:
     """The parameters an action needs, from the drawer's one text box, department and officer choice."""
     text = (text or "").strip() or None
     fields: dict = {"note": text}
@@ -52,16 +66,23 @@ def action_request(action: Action, text: str | None, department: str | None, ass
     return ActionRequest(**{k: v for k, v in fields.items() if v is not None})
 
 
-def perform(principal: Principal, incident_id: str, action: Action, text: str | None, department: str | None,
-            assignee: str | None):
+def perform(
+    principal: Principal,
+    incident_id: str,
+    action: Action,
+    text: str | None,
+    department: str | None,
+    assignee: str | None,
+):
     """Run one action through the engine exactly as the REST API does (one unit of work, then the relay),
     as the signed-in user: the engine checks the role's permission and the incident's scope."""
     rt = _rt()
     with rt.working_for(principal, request.remote_addr) as (uow, now):
         current = get_incident(uow, incident_id, principal=principal)
         req = action_request(action, text, department, assignee, current.stage_deadline)
-        incident = perform_action(uow, rt.city, incident_id, action, req, actor=principal.username, now=now,
-                                  principal=principal)
+        incident = perform_action(
+            uow, rt.city, incident_id, action, req, actor=principal.username, now=now, principal=principal
+        )
     return incident.status
 
 
@@ -103,33 +124,67 @@ def details(view: dict, timeline: list[dict], lang: str) -> list:
     where = place or "—"
     if location:
         where = [html.Div(where), html.Small(f"{location['lon']:.5f}, {location['lat']:.5f}")]
-    head = html.Div([
-        html.Div([html.Span(cname, className="gc-d-title"), status_badge(view["status"], lang),
-                  html.Span(t("overdue_flag", lang), className="gc-tag-late gc-pulse") if view["overdue"] else None],
-                 className="gc-d-head"),
-        html.Div([html.Code(view["id"][:8]), html.Span(view["channel"])], className="gc-d-id"),
-        html.Button("×", id="cc-drawer-close", className="gc-d-close", title=t("close", lang)),
-    ])
-    clock = html.Div([
-        html.Div([html.Span(t("f_stage", lang)), html.B(stage_label(view["stage"], lang))]),
-        html.Div([html.Span(t("f_deadline", lang)), html.B(local_time(view["stage_deadline"], tz))]),
-        light_dot(view["light"], lang),
-    ], className=f"gc-d-clock gc-d-clock-{view['light'] or 'none'}")
+    head = html.Div(
+        [
+            html.Div(
+                [
+                    html.Span(cname, className="gc-d-title"),
+                    status_badge(view["status"], lang),
+                    html.Span(t("overdue_flag", lang), className="gc-tag-late gc-pulse") if view["overdue"] else None,
+                ],
+                className="gc-d-head",
+            ),
+            html.Div([html.Code(view["id"][:8]), html.Span(view["channel"])], className="gc-d-id"),
+            html.Button("×", id="cc-drawer-close", className="gc-d-close", title=t("close", lang)),
+        ]
+    )
+    clock = html.Div(
+        [
+            html.Div([html.Span(t("f_stage", lang)), html.B(stage_label(view["stage"], lang))]),
+            html.Div([html.Span(t("f_deadline", lang)), html.B(local_time(view["stage_deadline"], tz))]),
+            light_dot(view["light"], lang),
+        ],
+        className=f"gc-d-clock gc-d-clock-{view['light'] or 'none'}",
+    )
     facts = [
-        _kv(t("f_urgency", lang), html.Span(t(f"urgency_{view['urgency']}", lang), className=f"gc-urgtxt-{view['urgency']}")),
+        _kv(
+            t("f_urgency", lang),
+            html.Span(t(f"urgency_{view['urgency']}", lang), className=f"gc-urgtxt-{view['urgency']}"),
+        ),
         _kv(t("f_location", lang), where),
         _kv(t("f_department", lang), dname),
         _kv(t("f_assignee", lang), view["assignee"] or "—"),
         _kv(t("f_reported", lang), f"{local_time(view['created_at'], tz)} · {ago(view['created_at'], now, lang)}"),
-        _kv(t("f_routing", lang), html.Small((view["routing"] or {}).get("reason") or
-                                             ((view.get("triage") or {}).get("detail")) or "—")),
+        _kv(
+            t("f_routing", lang),
+            html.Small((view["routing"] or {}).get("reason") or ((view.get("triage") or {}).get("detail")) or "—"),
+        ),
     ]
-    steps = [html.Li([html.Div([html.B(action_label(e["action"], lang)), html.Span(e["actor"]),
-                                html.Time(local_time(e["at"], tz))], className="gc-tl-h"),
-                      html.Div(e["note"], className="gc-tl-note") if e.get("note") else None],
-                     className=f"gc-tl-{e['action']}") for e in reversed(timeline)]
-    return [head, html.P(view["description"], className="gc-d-desc"), clock, html.Div(facts, className="gc-facts"),
-            html.Div(t("timeline", lang), className="gc-sec"), html.Ol(steps, className="gc-timeline")]
+    steps = [
+        html.Li(
+            [
+                html.Div(
+                    [
+                        html.B(action_label(e["action"], lang)),
+                        html.Span(e["actor"]),
+                        html.Time(local_time(e["at"], tz)),
+                    ],
+                    className="gc-tl-h",
+                ),
+                html.Div(e["note"], className="gc-tl-note") if e.get("note") else None,
+            ],
+            className=f"gc-tl-{e['action']}",
+        )
+        for e in reversed(timeline)
+    ]
+    return [
+        head,
+        html.P(view["description"], className="gc-d-desc"),
+        clock,
+        html.Div(facts, className="gc-facts"),
+        html.Div(t("timeline", lang), className="gc-sec"),
+        html.Ol(steps, className="gc-timeline"),
+    ]
 
 
 def actions(view: dict, lang: str) -> list:
@@ -140,42 +195,95 @@ def actions(view: dict, lang: str) -> list:
     allowed = [a for a in view["allowed_actions"] if a != "dispatch"]
     if not view["allowed_actions"]:
         return [html.Div(t("actions", lang), className="gc-sec"), html.Div(t("no_actions", lang), className="gc-hint")]
-    parts = [html.Div(t("actions", lang), className="gc-sec"),
-             dcc.Textarea(id="cc-act-note", placeholder=t("note_placeholder", lang), className="gc-note")]
+    parts = [
+        html.Div(t("actions", lang), className="gc-sec"),
+        dcc.Textarea(id="cc-act-note", placeholder=t("note_placeholder", lang), className="gc-note"),
+    ]
     if "dispatch" in view["allowed_actions"]:
         catalogue = _rt().city.catalogue
-        options = [{"label": f"{d.name_zh if lang == 'zh' else d.name_en}", "value": d.code}
-                   for d in catalogue.departments.values()]
+        options = [
+            {"label": f"{d.name_zh if lang == 'zh' else d.name_en}", "value": d.code}
+            for d in catalogue.departments.values()
+        ]
         recs = recommendations(view["id"])
-        rec_rows = [html.Div([
-            html.Span(className=f"gc-odot gc-os-{r['officer'].get('status')}"),
-            html.B(r["officer"].get("name") or r["officer"]["id"]),
-            html.Span(f"{r['distance_m']:.0f} m"), html.Span(f"⚑ {r.get('load', 0)}"),
-            html.Button(t("dispatch_one_click", lang), id={"type": "cc-rec", "officer": r["officer"]["id"]},
-                        n_clicks=0, className="gc-btn gc-btn-primary gc-btn-sm"),
-        ], className="gc-rec") for r in recs] or [html.Div(t("no_officers", lang), className="gc-hint")]
-        parts += [html.Div([
-            html.Label(t("dispatch_to", lang)),
-            html.Div([dcc.Dropdown(id="cc-dispatch-dept", options=options, value=view["department_code"],
-                                   clearable=False, className="gc-dd"),
-                      html.Button(action_label("dispatch", lang), id={"type": "cc-act", "action": "dispatch"},
-                                  n_clicks=0, className="gc-btn gc-btn-primary")], className="gc-row"),
-            html.Label(t("nearest", lang)), *rec_rows], className="gc-dispatch")]
+        rec_rows = [
+            html.Div(
+                [
+                    html.Span(className=f"gc-odot gc-os-{r['officer'].get('status')}"),
+                    html.B(r["officer"].get("name") or r["officer"]["id"]),
+                    html.Span(f"{r['distance_m']:.0f} m"),
+                    html.Span(f"⚑ {r.get('load', 0)}"),
+                    html.Button(
+                        t("dispatch_one_click", lang),
+                        id={"type": "cc-rec", "officer": r["officer"]["id"]},
+                        n_clicks=0,
+                        className="gc-btn gc-btn-primary gc-btn-sm",
+                    ),
+                ],
+                className="gc-rec",
+            )
+            for r in recs
+        ] or [html.Div(t("no_officers", lang), className="gc-hint")]
+        parts += [
+            html.Div(
+                [
+                    html.Label(t("dispatch_to", lang)),
+                    html.Div(
+                        [
+                            dcc.Dropdown(
+                                id="cc-dispatch-dept",
+                                options=options,
+                                value=view["department_code"],
+                                clearable=False,
+                                className="gc-dd",
+                            ),
+                            html.Button(
+                                action_label("dispatch", lang),
+                                id={"type": "cc-act", "action": "dispatch"},
+                                n_clicks=0,
+                                className="gc-btn gc-btn-primary",
+                            ),
+                        ],
+                        className="gc-row",
+                    ),
+                    html.Label(t("nearest", lang)),
+                    *rec_rows,
+                ],
+                className="gc-dispatch",
+            )
+        ]
     else:
         parts.append(dcc.Input(id="cc-dispatch-dept", type="hidden", value=None))
-    parts.append(html.Div([html.Button(action_label(a, lang), id={"type": "cc-act", "action": a}, n_clicks=0,
-                                       className="gc-btn" + (" gc-btn-danger" if a in DANGER else ""))
-                           for a in allowed], className="gc-actions"))
+    parts.append(
+        html.Div(
+            [
+                html.Button(
+                    action_label(a, lang),
+                    id={"type": "cc-act", "action": a},
+                    n_clicks=0,
+                    className="gc-btn" + (" gc-btn-danger" if a in DANGER else ""),
+                )
+                for a in allowed
+            ],
+            className="gc-actions",
+        )
+    )
     return parts
 
 
 def register(app: dash.Dash) -> None:
     """The drawer's callbacks: render on selection or change; perform an action."""
 
-    @app.callback(Output("cc-drawer-body", "children"), Output("cc-drawer-actions", "children"),
-                  Output("cc-drawer-ver", "data"), Output("cc-drawer", "className"),
-                  Input("cc-selected", "data"), Input("cc-seq", "data"), State("cc-drawer-ver", "data"),
-                  State("gc-lang", "data"))
+    @app.callback(
+        Output("cc-drawer-body", "children"),
+        Output("cc-drawer-actions", "children"),
+        Output("cc-drawer-ver", "data"),
+        Output("cc-drawer", "className"),
+        Input("cc-selected", "data"),
+        Input("cc-seq", "data"),
+        State("cc-drawer-ver", "data"),
+        State("gc-lang", "data"),
+    )
     def render(incident_id, _seq, shown, lang):
         """Details are refreshed on every change; the action area only when the incident's version moved."""
         if not incident_id or not isinstance(incident_id, str):
@@ -196,19 +304,34 @@ def register(app: dash.Dash) -> None:
         buttons = actions(view, lang) if version != shown else no_update
         return details(view, timeline, lang), buttons, version, "gc-drawer gc-drawer-open"
 
-    @app.callback(Output("cc-selected", "data", allow_duplicate=True), Input("cc-drawer-close", "n_clicks"),
-                  prevent_initial_call=True)
+    @app.callback(
+        Output("cc-selected", "data", allow_duplicate=True),
+        Input("cc-drawer-close", "n_clicks"),
+        prevent_initial_call=True,
+    )
     def close(n):
         return None if n else no_update
 
-    @app.callback(Output("cc-toast", "children"), Output("cc-act-result", "data"),
-                  Input({"type": "cc-act", "action": ALL}, "n_clicks"), Input({"type": "cc-rec", "officer": ALL}, "n_clicks"),
-                  State("cc-selected", "data"), State("cc-act-note", "value"), State("cc-dispatch-dept", "value"),
-                  State("cc-act-result", "data"), State("gc-lang", "data"), prevent_initial_call=True)
+    @app.callback(
+        Output("cc-toast", "children"),
+        Output("cc-act-result", "data"),
+        Input({"type": "cc-act", "action": ALL}, "n_clicks"),
+        Input({"type": "cc-rec", "officer": ALL}, "n_clicks"),
+        State("cc-selected", "data"),
+        State("cc-act-note", "value"),
+        State("cc-dispatch-dept", "value"),
+        State("cc-act-result", "data"),
+        State("gc-lang", "data"),
+        prevent_initial_call=True,
+    )
     def act(_acts, _recs, incident_id, text, department, count, lang):
         """A button press performs the action through the engine; the outcome shows as a toast."""
-        if not incident_id or not isinstance(incident_id, str) or not isinstance(ctx.triggered_id, dict) \
-                or not ctx.triggered[0]["value"]:
+        if (
+            not incident_id
+            or not isinstance(incident_id, str)
+            or not isinstance(ctx.triggered_id, dict)
+            or not ctx.triggered[0]["value"]
+        ):
             return no_update, no_update
         principal = viewer()
         if ctx.triggered_id["type"] == "cc-rec":
@@ -224,4 +347,6 @@ def register(app: dash.Dash) -> None:
             return html.Div(t("failed", lang, message=exc.message), className="gc-toast-err"), no_update
         except ValueError as exc:  # pydantic: a field the action needs is malformed
             return html.Div(t("failed", lang, message=str(exc).splitlines()[0]), className="gc-toast-err"), no_update
-        return html.Div(t("done", lang, action=action_label(str(action), lang)), className="gc-toast-ok"), (count or 0) + 1
+        return html.Div(t("done", lang, action=action_label(str(action), lang)), className="gc-toast-ok"), (
+            count or 0
+        ) + 1

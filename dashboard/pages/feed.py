@@ -1,4 +1,5 @@
 """The command center's incident feed: compact map records, the initial open set, catch-up from the outbox."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,13 +7,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dispatcher.access import can_see_event, scope_clause
-from dispatcher.accounts import Principal
-from dispatcher.city import City
-from dispatcher.clocks import is_overdue, light
-from dispatcher.incident import Incident
-from dispatcher.lifecycle import OPEN_STATUSES
-from dispatcher.outbox import OutboxEvent, since
+from dispatcher.access.accounts import Principal
+from dispatcher.cases.clocks import is_overdue, light
+from dispatcher.cases.incident import Incident
+from dispatcher.cases.lifecycle import OPEN_STATUSES
+from dispatcher.cases.scope import can_see_event, scope_clause
+from dispatcher.city.loader import City
+from dispatcher.store.outbox import OutboxEvent, since
 from geo.crs import wgs84_to_bd09, wgs84_to_gcj02
 
 MAX_OPEN_ON_MAP = 5000
@@ -46,11 +47,20 @@ def compact(incident: Incident, city: City, now: datetime, crs: str = "wgs84") -
     lon, lat = (None, None) if incident.lon is None else to_display(incident.lon, incident.lat, crs)
     signal = light(city, incident, now)
     return {
-        "id": incident.id, "lon": lon, "lat": lat, "s": incident.status, "u": incident.urgency,
-        "o": is_overdue(incident, now), "l": str(signal) if signal else None,
-        "c": incident.category_code, "cn": category.name_zh if category else None,
-        "ce": category.name_en if category else None, "st": incident.grid_street, "cm": incident.grid_community,
-        "d": (incident.description or "")[:80], "t": incident.created_at.isoformat(),
+        "id": incident.id,
+        "lon": lon,
+        "lat": lat,
+        "s": incident.status,
+        "u": incident.urgency,
+        "o": is_overdue(incident, now),
+        "l": str(signal) if signal else None,
+        "c": incident.category_code,
+        "cn": category.name_zh if category else None,
+        "ce": category.name_en if category else None,
+        "st": incident.grid_street,
+        "cm": incident.grid_community,
+        "d": (incident.description or "")[:80],
+        "t": incident.created_at.isoformat(),
         "dl": incident.stage_deadline.isoformat() if incident.stage_deadline else None,
         "dep": incident.department_code,
     }
@@ -61,17 +71,23 @@ def last_seq(session: Session) -> int:
     return session.scalar(select(func.max(OutboxEvent.id))) or 0
 
 
-def open_incidents(session: Session, city: City, now: datetime, crs: str, principal: Principal
-                   ) -> tuple[dict[str, dict], int]:
+def open_incidents(
+    session: Session, city: City, now: datetime, crs: str, principal: Principal
+) -> tuple[dict[str, dict], int]:
     """Every open incident the principal may see as compact records, and the sequence number they are current up to."""
     seq = last_seq(session)  # read first: anything newer is replayed by the first catch-up (idempotent)
-    query = (select(Incident).where(Incident.status.in_([str(s) for s in OPEN_STATUSES]), scope_clause(principal))
-             .order_by(Incident.created_at.desc()).limit(MAX_OPEN_ON_MAP))
+    query = (
+        select(Incident)
+        .where(Incident.status.in_([str(s) for s in OPEN_STATUSES]), scope_clause(principal))
+        .order_by(Incident.created_at.desc())
+        .limit(MAX_OPEN_ON_MAP)
+    )
     return {i.id: compact(i, city, now, crs) for i in session.scalars(query)}, seq
 
 
-def catch_up(session: Session, city: City, after_seq: int, now: datetime, crs: str, principal: Principal
-             ) -> tuple[dict[str, dict], list[str], int]:
+def catch_up(
+    session: Session, city: City, after_seq: int, now: datetime, crs: str, principal: Principal
+) -> tuple[dict[str, dict], list[str], int]:
     """Incidents changed after `after_seq`, re-read as they are now: (upserts, ids no longer open, new last seq).
 
     Only events of the principal's scope count, and their incidents are re-read inside the scope: an incident

@@ -11,6 +11,7 @@
   data/demo_city/accounts.yaml, one-click for those without a second factor, with the password and the
   current TOTP code for those with one.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,7 +31,8 @@ from flask import (
 
 from dashboard.auth import LoginFailed, current_principal, login, logout
 from dashboard.pages.i18n import lang_of, role_label, t
-from dispatcher.accounts import Principal, Role
+from dispatcher.access.accounts import Principal
+from dispatcher.access.roles import Role
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,7 @@ def gate():
 
 # --- demo accounts -------------------------------------------------------------------------------------
 
+
 def demo_accounts() -> list[dict]:
     """The demo accounts shown on the sign-in page (only in demo mode; [] otherwise or when the file is missing)."""
     rt = _rt()
@@ -100,10 +103,15 @@ def demo_accounts() -> list[dict]:
         if not isinstance(row, dict) or not row.get("username") or not row.get("password"):
             continue
         secret = row.get("totp_secret")
-        accounts.append({"username": str(row["username"]), "password": str(row["password"]),
-                         "display_name": str(row.get("display_name") or row["username"]),
-                         "role": str(row.get("role") or ""),
-                         "code": pyotp.TOTP(secret).at(now) if secret else None})
+        accounts.append(
+            {
+                "username": str(row["username"]),
+                "password": str(row["password"]),
+                "display_name": str(row.get("display_name") or row["username"]),
+                "role": str(row.get("role") or ""),
+                "code": pyotp.TOTP(secret).at(now) if secret else None,
+            }
+        )
     return accounts
 
 
@@ -188,13 +196,23 @@ PAGE = """<!doctype html>
 
 
 def _render(lang: str, next_path: str | None, *, error: bool = False, username: str = "", status: int = 200):
-    strings = {k: t(f"login_{k}", lang) for k in ("username", "password", "totp", "totp_hint", "submit", "demo",
-                                                   "demo_sign_in", "demo_code")}
+    strings = {
+        k: t(f"login_{k}", lang)
+        for k in ("username", "password", "totp", "totp_hint", "submit", "demo", "demo_sign_in", "demo_code")
+    }
     demo = [{**a, "role_label": role_label(a["role"], lang)} for a in demo_accounts()]
     html = render_template_string(
-        PAGE, lang=lang, title=t("login_title", lang), s=strings, next=next_path, username=username[:MAX_USERNAME],
-        error=t("login_failed", lang) if error else None, demo=demo,
-        other_lang="zh" if lang == "en" else "en", other_label="中文" if lang == "en" else "English")
+        PAGE,
+        lang=lang,
+        title=t("login_title", lang),
+        s=strings,
+        next=next_path,
+        username=username[:MAX_USERNAME],
+        error=t("login_failed", lang) if error else None,
+        demo=demo,
+        other_lang="zh" if lang == "en" else "en",
+        other_label="中文" if lang == "en" else "English",
+    )
     return html, status, {"Content-Type": "text/html; charset=utf-8"}
 
 
@@ -212,8 +230,13 @@ def login_submit():
     username = (form.get("username") or "").strip()
     password = form.get("password") or ""
     totp = (form.get("totp") or "").replace(" ", "") or None
-    if not username or not password or len(username) > MAX_USERNAME or len(password) > MAX_PASSWORD \
-            or (totp is not None and (len(totp) > 8 or not totp.isdigit())):
+    if (
+        not username
+        or not password
+        or len(username) > MAX_USERNAME
+        or len(password) > MAX_PASSWORD
+        or (totp is not None and (len(totp) > 8 or not totp.isdigit()))
+    ):
         return _render(lang, next_path, error=True, username=username, status=401)
     try:
         principal = login(username, password, totp, now=_rt().clock())

@@ -1,4 +1,5 @@
 """A real GridCommand server (SQLite + bundled Redis + worker) and headless Debian Chromium for the browser tests."""
+
 from __future__ import annotations
 
 import json
@@ -12,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from shapely.geometry import shape
 
 from tests.conftest import DEMO_GRIDS, IN_CI
 
@@ -24,8 +26,17 @@ E2E_ACCOUNTS = {
 }
 
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 START_TIMEOUT_S = 40
 
 
@@ -75,9 +86,9 @@ def _seed_accounts(database_url: str) -> str:
     """The e2e accounts, created straight in the server's database; returns the shift leader's API token."""
     from datetime import UTC, datetime
 
-    from dispatcher.accounts import Account, issue_token
-    from dispatcher.db import make_engine, make_sessions
-    from dispatcher.passwords import hash_password
+    from dispatcher.access.accounts import Account, issue_token
+    from dispatcher.access.passwords import hash_password
+    from dispatcher.store.db import make_engine, make_sessions
 
     engine = make_engine(database_url)
     now = datetime.now(UTC)
@@ -99,9 +110,13 @@ def live_server(tmp_path_factory):
     REDIS_URL unset (bundled)."""
     root = tmp_path_factory.mktemp("e2e")
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
-    env.update(DATABASE_URL=f"sqlite:///{root / 'e2e.sqlite'}", GRIDCOMMAND_VAR_DIR=str(root / "var"),
-               GRIDCOMMAND_RELAY_INTERVAL_S="0.5", PYTHONUNBUFFERED="1",
-               GRIDCOMMAND_RATE_LIMIT_LOGIN="1000/minute")  # every browser context signs in through the form
+    env.update(
+        DATABASE_URL=f"sqlite:///{root / 'e2e.sqlite'}",
+        GRIDCOMMAND_VAR_DIR=str(root / "var"),
+        GRIDCOMMAND_RELAY_INTERVAL_S="0.5",
+        PYTHONUNBUFFERED="1",
+        GRIDCOMMAND_RATE_LIMIT_LOGIN="1000/minute",
+    )  # every browser context signs in through the form
     _cli("db", "upgrade", env=env)
     _cli("import-grids", str(DEMO_GRIDS), env=env)
     _cli("import-officers", str(DEMO_ROSTER), env=env)
@@ -109,8 +124,13 @@ def live_server(tmp_path_factory):
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(root / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # own process group
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dashboard.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # own process group
     try:
         _wait_healthy(url, proc)
         live = LiveServer(url)
@@ -195,3 +215,15 @@ def open_page(browser, live_server):
     yield _open
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def community_points() -> list[tuple[float, float]]:
+    """A point inside each community (far apart, so map markers never cluster together)."""
+    features = json.loads(DEMO_GRIDS.read_text(encoding="utf-8"))["features"]
+    points = []
+    for f in features:
+        if f["properties"]["level"] == "community":
+            p = shape(f["geometry"]).representative_point()
+            points.append((p.x, p.y))
+    return points

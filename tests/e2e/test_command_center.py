@@ -1,4 +1,5 @@
 """What an operator sees in the command center: a clean offline load, live incidents, shared dispatch, catch-up."""
+
 from __future__ import annotations
 
 import json
@@ -7,40 +8,32 @@ import urllib.request
 from urllib.parse import urlparse
 
 import pytest
-from shapely.geometry import shape
-
-from tests.conftest import DEMO_GRIDS
 
 pytestmark = pytest.mark.browser
 LIVE_S = 2.0  # an incident must show up without reload within this
 
 
-@pytest.fixture(scope="module")
-def community_points() -> list[tuple[float, float]]:
-    """A point inside each community (far apart, so map markers never cluster together)."""
-    features = json.loads(DEMO_GRIDS.read_text(encoding="utf-8"))["features"]
-    points = []
-    for f in features:
-        if f["properties"]["level"] == "community":
-            p = shape(f["geometry"]).representative_point()
-            points.append((p.x, p.y))
-    return points
-
-
 def api(base, method: str, path: str, body: dict | None = None) -> dict:
     """One API call as the e2e shift leader (bearer token of the live server)."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json",
-                                              "Authorization": f"Bearer {base.token}"})
+    request = urllib.request.Request(
+        base + path,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {base.token}"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
 
 
 def report(base: str, point: tuple[float, float], description: str) -> dict:
     lon, lat = point
-    return api(base, "POST", "/api/v1/incidents",
-               {"description": description, "category_code": "020101", "lon": lon, "lat": lat})
+    return api(
+        base,
+        "POST",
+        "/api/v1/incidents",
+        {"description": description, "category_code": "020101", "lon": lon, "lat": lat},
+    )
 
 
 def marker(page, incident_id: str):
@@ -54,7 +47,9 @@ def queue_row(page, incident_id: str):
 def test_page_loads_with_grids_no_console_errors_and_only_local_requests(open_page):
     watched = open_page("/")
     page = watched.page
-    page.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane canvas, .leaflet-overlay-pane path').length > 0")
+    page.wait_for_function(
+        "document.querySelectorAll('.leaflet-overlay-pane canvas, .leaflet-overlay-pane path').length > 0"
+    )
     grid_fetches = [u for u in watched.requests if "/api/v1/grids" in u]
     assert sorted(urlparse(u).query for u in grid_fetches) == ["level=community", "level=street"]  # once each
     page.wait_for_selector("#cc-tab-new", timeout=5000)

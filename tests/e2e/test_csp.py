@@ -1,4 +1,5 @@
 """The content security policy allows exactly what the pages need: both load, connect and log no error."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """A call-taker at the hotline console (/hotline): the caller's history by number, category search, a map click
 showing the grid path, Ctrl+Enter saving, and the new case on the command center within 2 s."""
+
 from __future__ import annotations
 
 import time
@@ -7,10 +8,9 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_command_center import (  # noqa: F401
+from tests.e2e.test_command_center import (
     LIVE_S,
     api,
-    community_points,
     marker,
     queue_row,
 )
@@ -37,12 +37,23 @@ def click_map_centre(page, map_id: str) -> None:
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
 
-def test_hotline_call_is_saved_with_ctrl_enter_and_shows_on_the_command_center(open_page, live_server,
-                                                                                community_points):  # noqa: F811
+def test_hotline_call_is_saved_with_ctrl_enter_and_shows_on_the_command_center(
+    open_page, live_server, community_points
+):
     lon, lat = community_points[5]
-    earlier = api(live_server, "POST", "/api/v1/incidents",
-                  {"description": "e2e 早先来电：小区门口垃圾堆积", "category_code": "020101", "lon": lon, "lat": lat,
-                   "reporter_phone": PHONE, "reporter_name": "赵先生"})
+    earlier = api(
+        live_server,
+        "POST",
+        "/api/v1/incidents",
+        {
+            "description": "e2e 早先来电：小区门口垃圾堆积",
+            "category_code": "020101",
+            "lon": lon,
+            "lat": lat,
+            "reporter_phone": PHONE,
+            "reporter_name": "赵先生",
+        },
+    )
     watcher = open_page("/").page  # a second operator at the command center
     watched = open_page("/hotline")
     page = watched.page

@@ -1,5 +1,6 @@
 """Signing in through the browser: anonymous visitors land on the sign-in page, a wrong password says nothing
 specific, a dispatcher gets the command center with their name in the header, and signing out ends it."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """An officer's tracker reports over the OsmAnd protocol and the marker moves on every open command center."""
+
 from __future__ import annotations
 
 import json
@@ -41,4 +42,6 @@ def test_an_osmand_fix_moves_the_officers_marker(open_page, live_server):
     page.wait_for_function(
         """([id, x]) => { const el = document.querySelector(`.gc-off[data-officer="${id}"]`);
                           return el && el.getBoundingClientRect().x > x + 8; }""",
-        arg=[officer["id"], before["x"]], timeout=5_000)
+        arg=[officer["id"], before["x"]],
+        timeout=5_000,
+    )

@@ -1,5 +1,6 @@
 """The triage page (/triage): a report outside every grid is listed with its reason; correcting its location on
 the map and filing it (Ctrl+Enter) takes it out of the list."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,12 @@ pytestmark = pytest.mark.browser
 
 
 def test_outside_grid_report_is_corrected_on_the_map_and_filed(open_page, live_server):
-    report = api(live_server, "POST", "/api/v1/incidents",
-                 {"description": "e2e 甄别：位置不在网格内的暴露垃圾", "category_code": "020101", "lon": 100.0, "lat": 40.0})
+    report = api(
+        live_server,
+        "POST",
+        "/api/v1/incidents",
+        {"description": "e2e 甄别：位置不在网格内的暴露垃圾", "category_code": "020101", "lon": 100.0, "lat": 40.0},
+    )
     watched = open_page("/triage")
     page = watched.page
     row = page.locator(f'.gc-tr-row[data-id="{report["id"]}"]')

@@ -1,4 +1,5 @@
 """Small helpers shared by the integration tests."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

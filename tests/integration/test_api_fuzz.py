@@ -8,6 +8,7 @@ The bugs the fuzz found (form bodies, 64-bit overflows, NUL characters) have reg
 
 GRIDCOMMAND_FUZZ_EXAMPLES=300 GRIDCOMMAND_FUZZ_RANDOM=1 turns this into a longer, non-deterministic hunt.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,16 +20,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from dispatcher.lifecycle import Action
-from dispatcher.officers import Officer
+from dispatcher.cases.lifecycle import Action
+from dispatcher.fleet.officers import Officer
 from tests.integration.helpers import count, report
 
 OPENAPI = "/api/v1/openapi.json"
 ACTION_PATH = "/api/v1/incidents/{incident_id}/actions/{action}"
 FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 EXAMPLES = int(os.environ.get("GRIDCOMMAND_FUZZ_EXAMPLES", "25"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None,
-                derandomize=not os.environ.get("GRIDCOMMAND_FUZZ_RANDOM"))
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+    derandomize=not os.environ.get("GRIDCOMMAND_FUZZ_RANDOM"),
+)
 CHECKS = [not_a_server_error, response_schema_conformance]
 
 
@@ -43,10 +49,22 @@ def api_schema(app, client, city, db, redis_url):
     app.extensions["gridcommand"].redis = redis_lib.Redis.from_url(redis_url)
     community = city.grids.by_level("community")[0].code
     with sessions.begin() as session:
-        session.add_all([Officer(id="GW1", name="王芳", role="grid_worker", grid_community=community, device_id="0",
-                                 on_duty=True),
-                         Officer(id="ZF1", name="李强", role="enforcement", department_code="CGZF",
-                                 grid_community=community, device_id="dev-2", on_duty=True)])
+        session.add_all(
+            [
+                Officer(
+                    id="GW1", name="王芳", role="grid_worker", grid_community=community, device_id="0", on_duty=True
+                ),
+                Officer(
+                    id="ZF1",
+                    name="李强",
+                    role="enforcement",
+                    department_code="CGZF",
+                    grid_community=community,
+                    device_id="dev-2",
+                    on_duty=True,
+                ),
+            ]
+        )
     for unit_index in (3, 10):
         assert report(client, city, unit_index=unit_index).status_code == 201
     api = schemathesis.openapi.from_wsgi(OPENAPI, app)
@@ -57,8 +75,10 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 def _explain(case, response) -> str:
-    return (f"{case.method} {case.formatted_path} -> {response.status_code}\n"
-            f"reproduce: {case.as_curl_command()}\nresponse: {response.text[:2000]}")
+    return (
+        f"{case.method} {case.formatted_path} -> {response.status_code}\n"
+        f"reproduce: {case.as_curl_command()}\nresponse: {response.text[:2000]}"
+    )
 
 
 @schema.parametrize()
@@ -72,10 +92,16 @@ def test_no_input_gives_a_server_error(case):
 def test_the_schema_documents_every_api_operation(api_schema):
     operations = {(result.ok().method.upper(), result.ok().path) for result in api_schema.get_all_operations()}
     assert operations >= {
-        ("GET", "/api/v1/categories"), ("GET", "/api/v1/departments"), ("GET", "/api/v1/locate"),
-        ("GET", "/api/v1/grids"), ("POST", "/api/v1/grids/import"), ("POST", "/api/v1/incidents"),
-        ("GET", "/api/v1/incidents"), ("GET", "/api/v1/incidents/{incident_id}"),
-        ("GET", "/api/v1/incidents/{incident_id}/timeline"), ("POST", ACTION_PATH),
+        ("GET", "/api/v1/categories"),
+        ("GET", "/api/v1/departments"),
+        ("GET", "/api/v1/locate"),
+        ("GET", "/api/v1/grids"),
+        ("POST", "/api/v1/grids/import"),
+        ("POST", "/api/v1/incidents"),
+        ("GET", "/api/v1/incidents"),
+        ("GET", "/api/v1/incidents/{incident_id}"),
+        ("GET", "/api/v1/incidents/{incident_id}/timeline"),
+        ("POST", ACTION_PATH),
     }
 
 
@@ -105,21 +131,67 @@ def test_actions_on_a_claimed_incident_never_give_a_server_error(api_schema, cli
     _actions_never_fail_on(api_schema, incident_id)
 
 
-OSMAND_VALUES = st.one_of(st.text(max_size=30), st.integers().map(str), st.floats().map(str), st.just("0"),
-                          st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()))
-OSMAND_PARAMS = st.dictionaries(st.sampled_from(["id", "deviceid", "lat", "lon", "location", "timestamp", "speed",
-                                                 "bearing", "heading", "accuracy", "altitude", "batt", "alarm"]),
-                                OSMAND_VALUES, max_size=8)
-JSON_VALUES = st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=20)
-                           | OSMAND_VALUES, lambda inner: st.lists(inner, max_size=3)
-                           | st.dictionaries(st.text(max_size=10), inner, max_size=3), max_leaves=10)
+OSMAND_VALUES = st.one_of(
+    st.text(max_size=30),
+    st.integers().map(str),
+    st.floats().map(str),
+    st.just("0"),
+    st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
+)
+OSMAND_PARAMS = st.dictionaries(
+    st.sampled_from(
+        [
+            "id",
+            "deviceid",
+            "lat",
+            "lon",
+            "location",
+            "timestamp",
+            "speed",
+            "bearing",
+            "heading",
+            "accuracy",
+            "altitude",
+            "batt",
+            "alarm",
+        ]
+    ),
+    OSMAND_VALUES,
+    max_size=8,
+)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=20) | OSMAND_VALUES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=10,
+)
 OSMAND_JSON = st.fixed_dictionaries(
-    {"device_id": st.sampled_from(["0", "dev-2", "nobody"]) | JSON_VALUES,
-     "location": st.fixed_dictionaries({"coords": st.fixed_dictionaries({}, optional={
-         "latitude": st.floats(-100, 100) | JSON_VALUES, "longitude": st.floats(-200, 200) | JSON_VALUES,
-         "accuracy": JSON_VALUES, "speed": JSON_VALUES, "heading": JSON_VALUES, "altitude": JSON_VALUES})},
-         optional={"timestamp": OSMAND_VALUES | JSON_VALUES, "is_moving": JSON_VALUES, "event": JSON_VALUES,
-                   "battery": JSON_VALUES, "extras": JSON_VALUES}) | JSON_VALUES})
+    {
+        "device_id": st.sampled_from(["0", "dev-2", "nobody"]) | JSON_VALUES,
+        "location": st.fixed_dictionaries(
+            {
+                "coords": st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "latitude": st.floats(-100, 100) | JSON_VALUES,
+                        "longitude": st.floats(-200, 200) | JSON_VALUES,
+                        "accuracy": JSON_VALUES,
+                        "speed": JSON_VALUES,
+                        "heading": JSON_VALUES,
+                        "altitude": JSON_VALUES,
+                    },
+                )
+            },
+            optional={
+                "timestamp": OSMAND_VALUES | JSON_VALUES,
+                "is_moving": JSON_VALUES,
+                "event": JSON_VALUES,
+                "battery": JSON_VALUES,
+                "extras": JSON_VALUES,
+            },
+        )
+        | JSON_VALUES,
+    }
+)
 
 
 @FUZZ
@@ -131,8 +203,12 @@ def _osmand_never_fails(client, form, params, body):
         response = client.post("/osmand", data=params)
     else:
         response = client.post("/osmand", json=body)
-    assert response.status_code < 500, (form, params if form != "json" else body, response.status_code,
-                                        response.get_data(as_text=True)[:500])
+    assert response.status_code < 500, (
+        form,
+        params if form != "json" else body,
+        response.status_code,
+        response.get_data(as_text=True)[:500],
+    )
 
 
 def test_the_undocumented_osmand_endpoint_never_gives_a_server_error(api_schema, client):
@@ -150,6 +226,7 @@ def test_unknown_incident_ids_are_404_not_500(client, incident_id, suffix):
 
 # --- Regressions for bugs the fuzz found --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("media_type", FORM_MEDIA_TYPES)
 @pytest.mark.parametrize("target", ["create", "action", "positions"])
 def test_form_encoded_body_is_a_client_error(request, app, client, city, media_type, target):
@@ -159,14 +236,20 @@ def test_form_encoded_body_is_a_client_error(request, app, client, city, media_t
     elif target == "positions":
         app.extensions["gridcommand"].redis = redis_lib.Redis.from_url(request.getfixturevalue("redis_url"))
         path = "/api/v1/positions"
-    response = client.post(path, data={"description": "井盖缺失", "address": "某路1号", "reason": "重复"},
-                           content_type=media_type)
+    response = client.post(
+        path, data={"description": "井盖缺失", "address": "某路1号", "reason": "重复"}, content_type=media_type
+    )
     assert response.status_code == 415 and "application/json" in response.json["error"]["message"]
 
 
-@pytest.mark.parametrize("query", ["incidents?page=9223372036854775807",
-                                   "incidents?page=18446744073709553&page_size=500",
-                                   "events?after_seq=9223372036854775808"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "incidents?page=9223372036854775807",
+        "incidents?page=18446744073709553&page_size=500",
+        "events?after_seq=9223372036854775808",
+    ],
+)
 def test_huge_numbers_are_a_client_error(client, query):
     response = client.get(f"/api/v1/{query}")
     assert response.status_code == 422

@@ -4,6 +4,7 @@ concurrent appends keep one chain, and `gridcommand audit verify` names an edite
 The shared test database's trail is never tampered with (its chain must stay valid across the whole run):
 tampering happens in a separate database per backend (`tamperable`), wiped before each test.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,14 +20,14 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from dashboard.cli import main
-from dispatcher import audit
-from dispatcher.audit import GENESIS, AuditRecord
-from dispatcher.commands import CreateIncident
-from dispatcher.db import make_engine, make_sessions
-from dispatcher.migrate import upgrade
-from dispatcher.services import create_incident
+from dispatcher.access import audit
+from dispatcher.access.audit import GENESIS, AuditRecord
+from dispatcher.cases.uow import UnitOfWork
+from dispatcher.intake.commands import CreateIncident
+from dispatcher.intake.reports import create_incident
 from dispatcher.settings import REPO_ROOT, get_settings
-from dispatcher.uow import UnitOfWork
+from dispatcher.store.db import make_engine, make_sessions
+from dispatcher.store.migrate import upgrade
 from tests.conftest import T0, _ensure_pg_database, _reset_pg_schema
 from tests.integration.helpers import act, inside, report
 
@@ -50,6 +51,7 @@ def verified(sessions) -> audit.VerifyResult:
 
 # --- the shared database: what the application writes ------------------------------------------------------------
 
+
 def test_every_incident_action_through_the_api_is_audited_in_its_transaction(client, city, db):
     _, engine, sessions = db
     before = max_id(engine)
@@ -58,10 +60,14 @@ def test_every_incident_action_through_the_api_is_audited_in_its_transaction(cli
     assert act(client, incident["id"], "dispatch").status_code == 200
     rows = records_after(sessions, before)
     with engine.connect() as conn:
-        outbox = conn.execute(sa.text("SELECT id, name FROM outbox WHERE incident_id = :i ORDER BY id"),
-                              {"i": incident["id"]}).all()
-    assert [r.action for r in rows] == [name for _, name in outbox] == \
-        ["incident.report", "incident.file", "incident.dispatch"]
+        outbox = conn.execute(
+            sa.text("SELECT id, name FROM outbox WHERE incident_id = :i ORDER BY id"), {"i": incident["id"]}
+        ).all()
+    assert (
+        [r.action for r in rows]
+        == [name for _, name in outbox]
+        == ["incident.report", "incident.file", "incident.dispatch"]
+    )
     assert [r.detail["outbox"] for r in rows] == [seq for seq, _ in outbox]
     assert {r.target for r in rows} == {f"incident:{incident['id']}"}
     assert {r.result for r in rows} == {"ok"}
@@ -82,8 +88,10 @@ def test_a_refused_action_writes_no_audit_record(client, city, db):
 def test_the_database_refuses_to_update_or_delete_audit_records(client, city, db):
     _, engine, sessions = db
     report(client, city)
-    for sql in ("UPDATE audit_log SET actor = 'someone' WHERE id = (SELECT max(id) FROM audit_log)",
-                "DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)"):
+    for sql in (
+        "UPDATE audit_log SET actor = 'someone' WHERE id = (SELECT max(id) FROM audit_log)",
+        "DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)",
+    ):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(sa.text(sql))
     with sessions.begin() as session:  # the head stays writable: appending still works
@@ -97,11 +105,17 @@ def test_on_postgres_truncate_is_refused_and_public_holds_no_write_grant(db):
     with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
         conn.execute(sa.text("TRUNCATE audit_log"))
     with engine.connect() as conn:
-        public = conn.scalars(sa.text(
-            "SELECT privilege_type FROM information_schema.role_table_grants "
-            "WHERE table_name = 'audit_log' AND grantee = 'PUBLIC'")).all()
-        triggers = set(conn.scalars(sa.text(
-            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND NOT tgisinternal")))
+        public = conn.scalars(
+            sa.text(
+                "SELECT privilege_type FROM information_schema.role_table_grants "
+                "WHERE table_name = 'audit_log' AND grantee = 'PUBLIC'"
+            )
+        ).all()
+        triggers = set(
+            conn.scalars(
+                sa.text("SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND NOT tgisinternal")
+            )
+        )
     assert not {"UPDATE", "DELETE", "TRUNCATE"} & set(public)
     assert triggers == {"audit_log_no_update_delete", "audit_log_no_truncate"}
 
@@ -147,16 +161,30 @@ def test_concurrent_appends_keep_one_unbroken_chain(app, client, city, db):
         for i in range(per_thread):
             if i % 2:
                 with sessions.begin() as session:
-                    audit.append(session, actor=f"user-{n}", role="dispatcher", ip=f"10.0.0.{n}", action="login",
-                                 target=f"account:user-{n}", result="ok", detail={"i": i}, now=T0)
+                    audit.append(
+                        session,
+                        actor=f"user-{n}",
+                        role="dispatcher",
+                        ip=f"10.0.0.{n}",
+                        action="login",
+                        target=f"account:user-{n}",
+                        result="ok",
+                        detail={"i": i},
+                        now=T0,
+                    )
                 continue
             # An audit record first, then incident events in the same transaction: the locks are taken in the
             # same order as UnitOfWork.commit's (outbox, then audit), so this cannot deadlock with the reporters.
             with UnitOfWork(sessions) as uow:
                 audit.append(uow.session, actor=f"user-{n}", role="dispatcher", action="login", now=T0)
                 lon, lat = inside(city.grids.by_level("unit")[n + i])
-                incident = create_incident(uow, city, CreateIncident(description="井盖缺失", category_code="020101",
-                                                                     lon=lon, lat=lat), actor=f"user-{n}", now=T0)
+                incident = create_incident(
+                    uow,
+                    city,
+                    CreateIncident(description="井盖缺失", category_code="020101", lon=lon, lat=lat),
+                    actor=f"user-{n}",
+                    now=T0,
+                )
                 uow.commit(T0)
                 created.append(incident.id)
 
@@ -173,8 +201,12 @@ def test_concurrent_appends_keep_one_unbroken_chain(app, client, city, db):
     rows = records_after(sessions, before)  # (other test sessions sharing the database may add rows too)
     mine = {f"incident:{i}" for i in created}
     with engine.connect() as conn:
-        events = conn.scalar(sa.text("SELECT count(*) FROM outbox WHERE incident_id IN :ids")
-                             .bindparams(sa.bindparam("ids", expanding=True)), {"ids": created})
+        events = conn.scalar(
+            sa.text("SELECT count(*) FROM outbox WHERE incident_id IN :ids").bindparams(
+                sa.bindparam("ids", expanding=True)
+            ),
+            {"ids": created},
+        )
     assert sum(r.action == "login" and r.actor.startswith("user-") for r in rows) == threads // 2 * per_thread
     assert sum(r.target in mine for r in rows) == events >= threads // 2 * per_thread
     assert [r.prev_hash for r in rows[1:]] == [r.hash for r in rows[:-1]]  # one chain: each follows the one before
@@ -184,8 +216,11 @@ def test_concurrent_appends_keep_one_unbroken_chain(app, client, city, db):
 
 # --- a separate database per backend, for tampering --------------------------------------------------------------
 
-@pytest.fixture(scope="module", params=[pytest.param("sqlite", marks=pytest.mark.db),
-                                        pytest.param("postgres", marks=pytest.mark.db)])
+
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param("sqlite", marks=pytest.mark.db), pytest.param("postgres", marks=pytest.mark.db)],
+)
 def tamperable_db(request, tmp_path_factory):
     """A migrated database of its own (the shared one's chain must stay intact): (kind, url, engine)."""
     if request.param == "sqlite":
@@ -218,10 +253,14 @@ def tamperable(tamperable_db):
             for sql in statements:
                 conn.execute(sa.text(sql), params)
             if kind != "postgres":
-                conn.exec_driver_sql("CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
-                                     "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
-                conn.exec_driver_sql("CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
-                                     "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
+                conn.exec_driver_sql(
+                    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+                    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+                )
+                conn.exec_driver_sql(
+                    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+                    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+                )
 
     tamper("DELETE FROM audit_log")
     with engine.begin() as conn:
@@ -233,9 +272,18 @@ def fill(sessions, n: int = 5) -> list[int]:
     ids = []
     for i in range(n):
         with sessions.begin() as session:
-            ids.append(audit.append(session, actor="zhang", role="dispatcher", ip="10.0.0.7", action="unmask",
-                                    target=f"incident:{i}", detail={"field": "reporter_phone"},
-                                    now=T0 + timedelta(minutes=i)).id)
+            ids.append(
+                audit.append(
+                    session,
+                    actor="zhang",
+                    role="dispatcher",
+                    ip="10.0.0.7",
+                    action="unmask",
+                    target=f"incident:{i}",
+                    detail={"field": "reporter_phone"},
+                    now=T0 + timedelta(minutes=i),
+                ).id
+            )
     return ids
 
 
@@ -299,8 +347,13 @@ def test_verify_reports_a_deleted_tail(tamperable, cli_env):
 def test_verify_reports_reordered_records(tamperable, cli_env):
     _, _, sessions, tamper = tamperable
     ids = fill(sessions)
-    tamper("UPDATE audit_log SET id = -1 WHERE id = :a", "UPDATE audit_log SET id = :a WHERE id = :b",
-           "UPDATE audit_log SET id = :b WHERE id = -1", a=ids[1], b=ids[2])
+    tamper(
+        "UPDATE audit_log SET id = -1 WHERE id = :a",
+        "UPDATE audit_log SET id = :a WHERE id = :b",
+        "UPDATE audit_log SET id = :b WHERE id = -1",
+        a=ids[1],
+        b=ids[2],
+    )
     result = verified(sessions)
     assert (result.ok, result.broken_id, result.kind) == (False, ids[1], "reordered")
     out = run_verify()
@@ -320,8 +373,14 @@ def test_the_installed_command_exits_3_on_a_broken_trail(tamperable):
     tamper("UPDATE audit_log SET result = 'denied' WHERE id = :id", id=ids[1])
     env = {**os.environ, "DATABASE_URL": url}
     env.pop("REDIS_URL", None)
-    done = subprocess.run([sys.executable, "-m", "dashboard.cli", "audit", "verify"], env=env, cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "dashboard.cli", "audit", "verify"],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 3, done.stdout + done.stderr
     assert f"record {ids[1]}" in done.stderr and "edited" in done.stderr
 
@@ -329,9 +388,17 @@ def test_the_installed_command_exits_3_on_a_broken_trail(tamperable):
 # --- the auditor's page ---------------------------------------------------------------------------------------------
 
 DASH_ORIGIN = {"Origin": "http://localhost"}
-SEARCH_INPUTS = [("audit-search", "n_clicks"), ("audit-prev", "n_clicks"), ("audit-next", "n_clicks"),
-                 ("audit-actor", "value"), ("audit-action", "value"), ("audit-target", "value"),
-                 ("audit-result", "value"), ("audit-dates", "start_date"), ("audit-dates", "end_date")]
+SEARCH_INPUTS = [
+    ("audit-search", "n_clicks"),
+    ("audit-prev", "n_clicks"),
+    ("audit-next", "n_clicks"),
+    ("audit-actor", "value"),
+    ("audit-action", "value"),
+    ("audit-target", "value"),
+    ("audit-result", "value"),
+    ("audit-dates", "start_date"),
+    ("audit-dates", "end_date"),
+]
 
 
 @pytest.fixture
@@ -346,30 +413,45 @@ def dash_server(app):
 def auditor_token(db):
     import uuid
 
-    from dispatcher.accounts import Account, issue_token
+    from dispatcher.access.accounts import Account, issue_token
 
     _, _, sessions = db
     tag = uuid.uuid4().hex[:8]
     with sessions.begin() as session:
-        account = Account(id=f"a{tag}", username=f"auditor-{tag}", display_name="审计员", role="auditor",
-                          password_hash="-", created_at=T0)
+        account = Account(
+            id=f"a{tag}",
+            username=f"auditor-{tag}",
+            display_name="审计员",
+            role="auditor",
+            password_hash="-",
+            created_at=T0,
+        )
         session.add(account)
         session.flush()
         return issue_token(session, account, name="tests", kind="service", now=T0)
 
 
-def callback(client, token: str, output: str, inputs: list[tuple[str, str, object]],
-             state: list[tuple[str, str, object]] = (), changed: str | None = None):
+def callback(
+    client,
+    token: str,
+    output: str,
+    inputs: list[tuple[str, str, object]],
+    state: list[tuple[str, str, object]] = (),
+    changed: str | None = None,
+):
     """POST /_dash-update-component for the callback writing `output` (as Dash's renderer would); `changed` is
     the input that fired ("id.property"; the first input by default)."""
     headers = {"Authorization": f"Bearer {token}", **DASH_ORIGIN}
     spec = next(c for c in client.get("/_dash-dependencies", headers=headers).json if c["output"] == output)
     parts = output.strip(".").split("...") if output.startswith("..") else [output]
     outputs = [dict(zip(("id", "property"), p.rsplit(".", 1))) for p in parts]
-    body = {"output": spec["output"], "outputs": outputs if len(outputs) > 1 else outputs[0],
-            "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
-            "changedPropIds": [changed or f"{inputs[0][0]}.{inputs[0][1]}"],
-            "state": [{"id": i, "property": p, "value": v} for i, p, v in state]}
+    body = {
+        "output": spec["output"],
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+        "changedPropIds": [changed or f"{inputs[0][0]}.{inputs[0][1]}"],
+        "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
+    }
     response = client.post("/_dash-update-component", json=body, headers=headers)
     assert response.status_code in (200, 204), response.get_data(as_text=True)
     return response.json["response"] if response.status_code == 200 else None
@@ -383,8 +465,9 @@ def search_page(client, token, *, changed: str = "audit-search", page: int = 0, 
     values = {f"audit-{k}": v for k, v in filters.items()}
     inputs = [(i, p, values.get(i)) for i, p in SEARCH_INPUTS]
     fired = next(f"{i}.{p}" for i, p, _ in inputs if i == changed)
-    return callback(client, token, SEARCH, inputs, [("audit-page", "data", page), ("gc-lang", "data", lang)],
-                    changed=fired)
+    return callback(
+        client, token, SEARCH, inputs, [("audit-page", "data", page), ("gc-lang", "data", lang)], changed=fired
+    )
 
 
 def texts(component) -> str:
@@ -406,12 +489,13 @@ def test_the_audit_page_searches_for_auditors_only(dash_server, client, city, db
 def test_the_audit_page_pages_through_the_trail(dash_server, db, auditor_token):
     _, _, sessions = db
     with sessions.begin() as session:
-        audit.append_many(session, [audit.Entry(actor="pager", action="export", target=f"export:{i}")
-                                    for i in range(55)], now=T0)
+        audit.append_many(
+            session, [audit.Entry(actor="pager", action="export", target=f"export:{i}") for i in range(55)], now=T0
+        )
     client = dash_server.test_client()
     first = search_page(client, auditor_token, changed="audit-actor", actor="pager")
     assert first["audit-pager"]["children"] == "1 / 2" and first["audit-page"]["data"] == 0
-    assert "export:54" in texts(first["audit-table"]) and "export:4\"" not in texts(first["audit-table"])
+    assert "export:54" in texts(first["audit-table"]) and 'export:4"' not in texts(first["audit-table"])
     second = search_page(client, auditor_token, changed="audit-next", actor="pager", page=0)
     assert second["audit-pager"]["children"] == "2 / 2" and "export:0" in texts(second["audit-table"])
     beyond = search_page(client, auditor_token, changed="audit-next", actor="pager", page=1)
@@ -424,13 +508,23 @@ def test_the_audit_page_verifies_the_chain_and_audits_the_check(dash_server, db,
     _, engine, sessions = db
     client = dash_server.test_client()
     before = max_id(engine)
-    answer = callback(client, auditor_token, "audit-verify-result.children", [("audit-verify", "n_clicks", 1)],
-                      [("gc-lang", "data", "en")])
+    answer = callback(
+        client,
+        auditor_token,
+        "audit-verify-result.children",
+        [("audit-verify", "n_clicks", 1)],
+        [("gc-lang", "data", "en")],
+    )
     assert "Audit trail intact" in json.dumps(answer)
     [record] = records_after(sessions, before)
     assert (record.action, record.role, record.result) == ("audit.verify", "auditor", "ok")
-    refused = callback(client, tokens["leader"], "audit-verify-result.children", [("audit-verify", "n_clicks", 1)],
-                       [("gc-lang", "data", "en")])
+    refused = callback(
+        client,
+        tokens["leader"],
+        "audit-verify-result.children",
+        [("audit-verify", "n_clicks", 1)],
+        [("gc-lang", "data", "en")],
+    )
     assert "Forbidden" in json.dumps(refused) and "intact" not in json.dumps(refused)
     assert len(records_after(sessions, before)) == 1
 

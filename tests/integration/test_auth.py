@@ -1,11 +1,12 @@
 """Signing in: passwords, lockout, TOTP for privileged roles, session timeouts, disabled accounts, tokens."""
+
 from datetime import timedelta
 
 import pyotp
 import pytest
 
-from dispatcher.accounts import Role
-from dispatcher.roster import create_account, disable, grant_token
+from dispatcher.access.roles import Role
+from dispatcher.access.roster import create_account, disable, grant_token
 from tests.conftest import T0
 from tests.integration.helpers import count
 
@@ -18,10 +19,28 @@ def accounts(db, request):
     _, _, sessions = db
     tag = request.node.name[-40:].replace("[", "-").replace("]", "")
     with sessions.begin() as session:
-        create_account(session, username=f"d-{tag}", display_name="坐席", role=Role.DISPATCHER, region_code="330199",
-                       department_code=None, password=PASSWORD, actor="test", now=T0)
-        leader = create_account(session, username=f"l-{tag}", display_name="领导", role=Role.LEADER,
-                                region_code="330199", department_code=None, password=PASSWORD, actor="test", now=T0)
+        create_account(
+            session,
+            username=f"d-{tag}",
+            display_name="坐席",
+            role=Role.DISPATCHER,
+            region_code="330199",
+            department_code=None,
+            password=PASSWORD,
+            actor="test",
+            now=T0,
+        )
+        leader = create_account(
+            session,
+            username=f"l-{tag}",
+            display_name="领导",
+            role=Role.LEADER,
+            region_code="330199",
+            department_code=None,
+            password=PASSWORD,
+            actor="test",
+            now=T0,
+        )
         secret = leader.totp_secret
     return {"dispatcher": f"d-{tag}", "leader": f"l-{tag}", "secret": secret}
 
@@ -39,8 +58,14 @@ def login(client, username, password=PASSWORD, totp=None):
 
 
 def test_every_api_call_needs_credentials(anonymous):
-    for method, path in [("get", "/api/v1/incidents"), ("get", "/api/v1/officers"), ("get", "/api/v1/locate?lon=1&lat=1"),
-                         ("post", "/api/v1/incidents"), ("get", "/api/v1/events"), ("get", "/api/v1/auth/me")]:
+    for method, path in [
+        ("get", "/api/v1/incidents"),
+        ("get", "/api/v1/officers"),
+        ("get", "/api/v1/locate?lon=1&lat=1"),
+        ("post", "/api/v1/incidents"),
+        ("get", "/api/v1/events"),
+        ("get", "/api/v1/auth/me"),
+    ]:
         response = getattr(anonymous, method)(path)
         assert response.status_code == 401 and response.json["error"]["code"] == "unauthenticated", path
     assert anonymous.get("/api/v1/openapi.json").status_code == 200
@@ -110,8 +135,11 @@ def test_disabling_an_account_ends_its_sessions_and_tokens(db, browser, app, acc
 def test_actor_is_the_signed_in_user_not_a_header(client, city, db):
     _, engine, _ = db
     unit = city.grids.by_level("unit")[10].geometry.representative_point()
-    created = client.post("/api/v1/incidents", json={"description": "x", "category_code": "020101", "lon": unit.x,
-                                                     "lat": unit.y}, headers={"X-Actor": "someone-else"}).json
+    created = client.post(
+        "/api/v1/incidents",
+        json={"description": "x", "category_code": "020101", "lon": unit.x, "lat": unit.y},
+        headers={"X-Actor": "someone-else"},
+    ).json
     entries = client.get(f"/api/v1/incidents/{created['id']}/timeline").json["entries"]
     assert entries[0]["actor"] == "test-leader"
     assert count(engine, "timeline", "actor = 'someone-else'") == 0

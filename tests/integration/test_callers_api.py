@@ -1,12 +1,13 @@
 """Caller data through the API on both backends: call nature and call-back person at intake, the phone lookup
 hash, caller history (scoped, masked, audited, call-back roles only) and same-caller duplicate suggestions."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import sqlalchemy as sa
 
-from dispatcher import callers
+from dispatcher.intake import callers
 from tests.integration.helpers import count, inside, report
 from tests.integration.test_scope_matrix import bearer, make_account
 
@@ -19,15 +20,23 @@ def history(client, phone, **kw):
 
 def test_intake_stores_call_nature_callback_person_and_a_lookup_hash(client, city, db):
     _, engine, _ = db
-    created = report(client, city, reporter_phone="+86 138-1234-5678", call_nature="callback",
-                     callback_name="李大妈", callback_phone="13700002222")
+    created = report(
+        client,
+        city,
+        reporter_phone="+86 138-1234-5678",
+        call_nature="callback",
+        callback_name="李大妈",
+        callback_phone="13700002222",
+    )
     assert created.status_code == 201, created.json
     body = created.json
     assert body["call_nature"] == "callback" and body["merged_count"] == 0 and body["parent_id"] is None
     assert (body["callback_name"], body["callback_phone"]) == ("李**", "137****2222")
     with engine.connect() as conn:
-        stored = conn.execute(sa.text("SELECT reporter_phone_hash, callback_phone, callback_name FROM incident "
-                                      "WHERE id = :i"), {"i": body["id"]}).one()
+        stored = conn.execute(
+            sa.text("SELECT reporter_phone_hash, callback_phone, callback_name FROM incident WHERE id = :i"),
+            {"i": body["id"]},
+        ).one()
     assert stored.reporter_phone_hash == callers.phone_hash(CALLER) and CALLER not in stored.reporter_phone_hash
     assert stored.callback_phone.startswith("v1:") and "13700002222" not in stored.callback_phone
     assert stored.callback_name.startswith("v1:")
@@ -68,8 +77,11 @@ def test_history_is_scoped_and_for_call_back_roles_only(client, city, db, tokens
     _, hotline = make_account(db[2], "hotline", city.grids.path_of(elsewhere.code).street, None)
     assert history(client, CALLER, headers=bearer(hotline)).json["items"] == []
     lon, lat = inside(elsewhere)
-    theirs = client.post("/api/v1/incidents", json={"description": "x", "lon": lon, "lat": lat,
-                                                    "reporter_phone": CALLER}, headers=bearer(hotline)).json
+    theirs = client.post(
+        "/api/v1/incidents",
+        json={"description": "x", "lon": lon, "lat": lat, "reporter_phone": CALLER},
+        headers=bearer(hotline),
+    ).json
     assert [i["id"] for i in history(client, CALLER, headers=bearer(hotline)).json["items"]] == [theirs["id"]]
     assert {i["id"] for i in history(client, CALLER).json["items"]} == {mine["id"], theirs["id"]}
     assert history(client, "12").status_code == 422

@@ -1,4 +1,5 @@
 """The `gridcommand` command line on a fresh SQLite file: db upgrade, import-grids (versions, rejected files)."""
+
 from __future__ import annotations
 
 import copy
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from dashboard.cli import main
-from dispatcher import models
+from dispatcher import schema
 from dispatcher.settings import REPO_ROOT, get_settings
 from tests.conftest import DEMO_GRIDS
 
@@ -87,7 +88,7 @@ def test_db_upgrade_creates_every_table_and_is_idempotent(database_url, tmp_path
     engine = sa.create_engine(database_url)
     tables = set(sa.inspect(engine).get_table_names())
     engine.dispose()
-    assert set(models.Base.metadata.tables) <= tables
+    assert set(schema.Base.metadata.tables) <= tables
     assert {"grid", "grid_import", "incident", "timeline", "outbox", "idempotency_key", "alembic_version"} <= tables
     again = run("db", "upgrade")
     assert again.exit_code == 0, again.output
@@ -153,8 +154,14 @@ def test_the_installed_entry_point_reads_database_url_from_the_environment(tmp_p
     env.pop("REDIS_URL", None)
     path = write(tmp_path, "small.geojson", small_collection())
     for args in (["db", "upgrade"], ["import-grids", str(path)]):
-        done = subprocess.run([sys.executable, "-m", "dashboard.cli", *args], env=env, cwd=REPO_ROOT,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "dashboard.cli", *args],
+            env=env,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
     assert "imported 4 grids" in done.stdout and "grid version 1" in done.stdout
     assert grid_imports(url) == ([(1, 4)], {1})

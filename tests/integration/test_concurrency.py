@@ -1,4 +1,5 @@
 """Concurrent writers on PostgreSQL: one claim wins, one key creates once."""
+
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
@@ -6,7 +7,7 @@ from threading import Barrier
 import pytest
 import sqlalchemy as sa
 
-from dispatcher import outbox
+from dispatcher.store import outbox
 from tests.integration.helpers import act, count, inside, report
 
 WORKERS = 20
@@ -53,8 +54,9 @@ def test_concurrent_creates_with_one_idempotency_key_create_once(pg_app, city, d
     _, engine, _ = db
     lon, lat = inside(city.grids.by_level("unit")[7])
     body = {"description": "共享单车乱停放", "category_code": "020505", "lon": lon, "lat": lat}
-    results = _together(pg_app, lambda c: c.post("/api/v1/incidents", json=body,
-                                                 headers={"Idempotency-Key": "same-key"}), n=10)
+    results = _together(
+        pg_app, lambda c: c.post("/api/v1/incidents", json=body, headers={"Idempotency-Key": "same-key"}), n=10
+    )
     assert {r.status_code for r in results} == {201}
     assert len({r.json["id"] for r in results}) == 1
     assert count(engine, "incident") == 1 and count(engine, "outbox") == 1

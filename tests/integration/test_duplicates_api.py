@@ -1,5 +1,6 @@
 """Duplicate reports through the API on both backends: suggestion at create, merge / unmerge, call-back lists,
 the triage queue, permissions and scope."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -26,8 +27,16 @@ def post(client, city, *, unit_index=10, north_m=0.0, category="020101", **extra
 def pair(client, city, clock):
     first = post(client, city, reporter_name="王小明", reporter_phone="13812345678", call_nature="callback")
     clock.now += timedelta(minutes=5)
-    second = post(client, city, north_m=20, reporter_name="李四", reporter_phone="13900001111",
-                  call_nature="callback", callback_name="李大妈", callback_phone="13700002222")
+    second = post(
+        client,
+        city,
+        north_m=20,
+        reporter_name="李四",
+        reporter_phone="13900001111",
+        call_nature="callback",
+        callback_name="李大妈",
+        callback_phone="13700002222",
+    )
     return first, second
 
 
@@ -96,9 +105,13 @@ def test_callbacks_list_every_caller_masked_and_unmask_is_audited(client, city, 
     act(client, second["id"], "merge", parent_id=first["id"])
     listed = client.get(f"/api/v1/incidents/{first['id']}/callbacks").json
     assert [(i["incident_id"], i["relation"], i["needs_callback"]) for i in listed["items"]] == [
-        (first["id"], "self", True), (second["id"], "merged", True)]
+        (first["id"], "self", True),
+        (second["id"], "merged", True),
+    ]
     assert [(i["reporter_name"], i["reporter_phone"]) for i in listed["items"]] == [
-        ("王**", "138****5678"), ("李*", "139****1111")]
+        ("王**", "138****5678"),
+        ("李*", "139****1111"),
+    ]
     assert (listed["items"][1]["callback_name"], listed["items"][1]["callback_phone"]) == ("李**", "137****2222")
     assert "13812345678" not in str(listed) and "13700002222" not in str(listed)
     full = client.post(f"/api/v1/incidents/{first['id']}/callbacks/unmask").json
@@ -110,8 +123,11 @@ def test_callbacks_list_every_caller_masked_and_unmask_is_audited(client, city, 
 def test_roles_without_merge_get_403_and_out_of_scope_ids_404(client, city, clock, db, tokens):
     _, _, sessions = db
     first, second = pair(client, city, clock)
-    dept = client.post(f"/api/v1/incidents/{second['id']}/actions/merge", json={"parent_id": first["id"]},
-                       headers=bearer(tokens["dept"]))
+    dept = client.post(
+        f"/api/v1/incidents/{second['id']}/actions/merge",
+        json={"parent_id": first["id"]},
+        headers=bearer(tokens["dept"]),
+    )
     assert dept.status_code == 403 and "merge" in dept.json["error"]["message"]
     street = city.grids.path_of(first["grid"]["unit"]).street
     elsewhere = next(u for u in city.grids.by_level("unit") if city.grids.path_of(u.code).street != street)
@@ -126,10 +142,10 @@ def test_roles_without_merge_get_403_and_out_of_scope_ids_404(client, city, cloc
         assert response.status_code == 404, (path, response.json)
     # a parent outside the merging dispatcher's scope is as unknown as a missing one
     lon, lat = inside(elsewhere)
-    theirs = client.post("/api/v1/incidents", json={"description": "x", "category_code": "020101", "lon": lon,
-                                                    "lat": lat}, headers=h).json
-    refused = client.post(f"/api/v1/incidents/{theirs['id']}/actions/merge", json={"parent_id": first["id"]},
-                          headers=h)
+    theirs = client.post(
+        "/api/v1/incidents", json={"description": "x", "category_code": "020101", "lon": lon, "lat": lat}, headers=h
+    ).json
+    refused = client.post(f"/api/v1/incidents/{theirs['id']}/actions/merge", json={"parent_id": first["id"]}, headers=h)
     assert refused.status_code == 404 and first["id"] in refused.json["error"]["message"]
     assert client.get(f"/api/v1/incidents/{first['id']}").json["merged_count"] == 0
     own = client.get("/api/v1/triage", headers=h).json["items"]
@@ -137,8 +153,9 @@ def test_roles_without_merge_get_403_and_out_of_scope_ids_404(client, city, cloc
 
 
 def test_triage_lists_unplaced_and_suspected_duplicates_with_reasons(client, city, clock):
-    outside = client.post("/api/v1/incidents", json={"description": "某处井盖缺失", "category_code": "010101",
-                                                     "lon": 116.39, "lat": 39.9}).json
+    outside = client.post(
+        "/api/v1/incidents", json={"description": "某处井盖缺失", "category_code": "010101", "lon": 116.39, "lat": 39.9}
+    ).json
     clock.now += timedelta(minutes=1)
     first, second = pair(client, city, clock)
     lonely = post(client, city, unit_index=3000)

@@ -1,4 +1,5 @@
 """Grid and catalogue endpoints: locate, GeoJSON per level, import with validation, categories, departments."""
+
 import copy
 import json
 
@@ -28,8 +29,9 @@ def test_grids_per_level_as_geojson(client, city):
     first = streets["features"][0]
     assert first["geometry"]["type"] in {"Polygon", "MultiPolygon"} and first["properties"]["level"] == "street"
     units = client.get(f"/api/v1/grids?level=unit&parent={city.grids.by_level('community')[0].code}").json
-    assert units["features"] and all(f["properties"]["parent"] == city.grids.by_level("community")[0].code
-                                     for f in units["features"])
+    assert units["features"] and all(
+        f["properties"]["parent"] == city.grids.by_level("community")[0].code for f in units["features"]
+    )
     assert client.get("/api/v1/grids?level=planet").status_code == 422
 
 
@@ -50,15 +52,19 @@ def test_import_of_a_valid_collection_makes_a_new_version_used_for_routing(clien
     _, engine, _ = db
     collection = json.loads(DEMO_GRIDS.read_text())
     kept_street = city.grids.by_level("street")[0].code
-    collection["features"] = [f for f in collection["features"]
-                              if f["properties"]["code"].startswith(kept_street) or f["properties"]["level"] == "district"]
+    collection["features"] = [
+        f
+        for f in collection["features"]
+        if f["properties"]["code"].startswith(kept_street) or f["properties"]["level"] == "district"
+    ]
     response = client.post("/api/v1/grids/import", json=collection)
     assert response.status_code == 201 and response.json["version"] == 2
     other = next(u for u in city.grids.by_level("unit") if not u.code.startswith(kept_street))
     point = other.geometry.representative_point()
     assert client.get(f"/api/v1/locate?lon={point.x}&lat={point.y}").json["outside"] is True
-    created = client.post("/api/v1/incidents", json={"description": "x", "category_code": "020101",
-                                                     "lon": point.x, "lat": point.y}).json
+    created = client.post(
+        "/api/v1/incidents", json={"description": "x", "category_code": "020101", "lon": point.x, "lat": point.y}
+    ).json
     assert created["status"] == "triage" and created["grid"]["version"] == "2"
     # put the demo city back for the other tests on this backend
     assert client.post("/api/v1/grids/import", json=json.loads(DEMO_GRIDS.read_text())).status_code == 201
@@ -78,7 +84,7 @@ def test_categories_and_departments(client, city):
 def test_a_grid_import_by_another_process_is_picked_up(app, client, db, city, demo_grids):
     from datetime import UTC, datetime
 
-    from dispatcher.gridstore import replace_grids
+    from dispatcher.store.gridstore import replace_grids
 
     _, engine, sessions = db
     kept = [g for g in demo_grids if g.code.startswith(city.grids.by_level("street")[0].code) or g.level == "district"]

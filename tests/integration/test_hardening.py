@@ -1,4 +1,5 @@
 """Web hardening on both backends: security headers, closed CORS, CSRF by origin, rate limits, body size."""
+
 from __future__ import annotations
 
 import socket
@@ -38,9 +39,14 @@ def _body(city):
 
 # --- headers ------------------------------------------------------------------------------------------
 
+
 def test_security_headers_on_every_response(client, anonymous):
-    for response in [client.get("/api/v1/incidents"), anonymous.get("/api/v1/openapi.json"), anonymous.get("/health"),
-                     anonymous.get("/no/such/page")]:
+    for response in [
+        client.get("/api/v1/incidents"),
+        anonymous.get("/api/v1/openapi.json"),
+        anonymous.get("/health"),
+        anonymous.get("/no/such/page"),
+    ]:
         headers = response.headers
         csp = headers["Content-Security-Policy"]
         assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
@@ -70,30 +76,40 @@ def test_tile_host_is_allowed_for_images_only(make_client):
 
 # --- CORS ---------------------------------------------------------------------------------------------
 
+
 def test_cors_is_closed_by_default(client, anonymous):
     got = client.get("/api/v1/incidents", headers={"Origin": EVIL})
     assert got.status_code == 200 and "Access-Control-Allow-Origin" not in got.headers
-    preflight = anonymous.options("/api/v1/incidents", headers={
-        "Origin": EVIL, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"})
+    preflight = anonymous.options(
+        "/api/v1/incidents",
+        headers={
+            "Origin": EVIL,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
     assert not [h for h in preflight.headers.keys() if h.lower().startswith("access-control-")]
 
 
 def test_cors_origins_open_it_for_exactly_those_origins(make_client):
     client = make_client(cors_origins=["https://partner.example"])
-    preflight = client.options("/api/v1/incidents", headers={
-        "Origin": "https://partner.example", "Access-Control-Request-Method": "POST"})
+    preflight = client.options(
+        "/api/v1/incidents", headers={"Origin": "https://partner.example", "Access-Control-Request-Method": "POST"}
+    )
     assert preflight.headers["Access-Control-Allow-Origin"] == "https://partner.example"
     assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
     assert "Origin" in preflight.headers["Vary"]
     assert "Access-Control-Allow-Credentials" not in preflight.headers
-    got = client.get("/api/v1/incidents", headers={"Origin": "https://partner.example",
-                                                   "Authorization": f"Bearer {client.token}"})
+    got = client.get(
+        "/api/v1/incidents", headers={"Origin": "https://partner.example", "Authorization": f"Bearer {client.token}"}
+    )
     assert got.headers["Access-Control-Allow-Origin"] == "https://partner.example"
     other = client.get("/api/v1/incidents", headers={"Origin": EVIL, "Authorization": f"Bearer {client.token}"})
     assert "Access-Control-Allow-Origin" not in other.headers
 
 
 # --- CSRF ---------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def cookie_client(anonymous):
@@ -102,8 +118,9 @@ def cookie_client(anonymous):
     return anonymous
 
 
-@pytest.mark.parametrize("path", ["/api/v1/incidents", "/_dash-update-component", "/api/v1/auth/logout",
-                                  "/api/v1/incidents/x/actions/file"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/incidents", "/_dash-update-component", "/api/v1/auth/logout", "/api/v1/incidents/x/actions/file"]
+)
 def test_cookie_requests_from_another_origin_are_refused(cookie_client, city, path):
     for headers in [{"Origin": EVIL}, {"Origin": "null"}, {"Referer": EVIL + "/form.html"}, {}]:
         response = cookie_client.post(path, json=_body(city), headers=headers)
@@ -144,6 +161,7 @@ def test_cookieless_cross_origin_form_post_is_refused(anonymous, city):
 
 # --- rate limits --------------------------------------------------------------------------------------
 
+
 def _assert_429(response):
     assert response.status_code == 429
     error = response.json["error"]
@@ -168,7 +186,10 @@ def _limited_after(send, allowed: int, success: int | None = None):
 def test_default_limits_are_the_documented_ones():
     settings = Settings()
     assert (settings.rate_limit_login, settings.rate_limit_intake, settings.rate_limit_osmand) == (
-        "10/minute", "600/minute", "6000/minute")
+        "10/minute",
+        "600/minute",
+        "6000/minute",
+    )
 
 
 def test_login_is_limited_to_ten_a_minute_per_address(anonymous):
@@ -176,8 +197,9 @@ def test_login_is_limited_to_ten_a_minute_per_address(anonymous):
     body = {"username": "nobody", "password": "wrong"}
     _limited_after(lambda: anonymous.post("/api/v1/auth/login", json=body), 10)
     assert anonymous.get("/api/v1/auth/me").status_code == 401  # only signing in is limited
-    other = anonymous.post("/api/v1/auth/login", json=body, environ_base={"REMOTE_ADDR": "10.1.2.3",
-                                                                          "HTTP_ORIGIN": OWN})
+    other = anonymous.post(
+        "/api/v1/auth/login", json=body, environ_base={"REMOTE_ADDR": "10.1.2.3", "HTTP_ORIGIN": OWN}
+    )
     assert other.status_code != 429  # per address
 
 
@@ -194,13 +216,16 @@ def test_osmand_limit(make_client):
 
 
 def test_limits_are_shared_through_redis(make_client, redis_url, city):
-    first, second = make_client(redis_url=redis_url, rate_limit_intake="4/minute"), \
-        make_client(redis_url=redis_url, rate_limit_intake="4/minute")
+    first, second = (
+        make_client(redis_url=redis_url, rate_limit_intake="4/minute"),
+        make_client(redis_url=redis_url, rate_limit_intake="4/minute"),
+    )
     auth = {"Authorization": f"Bearer {first.token}"}
     calls = iter(range(100))
     # two web processes, one budget: alternate between them
-    _limited_after(lambda: (first if next(calls) % 2 else second).post("/api/v1/incidents", json=_body(city),
-                                                                        headers=auth), 4, 201)
+    _limited_after(
+        lambda: (first if next(calls) % 2 else second).post("/api/v1/incidents", json=_body(city), headers=auth), 4, 201
+    )
 
 
 def test_redis_down_never_fails_a_request(make_client, city):
@@ -214,6 +239,7 @@ def test_redis_down_never_fails_a_request(make_client, city):
 
 
 # --- body size ----------------------------------------------------------------------------------------
+
 
 def test_a_three_megabyte_body_is_413(client):
     body = b'{"description": "' + b"x" * (3 * 1024 * 1024) + b'"}'

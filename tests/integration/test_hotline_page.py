@@ -1,6 +1,7 @@
 """The hotline console (/hotline) and the triage page (/triage) through their Dash callbacks, as the browser
 would call them (POST /_dash-update-component with a bearer token), on both backends: the caller's history,
 the grid path of a map click, saving a call as the signed-in user, role checks, triage filing."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from dispatcher.accounts import Account, issue_token
-from dispatcher.incident import Incident
+from dispatcher.access.accounts import Account, issue_token
+from dispatcher.cases.incident import Incident
 from tests.conftest import T0
 from tests.integration.helpers import inside
 
@@ -30,8 +31,16 @@ def account_token(db, role: str, region: str | None = "330199", department: str 
     _, _, sessions = db
     tag = uuid.uuid4().hex[:8]
     with sessions.begin() as session:
-        account = Account(id=f"h{tag}", username=f"{role}-{tag}", display_name=f"{role} {tag}", role=role,
-                          region_code=region, department_code=department, password_hash="-", created_at=T0)
+        account = Account(
+            id=f"h{tag}",
+            username=f"{role}-{tag}",
+            display_name=f"{role} {tag}",
+            role=role,
+            region_code=region,
+            department_code=department,
+            password_hash="-",
+            created_at=T0,
+        )
         session.add(account)
         session.flush()
         return issue_token(session, account, name="tests", kind="service", now=T0)
@@ -50,10 +59,13 @@ def callback(client, token: str, output: str, inputs, state=(), changed: str | N
             return [{"id": c, "property": p, "value": v} for c in i]
         return {"id": i, "property": p, "value": v}
 
-    body = {"output": spec["output"], "outputs": outputs if len(outputs) > 1 else outputs[0],
-            "inputs": [entry(i, p, v) for i, p, v in inputs],
-            "changedPropIds": [changed or f"{inputs[0][0]}.{inputs[0][1]}"],
-            "state": [entry(i, p, v) for i, p, v in state]}
+    body = {
+        "output": spec["output"],
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": [entry(i, p, v) for i, p, v in inputs],
+        "changedPropIds": [changed or f"{inputs[0][0]}.{inputs[0][1]}"],
+        "state": [entry(i, p, v) for i, p, v in state],
+    }
     response = client.post("/_dash-update-component", json=body, headers=headers)
     assert response.status_code in (200, 204), response.get_data(as_text=True)
     return response.json["response"] if response.status_code == 200 else None
@@ -64,26 +76,54 @@ def text(component) -> str:
 
 
 def page(client, token, path: str, lang: str = "zh") -> str:
-    out = callback(client, token, "gc-page.children", [("gc-url", "pathname", path), ("gc-lang", "data", lang)],
-                   [("gc-url", "search", "")])
+    out = callback(
+        client,
+        token,
+        "gc-page.children",
+        [("gc-url", "pathname", path), ("gc-lang", "data", lang)],
+        [("gc-url", "search", "")],
+    )
     return text(out)
 
 
 def lookup(client, token, phone: str, *, submit: bool = True):
-    return callback(client, token, "..hl-history.children", [("hl-phone", "n_submit", 1 if submit else 0),
-                                                             ("hl-phone", "value", phone)],
-                    [("gc-lang", "data", "zh")], changed="hl-phone.n_submit" if submit else "hl-phone.value")
+    return callback(
+        client,
+        token,
+        "..hl-history.children",
+        [("hl-phone", "n_submit", 1 if submit else 0), ("hl-phone", "value", phone)],
+        [("gc-lang", "data", "zh")],
+        changed="hl-phone.n_submit" if submit else "hl-phone.value",
+    )
 
 
-SAVE_STATE = ["hl-phone", "hl-caller-name", "hl-nature", "hl-cb-name", "hl-cb-phone", "hl-category", "hl-address",
-              "hl-loc", "hl-urgency", "hl-desc", "hl-parent", "hl-saved"]
+SAVE_STATE = [
+    "hl-phone",
+    "hl-caller-name",
+    "hl-nature",
+    "hl-cb-name",
+    "hl-cb-phone",
+    "hl-category",
+    "hl-address",
+    "hl-loc",
+    "hl-urgency",
+    "hl-desc",
+    "hl-parent",
+    "hl-saved",
+]
 
 
 def save(client, token, **form):
     props = {"hl-loc": "data", "hl-parent": "data", "hl-saved": "data"}
     state = [(i, props.get(i, "value"), form.get(i)) for i in SAVE_STATE] + [("gc-lang", "data", "zh")]
-    return callback(client, token, "..hl-result.children", [("hl-save", "n_clicks", 1), ("hl-clear", "n_clicks", 0)],
-                    state, changed="hl-save.n_clicks")
+    return callback(
+        client,
+        token,
+        "..hl-result.children",
+        [("hl-save", "n_clicks", 1), ("hl-clear", "n_clicks", 0)],
+        state,
+        changed="hl-save.n_clicks",
+    )
 
 
 def test_hotline_page_is_for_call_takers_and_the_command_center(dash_server, client, db):
@@ -99,9 +139,17 @@ def test_hotline_page_is_for_call_takers_and_the_command_center(dash_server, cli
 def test_history_shows_the_callers_earlier_case_and_new_callers(dash_server, client, db, city):
     token = account_token(db, "hotline")
     lon, lat = inside(city.grids.by_level("unit")[12])
-    earlier = client.post("/api/v1/incidents", json={"description": "早先来电：楼下垃圾没人清", "category_code": "020101",
-                                                     "lon": lon, "lat": lat, "reporter_phone": PHONE,
-                                                     "reporter_name": "王先生"})
+    earlier = client.post(
+        "/api/v1/incidents",
+        json={
+            "description": "早先来电：楼下垃圾没人清",
+            "category_code": "020101",
+            "lon": lon,
+            "lat": lat,
+            "reporter_phone": PHONE,
+            "reporter_name": "王先生",
+        },
+    )
     assert earlier.status_code == 201, earlier.json
     out = lookup(client, token, PHONE)
     assert earlier.json["id"] in text(out["hl-history"]) and "早先来电" in text(out["hl-history"])
@@ -116,21 +164,36 @@ def test_a_map_click_shows_the_grid_path_and_leader(dash_server, client, db, cit
     token = account_token(db, "hotline")
     unit = city.grids.by_level("unit")[30]
     lon, lat = inside(unit)
-    out = callback(client, token, "..hl-loc.data", [("hl-map", "clickData", {"latlng": {"lat": lat, "lng": lon}})],
-                   [("gc-lang", "data", "zh")])
+    out = callback(
+        client,
+        token,
+        "..hl-loc.data",
+        [("hl-map", "clickData", {"latlng": {"lat": lat, "lng": lon}})],
+        [("gc-lang", "data", "zh")],
+    )
     assert out["hl-loc"]["data"] == {"lon": lon, "lat": lat}
     shown = text(out["hl-grid"])
     assert unit.code in shown and unit.properties["leader_name"] in shown
-    outside = callback(client, token, "..hl-loc.data", [("hl-map", "clickData", {"latlng": {"lat": 40.0, "lng": 100.0}})],
-                       [("gc-lang", "data", "zh")])
+    outside = callback(
+        client,
+        token,
+        "..hl-loc.data",
+        [("hl-map", "clickData", {"latlng": {"lat": 40.0, "lng": 100.0}})],
+        [("gc-lang", "data", "zh")],
+    )
     assert "不在任何网格内" in text(outside["hl-grid"])
 
 
 def test_category_search_ranks_by_code_name_and_keyword(dash_server, client, db):
     token = account_token(db, "hotline")
     for needle, code in (("020101", "020101"), ("暴露垃圾", "020101"), ("manhole", "010101")):
-        out = callback(client, token, "hl-category.options", [("hl-category", "search_value", needle)],
-                       [("hl-category", "value", None), ("gc-lang", "data", "zh")])
+        out = callback(
+            client,
+            token,
+            "hl-category.options",
+            [("hl-category", "search_value", needle)],
+            [("hl-category", "value", None), ("gc-lang", "data", "zh")],
+        )
         options = out["hl-category"]["options"]
         assert options[0]["value"] == code, (needle, options[:3])
 
@@ -138,10 +201,22 @@ def test_category_search_ranks_by_code_name_and_keyword(dash_server, client, db)
 def test_saving_a_call_creates_a_hotline_incident_as_the_user(dash_server, client, db, city):
     token = account_token(db, "hotline")
     lon, lat = inside(city.grids.by_level("unit")[40])
-    out = save(client, token, **{"hl-phone": PHONE, "hl-caller-name": "李女士", "hl-nature": "callback",
-                                 "hl-cb-name": "李女士", "hl-cb-phone": "13800001111", "hl-category": "020302",
-                                 "hl-loc": {"lon": lon, "lat": lat}, "hl-urgency": "0",
-                                 "hl-desc": "来电反映工地夜间施工噪声扰民", "hl-saved": 0})
+    out = save(
+        client,
+        token,
+        **{
+            "hl-phone": PHONE,
+            "hl-caller-name": "李女士",
+            "hl-nature": "callback",
+            "hl-cb-name": "李女士",
+            "hl-cb-phone": "13800001111",
+            "hl-category": "020302",
+            "hl-loc": {"lon": lon, "lat": lat},
+            "hl-urgency": "0",
+            "hl-desc": "来电反映工地夜间施工噪声扰民",
+            "hl-saved": 0,
+        },
+    )
     shown = text(out["hl-result"])
     assert "gc-hl-saved" in shown, shown
     _, _, sessions = db
@@ -180,19 +255,42 @@ def test_a_role_that_takes_no_calls_cannot_save_through_a_replayed_callback(dash
 
 def test_triage_lists_an_unplaced_report_and_filing_with_a_location_moves_it_out(dash_server, client, db, city):
     token = account_token(db, "shift_leader")
-    unplaced = client.post("/api/v1/incidents", json={"description": "三角地附近暴露垃圾", "category_code": "020101",
-                                                      "lon": 100.0, "lat": 40.0}).json
-    listing = lambda: text(callback(client, token, "..tr-list.children",
-                                    [("tr-socket", "data-incident", None), ("tr-done", "data", 0),
-                                     ("tr-tick", "n_intervals", 0), ("tr-selected", "data", None)],
-                                    [("gc-lang", "data", "zh")], changed="tr-done.data"))
+    unplaced = client.post(
+        "/api/v1/incidents",
+        json={"description": "三角地附近暴露垃圾", "category_code": "020101", "lon": 100.0, "lat": 40.0},
+    ).json
+    listing = lambda: text(
+        callback(
+            client,
+            token,
+            "..tr-list.children",
+            [
+                ("tr-socket", "data-incident", None),
+                ("tr-done", "data", 0),
+                ("tr-tick", "n_intervals", 0),
+                ("tr-selected", "data", None),
+            ],
+            [("gc-lang", "data", "zh")],
+            changed="tr-done.data",
+        )
+    )
     assert unplaced["id"] in listing() and "不在网格内" in listing()
     lon, lat = inside(city.grids.by_level("unit")[50])
-    out = callback(client, token, "..tr-toast.children",
-                   [("tr-file", "n_clicks", 1), ("tr-void", "n_clicks", 0), ([], "n_clicks", None)],
-                   [("tr-selected", "data", unplaced["id"]), ("tr-category", "value", "020101"),
-                    ("tr-loc", "data", {"lon": lon, "lat": lat}), ("tr-void-reason", "value", None),
-                    ("tr-done", "data", 0), ("gc-lang", "data", "zh")], changed="tr-file.n_clicks")
+    out = callback(
+        client,
+        token,
+        "..tr-toast.children",
+        [("tr-file", "n_clicks", 1), ("tr-void", "n_clicks", 0), ([], "n_clicks", None)],
+        [
+            ("tr-selected", "data", unplaced["id"]),
+            ("tr-category", "value", "020101"),
+            ("tr-loc", "data", {"lon": lon, "lat": lat}),
+            ("tr-void-reason", "value", None),
+            ("tr-done", "data", 0),
+            ("gc-lang", "data", "zh"),
+        ],
+        changed="tr-file.n_clicks",
+    )
     assert "tr-ok" in text(out["tr-toast"]), text(out)
     assert client.get(f"/api/v1/incidents/{unplaced['id']}").json["status"] == "filed"
     assert unplaced["id"] not in listing()
@@ -201,14 +299,26 @@ def test_triage_lists_an_unplaced_report_and_filing_with_a_location_moves_it_out
 def test_duplicates_are_suggested_and_merge_into_saves_a_child_of_that_case(dash_server, client, db, city):
     token = account_token(db, "dispatcher")
     lon, lat = inside(city.grids.by_level("unit")[60])
-    original = client.post("/api/v1/incidents", json={"description": "原案：路口暴露垃圾", "category_code": "020101",
-                                                      "lon": lon, "lat": lat}).json
-    shown = callback(client, token, "hl-dups.children",
-                     [("hl-category", "value", "020101"), ("hl-loc", "data", {"lon": lon, "lat": lat}),
-                      ("hl-parent", "data", None)], [("hl-phone", "value", ""), ("gc-lang", "data", "zh")])
+    original = client.post(
+        "/api/v1/incidents",
+        json={"description": "原案：路口暴露垃圾", "category_code": "020101", "lon": lon, "lat": lat},
+    ).json
+    shown = callback(
+        client,
+        token,
+        "hl-dups.children",
+        [("hl-category", "value", "020101"), ("hl-loc", "data", {"lon": lon, "lat": lat}), ("hl-parent", "data", None)],
+        [("hl-phone", "value", ""), ("gc-lang", "data", "zh")],
+    )
     assert original["id"] in text(shown) and "合并到此案件" in text(shown)
-    form = {"hl-phone": "13600001234", "hl-nature": "callback", "hl-category": "020101",
-            "hl-loc": {"lon": lon, "lat": lat}, "hl-desc": "重复来电：路口垃圾", "hl-saved": 0}
+    form = {
+        "hl-phone": "13600001234",
+        "hl-nature": "callback",
+        "hl-category": "020101",
+        "hl-loc": {"lon": lon, "lat": lat},
+        "hl-desc": "重复来电：路口垃圾",
+        "hl-saved": 0,
+    }
     forged = save(client, token, **form, **{"hl-parent": "not-a-suggestion"})
     assert "gc-toast-err" in text(forged["hl-result"])  # only a server-side suggestion can be the parent
     out = save(client, token, **form, **{"hl-parent": original["id"]})

@@ -1,4 +1,5 @@
 """The incident API on both backends: lifecycle through HTTP, timeline and outbox written together, filters."""
+
 from datetime import timedelta
 
 import pytest
@@ -12,9 +13,18 @@ def test_full_lifecycle_writes_one_timeline_row_and_one_outbox_row_per_step(clie
     assert created.status_code == 201
     incident = created.json
     assert incident["status"] == "reported" and incident["grid"]["unit"] == city.grids.by_level("unit")[10].code
-    steps = [("file", {}), ("dispatch", {}), ("claim", {"assignee": "王师傅"}),
-             ("handle", {"result": "已清运"}), ("reject", {"reason": "现场仍有垃圾"}),
-             ("claim", {}), ("handle", {"result": "二次清运完成"}), ("verify", {}), ("close", {}), ("archive", {})]
+    steps = [
+        ("file", {}),
+        ("dispatch", {}),
+        ("claim", {"assignee": "王师傅"}),
+        ("handle", {"result": "已清运"}),
+        ("reject", {"reason": "现场仍有垃圾"}),
+        ("claim", {}),
+        ("handle", {"result": "二次清运完成"}),
+        ("verify", {}),
+        ("close", {}),
+        ("archive", {}),
+    ]
     for action, body in steps:
         response = act(client, incident["id"], action, **body)
         assert response.status_code == 200, (action, response.json)
@@ -45,8 +55,9 @@ def test_routing_records_department_level_rule_and_reason(client, city):
 
 
 def test_point_outside_every_grid_lands_in_triage_with_the_reason(client):
-    response = client.post("/api/v1/incidents", json={"description": "某处井盖缺失", "category_code": "010101",
-                                                      "lon": 116.39, "lat": 39.9})
+    response = client.post(
+        "/api/v1/incidents", json={"description": "某处井盖缺失", "category_code": "010101", "lon": 116.39, "lat": 39.9}
+    )
     assert response.status_code == 201
     body = response.json
     assert body["status"] == "triage" and body["triage"]["reason"] == "outside_grid"
@@ -64,8 +75,9 @@ def test_unknown_category_and_category_without_department_go_to_triage(client, c
 
 
 def test_triage_is_filed_after_correcting_location(client, city):
-    outside = client.post("/api/v1/incidents", json={"description": "x", "category_code": "020101", "lon": 116.39,
-                                                     "lat": 39.9}).json
+    outside = client.post(
+        "/api/v1/incidents", json={"description": "x", "category_code": "020101", "lon": 116.39, "lat": 39.9}
+    ).json
     refused = act(client, outside["id"], "file")
     assert refused.status_code == 422 and refused.json["error"]["field"] == "outside_grid"
     lon, lat = inside(city.grids.by_level("unit")[42])
@@ -102,7 +114,7 @@ def test_escalation_climbs_the_ladder_and_stops_at_the_top(client, city):
             break
         levels.append(response.json["level"])
     ladder = [lvl.code for lvl in city.router.escalation_ladder]
-    assert levels == ladder[ladder.index(levels[0]):]
+    assert levels == ladder[ladder.index(levels[0]) :]
     assert response.status_code == 422 and "top" in response.json["error"]["message"]
 
 
@@ -115,6 +127,7 @@ def test_suspension_stops_the_clock_and_resume_moves_the_deadline(client, city, 
     clock.now += timedelta(hours=2)  # two working hours on a Wednesday morning
     resumed = act(client, incident["id"], "resume").json
     from datetime import datetime
+
     moved = datetime.fromisoformat(resumed["stage_deadline"]) - datetime.fromisoformat(deadline)
     assert moved >= timedelta(hours=2)
 
@@ -170,8 +183,9 @@ def test_idempotency_key_replays_the_first_answer(client, city, db):
     again = client.post("/api/v1/incidents", json=body, headers={"Idempotency-Key": "k-1"})
     assert first.status_code == again.status_code == 201
     assert first.json == again.json and count(engine, "incident") == 1
-    different = client.post("/api/v1/incidents", json={**body, "description": "别的事"},
-                            headers={"Idempotency-Key": "k-1"})
+    different = client.post(
+        "/api/v1/incidents", json={**body, "description": "别的事"}, headers={"Idempotency-Key": "k-1"}
+    )
     assert different.status_code == 409 and different.json["error"]["field"] == "Idempotency-Key"
     assert count(engine, "incident") == 1
 
@@ -204,8 +218,9 @@ def test_bad_create_bodies_are_422_naming_the_problem_and_write_nothing(client, 
 def test_broken_json_huge_bodies_and_unknown_things_are_4xx(client, city, app):
     broken = client.post("/api/v1/incidents", data="{nope", content_type="application/json")
     assert broken.status_code == 400 and "JSON" in broken.json["error"]["message"]
-    huge = client.post("/api/v1/incidents", data="x" * (app.config["MAX_CONTENT_LENGTH"] + 1),
-                       content_type="application/json")
+    huge = client.post(
+        "/api/v1/incidents", data="x" * (app.config["MAX_CONTENT_LENGTH"] + 1), content_type="application/json"
+    )
     assert huge.status_code == 413
     assert client.get("/api/v1/incidents/no-such-id").status_code == 404
     incident = report(client, city).json
@@ -225,8 +240,12 @@ def test_stale_expected_version_is_409(client, city):
 
 def test_openapi_and_health(client):
     paths = client.get("/api/v1/openapi.json").json["paths"]
-    assert {"/api/v1/incidents", "/api/v1/incidents/{incident_id}/actions/{action}", "/api/v1/locate",
-            "/api/v1/grids"} <= set(paths)
+    assert {
+        "/api/v1/incidents",
+        "/api/v1/incidents/{incident_id}/actions/{action}",
+        "/api/v1/locate",
+        "/api/v1/grids",
+    } <= set(paths)
     health = client.get("/health")
     assert health.status_code == 200 and health.json["database"] == "ok" and health.json["redis"] == "absent"
 

@@ -1,5 +1,6 @@
 """POST /api/v1/machine-events: camera and sensor detections become triaged incidents, deduplicated per source
 and place, on both backends; identical events racing on PostgreSQL create one incident."""
+
 from __future__ import annotations
 
 import base64
@@ -11,8 +12,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from dispatcher.accounts import Account, Role, issue_token
-from dispatcher.roster import create_account
+from dispatcher.access.accounts import Account, issue_token
+from dispatcher.access.roles import Role
+from dispatcher.access.roster import create_account
 from tests.conftest import T0
 from tests.integration.helpers import act, count, inside
 
@@ -28,9 +30,17 @@ def gateway_token(db) -> str:
     with sessions.begin() as session:
         account = session.scalar(select(Account).where(Account.username == "gw-video-01"))
         if account is None:
-            account = create_account(session, username="gw-video-01", display_name="视频网关 01",
-                                     role=Role.DISPATCHER, region_code="330199", department_code=None,
-                                     password="not used by a device 123", actor="tests", now=T0)
+            account = create_account(
+                session,
+                username="gw-video-01",
+                display_name="视频网关 01",
+                role=Role.DISPATCHER,
+                region_code="330199",
+                department_code=None,
+                password="not used by a device 123",
+                actor="tests",
+                now=T0,
+            )
             session.flush()
         return issue_token(session, account, name="video gateway", kind="device", now=T0)
 
@@ -61,8 +71,16 @@ def north(point: tuple[float, float], metres: float) -> tuple[float, float]:
 
 
 def event(point, *, source="cam-0001", kind="camera", type_="garbage_overflow", confidence=0.92, at=T0, **extra):
-    return {"source_id": source, "source_kind": kind, "event_type": type_, "confidence": confidence,
-            "lon": point[0], "lat": point[1], "detected_at": at.isoformat(), **extra}
+    return {
+        "source_id": source,
+        "source_kind": kind,
+        "event_type": type_,
+        "confidence": confidence,
+        "lon": point[0],
+        "lat": point[1],
+        "detected_at": at.isoformat(),
+        **extra,
+    }
 
 
 def timeline(client, incident_id: str) -> list[dict]:
@@ -175,16 +193,27 @@ def test_a_batch_of_mixed_events(gateway, client, spot, db):
         event(north(spot, 5), at=T0 + timedelta(seconds=30)),  # duplicate of the first, inside the same batch
         event(spot, type_="manhole_open", source="cam-0003"),
         event(spot, type_="unknown_thing", source="cam-0003"),
-        event(north(spot, 100), type_="water_level", kind="sensor", source="wl-01", confidence=0.2,
-              attributes={"level_cm": 23}),
+        event(
+            north(spot, 100),
+            type_="water_level",
+            kind="sensor",
+            source="wl-01",
+            confidence=0.2,
+            attributes={"level_cm": 23},
+        ),
     ]
     r = gateway.post({"events": events})
     assert r.status_code == 200, r.json
     results = r.json["results"]
     assert r.json["created"] == 4 and r.json["duplicates"] == 1
     assert results[1] == {"incident_id": results[0]["incident_id"], "duplicate": True, "hits": 2}
-    assert [x.get("triage_reason") for x in results] == ["machine_detected", None, "machine_detected",
-                                                         "unknown_category", "low_confidence"]
+    assert [x.get("triage_reason") for x in results] == [
+        "machine_detected",
+        None,
+        "machine_detected",
+        "unknown_category",
+        "low_confidence",
+    ]
     assert count(engine, "incident") == 4
     sensor = client.get(f"/api/v1/incidents/{results[4]['incident_id']}").json
     assert sensor["channel"] == "sensor" and sensor["category_code"] == "020404"
@@ -199,29 +228,32 @@ def test_a_batch_with_one_bad_event_records_nothing(gateway, spot, db):
     assert count(engine, "incident") == 0
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"confidence": 1.01}, "confidence"),
-    ({"confidence": -0.1}, "confidence"),
-    ({"confidence": True}, "confidence"),
-    ({"confidence": "high"}, "confidence"),
-    ({"source_id": None}, "source_id"),
-    ({"source_id": ""}, "source_id"),
-    ({"source_id": "cam 1/../x"}, "source_id"),
-    ({"source_kind": "drone"}, "source_kind"),
-    ({"event_type": ""}, "event_type"),
-    ({"lat": 95.0}, "lat"),
-    ({"lon": 200.0}, "lon"),
-    ({"lon": float("nan")}, "lon"),
-    ({"lat": "north"}, "lat"),
-    ({"detected_at": "2026-12-02T10:00:00"}, "detected_at"),  # no time zone
-    ({"detected_at": "yesterday"}, "detected_at"),
-    ({"detected_at": "2027-06-01T00:00:00Z"}, "detected_at"),  # in the future
-    ({"detected_at": 1}, "detected_at"),  # 1970
-    ({"snapshot_url": "ftp://x/y.jpg"}, "snapshot_url"),
-    ({"snapshot": "not base64!"}, "snapshot"),
-    ({"snapshot": base64.b64encode(b"GIF89a....").decode()}, "snapshot"),
-    ({"snapshot": base64.b64encode(b"\xff\xd8\xff" + b"\0" * (256 * 1024)).decode()}, "snapshot"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"confidence": 1.01}, "confidence"),
+        ({"confidence": -0.1}, "confidence"),
+        ({"confidence": True}, "confidence"),
+        ({"confidence": "high"}, "confidence"),
+        ({"source_id": None}, "source_id"),
+        ({"source_id": ""}, "source_id"),
+        ({"source_id": "cam 1/../x"}, "source_id"),
+        ({"source_kind": "drone"}, "source_kind"),
+        ({"event_type": ""}, "event_type"),
+        ({"lat": 95.0}, "lat"),
+        ({"lon": 200.0}, "lon"),
+        ({"lon": float("nan")}, "lon"),
+        ({"lat": "north"}, "lat"),
+        ({"detected_at": "2026-12-02T10:00:00"}, "detected_at"),  # no time zone
+        ({"detected_at": "yesterday"}, "detected_at"),
+        ({"detected_at": "2027-06-01T00:00:00Z"}, "detected_at"),  # in the future
+        ({"detected_at": 1}, "detected_at"),  # 1970
+        ({"snapshot_url": "ftp://x/y.jpg"}, "snapshot_url"),
+        ({"snapshot": "not base64!"}, "snapshot"),
+        ({"snapshot": base64.b64encode(b"GIF89a....").decode()}, "snapshot"),
+        ({"snapshot": base64.b64encode(b"\xff\xd8\xff" + b"\0" * (256 * 1024)).decode()}, "snapshot"),
+    ],
+)
 def test_bad_events_are_422_naming_the_field(gateway, spot, db, change, field):
     _, engine, _ = db
     body = {**event(spot), **change}
@@ -232,12 +264,15 @@ def test_bad_events_are_422_naming_the_field(gateway, spot, db, change, field):
     assert count(engine, "incident") == 0
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"events": []}, "events"),
-    ({"events": "x"}, "events"),
-    ({"events": [{}] * 501}, "events"),
-    ([1, 2], None),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"events": []}, "events"),
+        ({"events": "x"}, "events"),
+        ({"events": [{}] * 501}, "events"),
+        ([1, 2], None),
+    ],
+)
 def test_bad_batches_are_422(gateway, body, field):
     r = gateway.post(body)
     assert r.status_code == 422, r.json
@@ -247,9 +282,12 @@ def test_bad_batches_are_422(gateway, body, field):
 def test_unreadable_bodies(gateway):
     headers = {**gateway.headers, "Content-Type": "application/json"}
     assert gateway.http.post(URL, data="{not json", headers=headers).status_code == 400
-    assert gateway.http.post(URL, data="a=1", headers={**gateway.headers,
-                                                       "Content-Type": "application/x-www-form-urlencoded"}
-                             ).status_code == 415
+    assert (
+        gateway.http.post(
+            URL, data="a=1", headers={**gateway.headers, "Content-Type": "application/x-www-form-urlencoded"}
+        ).status_code
+        == 415
+    )
 
 
 def test_only_reporting_roles_and_signed_in_callers(app, tokens, anonymous, spot):

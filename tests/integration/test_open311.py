@@ -1,4 +1,5 @@
 """Open311 GeoReport v2 at /open311/v2, on both backends: the spec's own examples adapted to our services."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,8 +7,8 @@ from datetime import timedelta
 import pytest
 import xmltodict
 
-from dispatcher.accounts import Account, issue_token
-from dispatcher.incident import Incident
+from dispatcher.access.accounts import Account, issue_token
+from dispatcher.cases.incident import Incident
 from tests.conftest import T0
 from tests.integration.helpers import act, inside
 
@@ -18,8 +19,15 @@ SERVICE = "020101"  # 暴露垃圾
 def _account(sessions, role: str) -> Account:
     with sessions.begin() as session:
         account = session.get(Account, f"o311-{role}") or Account(
-            id=f"o311-{role}", username=f"partner-{role}", display_name=f"partner {role}", role=role,
-            region_code=None, department_code=None, password_hash="x", created_at=T0)
+            id=f"o311-{role}",
+            username=f"partner-{role}",
+            display_name=f"partner {role}",
+            role=role,
+            region_code=None,
+            department_code=None,
+            password_hash="x",
+            created_at=T0,
+        )
         session.add(account)
     return account
 
@@ -45,13 +53,23 @@ def example(city, api_key, **changes) -> dict:
     a point inside the demo city and our urgency attribute next to the example's own attributes."""
     lon, lat = inside(city.grids.by_level("unit")[10])
     body = {
-        "api_key": api_key, "jurisdiction_id": "city.gov", "service_code": SERVICE,
-        "lat": str(lat), "long": str(lon), "address_string": "1234 5th street",
-        "email": "smit333@sfgov.edu", "device_id": "tt222111", "account_id": "123456",
-        "first_name": "john", "last_name": "smith", "phone": "111111111",
+        "api_key": api_key,
+        "jurisdiction_id": "city.gov",
+        "service_code": SERVICE,
+        "lat": str(lat),
+        "long": str(lon),
+        "address_string": "1234 5th street",
+        "email": "smit333@sfgov.edu",
+        "device_id": "tt222111",
+        "account_id": "123456",
+        "first_name": "john",
+        "last_name": "smith",
+        "phone": "111111111",
         "description": "A large sinkhole is destroying the street",
         "media_url": "http://someurl.com/image.jpg",
-        "attribute[WHISPAWN]": "123456", "attribute[WHISDORN]": "COISL001", "attribute[urgency]": "2",
+        "attribute[WHISPAWN]": "123456",
+        "attribute[WHISDORN]": "COISL001",
+        "attribute[urgency]": "2",
     }
     body.update(changes)
     return {k: v for k, v in body.items() if v is not None}
@@ -81,6 +99,7 @@ def as_xml_values(value):
 
 
 # --- discovery and services --------------------------------------------------------------------------
+
 
 def test_discovery_in_both_formats(public):
     body = public.get(f"{BASE}/discovery.json").get_json()
@@ -118,8 +137,12 @@ def test_service_definition_in_both_formats(public):
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_unknown_service_and_path_are_404_in_the_spec_shape(public, fmt):
-    for path in (f"{BASE}/services/999999.{fmt}", f"{BASE}/requests/no-such-id.{fmt}",
-                 f"{BASE}/tokens/no-such-token.{fmt}", f"{BASE}/nothing.{fmt}"):
+    for path in (
+        f"{BASE}/services/999999.{fmt}",
+        f"{BASE}/requests/no-such-id.{fmt}",
+        f"{BASE}/tokens/no-such-token.{fmt}",
+        f"{BASE}/nothing.{fmt}",
+    ):
         response = public.get(path)
         assert response.status_code == 404, path
         error = response.get_json()[0] if fmt == "json" else xml(response)["errors"]["error"]
@@ -133,6 +156,7 @@ def test_wrong_method_and_format(public):
 
 
 # --- POST requests -----------------------------------------------------------------------------------
+
 
 def test_spec_example_post_creates_an_open311_incident(public, city, db, api_key):
     response = post(public, example(city, api_key))
@@ -169,8 +193,14 @@ def test_created_request_is_open_with_agency_then_closed_with_notes(public, clie
     text = public.get(f"{BASE}/requests/{rid}.json").get_data(as_text=True)
     for private in ("john", "smith", "111111111", "smit333", "tt222111"):
         assert private not in text
-    for action, body in [("file", {}), ("dispatch", {}), ("claim", {}), ("handle", {"result": "已清运"}),
-                         ("verify", {}), ("close", {"note": "垃圾已清运，结案"})]:
+    for action, body in [
+        ("file", {}),
+        ("dispatch", {}),
+        ("claim", {}),
+        ("handle", {"result": "已清运"}),
+        ("verify", {}),
+        ("close", {"note": "垃圾已清运，结案"}),
+    ]:
         assert act(client, rid, action, **body).status_code == 200, action
     [closed] = public.get(f"{BASE}/requests/{rid}.json").get_json()
     assert closed["status"] == "closed" and closed["status_notes"] == "垃圾已清运，结案"
@@ -214,20 +244,23 @@ def test_bad_api_key_is_403(public, city, db, fmt):
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-@pytest.mark.parametrize("changes, field", [
-    ({"service_code": None}, "service_code"),
-    ({"service_code": "001"}, "service_code"),
-    ({"lat": "91"}, "lat"),
-    ({"long": "-181"}, "long"),
-    ({"lat": "north"}, "lat"),
-    ({"long": None}, "lat and long"),
-    ({"lat": None, "long": None, "address_string": None}, "location"),
-    ({"description": "坑" * 4001}, "description"),
-    ({"phone": "call me"}, "phone"),
-    ({"attribute[urgency]": "9"}, "attribute[urgency]"),
-    ({"media_url": "ftp://x"}, "media_url"),
-    ({"description": "a\x00b"}, "description"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"service_code": None}, "service_code"),
+        ({"service_code": "001"}, "service_code"),
+        ({"lat": "91"}, "lat"),
+        ({"long": "-181"}, "long"),
+        ({"lat": "north"}, "lat"),
+        ({"long": None}, "lat and long"),
+        ({"lat": None, "long": None, "address_string": None}, "location"),
+        ({"description": "坑" * 4001}, "description"),
+        ({"phone": "call me"}, "phone"),
+        ({"attribute[urgency]": "9"}, "attribute[urgency]"),
+        ({"media_url": "ftp://x"}, "media_url"),
+        ({"description": "a\x00b"}, "description"),
+    ],
+)
 def test_invalid_fields_are_400_naming_the_field(public, city, db, api_key, fmt, changes, field):
     response = post(public, example(city, api_key, **changes), fmt)
     assert response.status_code == 400
@@ -238,8 +271,9 @@ def test_invalid_fields_are_400_naming_the_field(public, city, db, api_key, fmt,
 def test_open311_posts_are_csrf_exempt_and_rate_limited_as_intake(app, public, city, api_key):
     from dashboard.hardening import limit_category
 
-    response = public.post(f"{BASE}/requests.json", data=example(city, api_key),
-                           headers={"Origin": "https://partner.example"})
+    response = public.post(
+        f"{BASE}/requests.json", data=example(city, api_key), headers={"Origin": "https://partner.example"}
+    )
     assert response.status_code == 201
     with app.test_request_context(f"{BASE}/requests.json", method="POST"):
         assert limit_category() == "intake"
@@ -248,6 +282,7 @@ def test_open311_posts_are_csrf_exempt_and_rate_limited_as_intake(app, public, c
 
 
 # --- GET requests ------------------------------------------------------------------------------------
+
 
 def test_get_requests_filters(public, client, city, clock, api_key):
     other = next(c for c in sorted(city.catalogue.categories) if c != SERVICE)
@@ -279,14 +314,17 @@ def test_get_requests_filters(public, client, city, clock, api_key):
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-@pytest.mark.parametrize("query, words", [
-    ("?start_date=2010-01-01T00:00:00Z&end_date=2010-06-24T00:00:00Z", "90"),
-    ("?start_date=2010-06-24T00:00:00Z&end_date=2010-05-24T00:00:00Z", "before"),
-    ("?start_date=2010-05-24", "timezone"),
-    ("?end_date=last-week", "end_date"),
-    ("?status=pending", "status"),
-    ("?service_code=001", "service_code"),
-])
+@pytest.mark.parametrize(
+    "query, words",
+    [
+        ("?start_date=2010-01-01T00:00:00Z&end_date=2010-06-24T00:00:00Z", "90"),
+        ("?start_date=2010-06-24T00:00:00Z&end_date=2010-05-24T00:00:00Z", "before"),
+        ("?start_date=2010-05-24", "timezone"),
+        ("?end_date=last-week", "end_date"),
+        ("?status=pending", "status"),
+        ("?service_code=001", "service_code"),
+    ],
+)
 def test_bad_filters_are_400(public, fmt, query, words):
     response = public.get(f"{BASE}/requests.{fmt}{query}")
     assert response.status_code == 400

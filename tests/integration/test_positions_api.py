@@ -1,4 +1,5 @@
 """Officer positions end to end: OsmAnd in every form, noise filter, batched push per room, history, nearest officers."""
+
 import json
 import time
 from datetime import timedelta
@@ -6,7 +7,7 @@ from datetime import timedelta
 import pytest
 import redis as redis_lib
 
-from dispatcher.officers import Officer
+from dispatcher.fleet.officers import Officer
 from tests.conftest import T0
 from tests.integration.helpers import act, count, inside, report
 from workers.positions import PositionStore, flush_positions
@@ -21,13 +22,31 @@ def live(app, client, db, redis_url, city):
     runtime.redis = redis_lib.Redis.from_url(redis_url)
     community = city.grids.by_level("community")[0].code
     with sessions.begin() as session:
-        session.add_all([
-            Officer(id="GW1", name="王芳", role="grid_worker", grid_community=community, device_id="dev-1", on_duty=True),
-            Officer(id="ZF1", name="李强", role="enforcement", department_code="CGZF", grid_community=community,
-                    device_id="dev-2", on_duty=True),
-            Officer(id="OFF", name="赵敏", role="enforcement", department_code="CGZF", grid_community=community,
-                    device_id="dev-3", on_duty=False),
-        ])
+        session.add_all(
+            [
+                Officer(
+                    id="GW1", name="王芳", role="grid_worker", grid_community=community, device_id="dev-1", on_duty=True
+                ),
+                Officer(
+                    id="ZF1",
+                    name="李强",
+                    role="enforcement",
+                    department_code="CGZF",
+                    grid_community=community,
+                    device_id="dev-2",
+                    on_duty=True,
+                ),
+                Officer(
+                    id="OFF",
+                    name="赵敏",
+                    role="enforcement",
+                    department_code="CGZF",
+                    grid_community=community,
+                    device_id="dev-3",
+                    on_duty=False,
+                ),
+            ]
+        )
     return app
 
 
@@ -45,13 +64,20 @@ def test_osmand_get_form_and_json_forms_are_all_accepted(live, city):
     got = client.get(f"/osmand?id=dev-1&lat={lat}&lon={lon}&timestamp={_ts()}&speed=2&bearing=90&accuracy=5&batt=80")
     assert got.status_code == 200 and got.json["accepted"] is True
     assert got.json["events"] == [f"enter:{_unit(city).code}"]
-    form = client.post("/osmand", data={"deviceid": "dev-1", "location": f"{lat},{lon + 0.0001}",
-                                        "timestamp": _ts(10) * 1000, "alarm": "sos"})
+    form = client.post(
+        "/osmand",
+        data={"deviceid": "dev-1", "location": f"{lat},{lon + 0.0001}", "timestamp": _ts(10) * 1000, "alarm": "sos"},
+    )
     assert form.status_code == 200 and form.json["accepted"] is True
-    body = {"device_id": "dev-1", "location": {"timestamp": (T0 + timedelta(seconds=20)).isoformat(),
-                                               "coords": {"latitude": lat, "longitude": lon + 0.0002, "accuracy": 8,
-                                                          "speed": 1.4, "heading": 80},
-                                               "is_moving": True, "battery": {"level": 0.7, "is_charging": False}}}
+    body = {
+        "device_id": "dev-1",
+        "location": {
+            "timestamp": (T0 + timedelta(seconds=20)).isoformat(),
+            "coords": {"latitude": lat, "longitude": lon + 0.0002, "accuracy": 8, "speed": 1.4, "heading": 80},
+            "is_moving": True,
+            "battery": {"level": 0.7, "is_charging": False},
+        },
+    }
     posted = client.post("/osmand", json=body)
     assert posted.status_code == 200 and posted.json["accepted"] is True
     officer = next(o for o in client.get("/api/v1/officers").json["items"] if o["id"] == "GW1")
@@ -63,24 +89,29 @@ def test_noise_is_filtered_not_an_error(live, city):
     client = live.test_client()
     lon, lat = inside(_unit(city))
     client.get(f"/osmand?id=dev-1&lat={lat}&lon={lon}&timestamp={_ts(10)}")
-    for query, reason in [(f"lat={lat}&lon={lon}&timestamp={_ts(10)}", "duplicate"),
-                          (f"lat={lat}&lon={lon}&timestamp={_ts(5)}", "out of order"),
-                          (f"lat={lat}&lon={lon + 0.05}&timestamp={_ts(15)}", "speed"),
-                          (f"lat={lat}&lon={lon}&timestamp={_ts(20)}&accuracy=500", "accuracy")]:
+    for query, reason in [
+        (f"lat={lat}&lon={lon}&timestamp={_ts(10)}", "duplicate"),
+        (f"lat={lat}&lon={lon}&timestamp={_ts(5)}", "out of order"),
+        (f"lat={lat}&lon={lon + 0.05}&timestamp={_ts(15)}", "speed"),
+        (f"lat={lat}&lon={lon}&timestamp={_ts(20)}&accuracy=500", "accuracy"),
+    ]:
         response = client.get(f"/osmand?id=dev-1&{query}")
         assert response.status_code == 200 and response.json["accepted"] is False
         assert reason in response.json["reason"]
 
 
-@pytest.mark.parametrize(("query", "named"), [
-    ("lat=30.2&lon=120.1", "id"),
-    ("id=dev-1&lon=120.1", "lat"),
-    ("id=dev-1&lat=95&lon=120.1", "lat"),
-    ("id=dev-1&lat=30.2&lon=abc", "lon"),
-    ("id=dev-1&location=30.2", "location"),
-    ("id=dev-1&lat=30.2&lon=120.1&timestamp=yesterday", "timestamp"),
-    ("id=dev-1&lat=30.2&lon=120.1&speed=-3", "speed"),
-])
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("lat=30.2&lon=120.1", "id"),
+        ("id=dev-1&lon=120.1", "lat"),
+        ("id=dev-1&lat=95&lon=120.1", "lat"),
+        ("id=dev-1&lat=30.2&lon=abc", "lon"),
+        ("id=dev-1&location=30.2", "location"),
+        ("id=dev-1&lat=30.2&lon=120.1&timestamp=yesterday", "timestamp"),
+        ("id=dev-1&lat=30.2&lon=120.1&speed=-3", "speed"),
+    ],
+)
 def test_malformed_osmand_requests_are_400_naming_the_field(live, query, named):
     response = live.test_client().get(f"/osmand?{query}")
     assert response.status_code == 400 and named in response.json["error"]["message"]
@@ -111,6 +142,7 @@ def test_flush_pushes_one_batch_per_room_and_writes_history(live, city, db, redi
     class Pusher:
         def __init__(self):
             from workers.push import Pusher as Real
+
             self.real, self.calls = Real(redis_url), []
 
         def emit(self, event, data, room):
@@ -122,7 +154,7 @@ def test_flush_pushes_one_batch_per_room_and_writes_history(live, city, db, redi
     assert (pushed, stored) == (10, 10)
     rooms = [room for _, room, _ in pusher.calls]
     assert len(rooms) == len(set(rooms)) and "all" in rooms and f"grid:{_unit(city).code}" in rooms
-    assert dict((room, n) for _, room, n in pusher.calls)["all"] == 10
+    assert {room: n for _, room, n in pusher.calls}["all"] == 10
     received = []
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline and len(received) < len(rooms):
@@ -158,9 +190,13 @@ def test_recommendations_are_nearest_available_officers(live, city, db):
 def test_positions_batch_endpoint(live, city):
     client = live.test_client()
     lon, lat = inside(_unit(city))
-    body = {"positions": [{"device_id": "dev-1", "at": (T0 + timedelta(seconds=s)).isoformat(), "lon": lon,
-                           "lat": lat + s * 1e-5} for s in (10, 0, 20)] +
-                         [{"device_id": "nobody", "at": T0.isoformat(), "lon": lon, "lat": lat}]}
+    body = {
+        "positions": [
+            {"device_id": "dev-1", "at": (T0 + timedelta(seconds=s)).isoformat(), "lon": lon, "lat": lat + s * 1e-5}
+            for s in (10, 0, 20)
+        ]
+        + [{"device_id": "nobody", "at": T0.isoformat(), "lon": lon, "lat": lat}]
+    }
     response = client.post("/api/v1/positions", json=body)
     assert response.status_code == 200 and response.json["accepted"] == 3
     assert response.json["results"][-1]["reason"] == "unknown device"
@@ -171,7 +207,7 @@ def test_officer_goes_stale_then_offline(live, city, clock):
     client = live.test_client()
     lon, lat = inside(_unit(city))
     client.get(f"/osmand?id=dev-1&lat={lat}&lon={lon}&timestamp={_ts()}")
-    status = lambda: next(o for o in client.get("/api/v1/officers").json["items"] if o["id"] == "GW1")["status"]  # noqa: E731
+    status = lambda: next(o for o in client.get("/api/v1/officers").json["items"] if o["id"] == "GW1")["status"]
     assert status() == "on_duty"
     clock.now = T0 + timedelta(minutes=5)
     assert status() == "stale"

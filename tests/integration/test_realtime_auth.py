@@ -1,5 +1,6 @@
 """Security test 12 (docs QUALITY.md) against a real Socket.IO server: connecting needs a valid session, a client
 joins exactly the rooms of its scope, a foreign room is refused, and a disabled user's sockets close within 5 s."""
+
 from __future__ import annotations
 
 import threading
@@ -10,8 +11,8 @@ import requests
 import socketio as socketio_client
 from werkzeug.serving import make_server
 
-from dispatcher.access import rooms
-from dispatcher.accounts import Account
+from dispatcher.access.accounts import Account
+from dispatcher.cases.scope import rooms
 from tests.conftest import TEST_PASSWORD
 from tests.integration.helpers import inside
 from tests.integration.test_scope_matrix import make_account
@@ -39,8 +40,13 @@ def live(app):
 
 def signed_in(base: str, username: str) -> requests.Session:
     http = requests.Session()
-    response = http.post(f"{base}/login", data={"username": username, "password": TEST_PASSWORD},
-                         headers={"Origin": base}, allow_redirects=False, timeout=10)
+    response = http.post(
+        f"{base}/login",
+        data={"username": username, "password": TEST_PASSWORD},
+        headers={"Origin": base},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert response.status_code == 303, response.text
     return http
 
@@ -136,8 +142,9 @@ def test_resync_replays_only_events_of_the_scope(live, listeners, db, client, ci
     created = {}
     for street, unit in streets.items():
         lon, lat = inside(unit)
-        created[street] = client.post("/api/v1/incidents", json={"description": "resync", "category_code": "020201",
-                                                                 "lon": lon, "lat": lat}).json["id"]
+        created[street] = client.post(
+            "/api/v1/incidents", json={"description": "resync", "category_code": "020201", "lon": lon, "lat": lat}
+        ).json["id"]
     mine = next(iter(streets))
     principal, _ = make_account(sessions, "dispatcher", mine, None)
     listener = listeners(signed_in(base, principal.username))

@@ -3,6 +3,7 @@
 Runs on both backends. Evidence files are generated at run time (Pillow JPEG with EXIF, a WAV via `wave`);
 the media directory is a temporary one per test.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
-from dispatcher.accounts import Account, issue_token
-from dispatcher.passwords import hash_password
+from dispatcher.access.accounts import Account, issue_token
+from dispatcher.access.passwords import hash_password
 from tests.conftest import T0
 from tests.integration.helpers import count, inside
 from tests.unit.dispatcher.test_media import EXE, HTML, SVG, jpeg, png, wav
@@ -42,8 +43,15 @@ def worker(db) -> dict[str, str]:
     sessions = db[2]
     with sessions.begin() as session:
         account = session.get(Account, "t-gridworker") or Account(
-            id="t-gridworker", username="test-gridworker", display_name="网格员", role="grid_worker",
-            region_code="330199", department_code=None, password_hash=hash_password("x" * 20), created_at=T0)
+            id="t-gridworker",
+            username="test-gridworker",
+            display_name="网格员",
+            role="grid_worker",
+            region_code="330199",
+            department_code=None,
+            password_hash=hash_password("x" * 20),
+            created_at=T0,
+        )
         session.add(account)
         session.flush()
         token = issue_token(session, account, name="tests", kind="device", now=T0)
@@ -52,8 +60,14 @@ def worker(db) -> dict[str, str]:
 
 def report_json(city, **extra) -> dict:
     lon, lat = inside(city.grids.by_level("unit")[10])
-    return {"description": "井盖缺失", "category_code": "020101", "lon": lon, "lat": lat,
-            "client_id": str(uuid.uuid4()), **extra}
+    return {
+        "description": "井盖缺失",
+        "category_code": "020101",
+        "lon": lon,
+        "lat": lat,
+        "client_id": str(uuid.uuid4()),
+        **extra,
+    }
 
 
 def post(client, body: dict, files: list[tuple[str, bytes, str, str]] = (), headers=None):
@@ -70,16 +84,22 @@ def stored_files(root) -> list:
 
 def test_report_with_photo_and_voice_stores_originals_with_hash_and_exif(client, city, db, media_dir):
     photo, voice = jpeg(), wav()
-    response = post(client, report_json(city), [("photo", photo, "IMG_1.jpg", "image/jpeg"),
-                                                 ("voice", voice, "note.wav", "audio/wav")])
+    response = post(
+        client,
+        report_json(city),
+        [("photo", photo, "IMG_1.jpg", "image/jpeg"), ("voice", voice, "note.wav", "audio/wav")],
+    )
     assert response.status_code == 201, response.json
     body = response.json
     assert body["status"] == "reported" and body["channel"] == "grid_worker"
     by_kind = {m["kind"]: m for m in body["media"]}
     assert by_kind["photo"]["sha256"] == hashlib.sha256(photo).hexdigest()
     assert by_kind["photo"]["content_type"] == "image/jpeg" and by_kind["photo"]["size"] == len(photo)
-    assert by_kind["photo"]["exif"] == {"taken_at": "2026-12-02T01:30:00+00:00", "lon": pytest.approx(120.17),
-                                        "lat": pytest.approx(30.26)}
+    assert by_kind["photo"]["exif"] == {
+        "taken_at": "2026-12-02T01:30:00+00:00",
+        "lon": pytest.approx(120.17),
+        "lat": pytest.approx(30.26),
+    }
     assert by_kind["voice"]["content_type"] == "audio/wav"
     files = stored_files(media_dir)
     assert len(files) == 2 and not any(f.name.endswith(".part") for f in files)
@@ -99,8 +119,12 @@ def test_download_is_an_audited_attachment_with_the_sniffed_type(client, city, d
     assert response.mimetype == "image/jpeg"
     assert response.headers["Content-Disposition"].startswith("attachment")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert count(db[1], "audit_log", "action = 'media.download' AND target = :t AND result = 'ok'",
-                 t=f"media:{media['id']}") == 1
+    assert (
+        count(
+            db[1], "audit_log", "action = 'media.download' AND target = :t AND result = 'ok'", t=f"media:{media['id']}"
+        )
+        == 1
+    )
 
 
 def test_tampered_file_is_a_409_and_audited(client, city, db, media_dir):
@@ -110,14 +134,24 @@ def test_tampered_file_is_a_409_and_audited(client, city, db, media_dir):
     response = client.get(f"/api/v1/media/{media['id']}")
     assert response.status_code == 409
     assert response.json["error"]["message"] == f"evidence file {media['id']} failed its integrity check"
-    assert count(db[1], "audit_log", "action = 'media.download' AND target = :t AND result = 'failed'",
-                 t=f"media:{media['id']}") == 1
+    assert (
+        count(
+            db[1],
+            "audit_log",
+            "action = 'media.download' AND target = :t AND result = 'failed'",
+            t=f"media:{media['id']}",
+        )
+        == 1
+    )
 
 
 @pytest.mark.parametrize("content", [HTML, SVG, EXE], ids=["html", "svg", "exe"])
 def test_non_images_declared_as_jpeg_are_415_naming_the_part(client, city, db, media_dir, content):
-    response = post(client, report_json(city), [("photo", jpeg(), "ok.jpg", "image/jpeg"),
-                                                 ("photo", content, "evil.jpg", "image/jpeg")])
+    response = post(
+        client,
+        report_json(city),
+        [("photo", jpeg(), "ok.jpg", "image/jpeg"), ("photo", content, "evil.jpg", "image/jpeg")],
+    )
     assert response.status_code == 415, response.json
     assert "part 'photo' (evil.jpg)" in response.json["error"]["message"]
     assert response.json["error"]["field"] == "photo"
@@ -165,8 +199,10 @@ def test_same_client_id_from_another_account_is_another_report(client, city, db,
 
 def test_self_handled_report_is_closed_with_full_timeline(client, city, db, media_dir, worker):
     body = report_json(city, self_handled=True, result="已清理并恢复井盖")
-    files = [("before", jpeg(), "before.jpg", "image/jpeg"), ("after", jpeg(taken="2026:12:02 09:45:00"),
-                                                                 "after.jpg", "image/jpeg")]
+    files = [
+        ("before", jpeg(), "before.jpg", "image/jpeg"),
+        ("after", jpeg(taken="2026:12:02 09:45:00"), "after.jpg", "image/jpeg"),
+    ]
     response = post(client, body, files, headers=worker)
     assert response.status_code == 201, response.json
     incident = response.json
@@ -174,8 +210,15 @@ def test_self_handled_report_is_closed_with_full_timeline(client, city, db, medi
     assert sorted(m["kind"] for m in incident["media"]) == ["after", "before"]
     entries = client.get(f"/api/v1/incidents/{incident['id']}/timeline").json["entries"]
     assert [e["action"] for e in entries] == SELF_HANDLE_WALK
-    assert [e["to_status"] for e in entries] == ["reported", "filed", "dispatched", "claimed", "handled", "verified",
-                                                 "closed"]
+    assert [e["to_status"] for e in entries] == [
+        "reported",
+        "filed",
+        "dispatched",
+        "claimed",
+        "handled",
+        "verified",
+        "closed",
+    ]
     assert {e["actor"] for e in entries} == {"test-gridworker"}
     assert entries[4]["note"] == "已清理并恢复井盖" and all(e["data"].get("self_handled") for e in entries[1:])
     assert count(db[1], "outbox", "incident_id = :i", i=incident["id"]) == 7
@@ -198,7 +241,7 @@ def test_only_a_grid_worker_may_self_handle(client, city, db, media_dir):
 
 
 def test_failure_at_commit_leaves_no_incident_no_media_and_no_files(client, city, db, media_dir, monkeypatch):
-    from dispatcher.uow import UnitOfWork
+    from dispatcher.cases.uow import UnitOfWork
 
     staged = []
 
@@ -218,11 +261,14 @@ def test_failure_at_commit_leaves_no_incident_no_media_and_no_files(client, city
     assert retried.status_code == 201 and count(db[1], "incident") == 1
 
 
-@pytest.mark.parametrize("report, field", [
-    ({"description": "x", "address": "某路1号"}, "report.client_id"),
-    ({"description": "x", "address": "某路1号", "client_id": "not-a-uuid"}, "report.client_id"),
-    ({"description": "x", "address": "某路1号", "client_id": str(uuid.uuid4()), "self_handled": True}, "report"),
-])
+@pytest.mark.parametrize(
+    "report, field",
+    [
+        ({"description": "x", "address": "某路1号"}, "report.client_id"),
+        ({"description": "x", "address": "某路1号", "client_id": "not-a-uuid"}, "report.client_id"),
+        ({"description": "x", "address": "某路1号", "client_id": str(uuid.uuid4()), "self_handled": True}, "report"),
+    ],
+)
 def test_invalid_report_part_is_422_naming_the_field(client, media_dir, report, field):
     response = post(client, report)
     assert response.status_code == 422 and response.json["error"]["field"] == field
@@ -232,8 +278,9 @@ def test_unknown_part_json_body_and_missing_report_are_client_errors(client, cit
     response = post(client, report_json(city), [("payload", jpeg(), "a.jpg", "image/jpeg")])
     assert response.status_code == 422 and response.json["error"]["field"] == "payload"
     assert client.post(REPORTS, json=report_json(city)).status_code == 415
-    missing = client.post(REPORTS, data={"photo": (io.BytesIO(jpeg()), "a.jpg", "image/jpeg")},
-                          content_type="multipart/form-data")
+    missing = client.post(
+        REPORTS, data={"photo": (io.BytesIO(jpeg()), "a.jpg", "image/jpeg")}, content_type="multipart/form-data"
+    )
     assert missing.status_code == 422 and missing.json["error"]["field"] == "report"
 
 

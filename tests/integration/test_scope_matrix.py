@@ -2,9 +2,10 @@
 forbidden writes, unauthenticated calls, and replayed Dash callbacks with tampered ids. Both backends.
 
 Incidents are placed in two different streets with two different departments (HW, CGZF), plus one outside
-every grid (triage). For each account the expectation is computed with dispatcher.access.can_see, and every
+every grid (triage). For each account the expectation is computed with dispatcher.cases.scope.can_see, and every
 answer is checked against it: nothing foreign comes back (and nothing visible is missing).
 """
+
 from __future__ import annotations
 
 import json
@@ -13,29 +14,52 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from dispatcher.access import ACTIONS, REPORTERS, can_see, can_see_officer
-from dispatcher.accounts import Account, Principal, Role, issue_token
-from dispatcher.incident import Incident
-from dispatcher.lifecycle import Action
-from dispatcher.officers import Officer
-from dispatcher.passwords import hash_password
+from dispatcher.access.accounts import Account, Principal, issue_token
+from dispatcher.access.passwords import hash_password
+from dispatcher.access.roles import REPORTERS, Role
+from dispatcher.cases.incident import Incident
+from dispatcher.cases.lifecycle import Action
+from dispatcher.cases.scope import ACTIONS, can_see, can_see_officer
+from dispatcher.fleet.officers import Officer
 from tests.conftest import T0, TEST_PASSWORD
 from tests.integration.helpers import act, inside
 
 _HASH = hash_password(TEST_PASSWORD)  # one Argon2 hash for every matrix account (hashing is slow on purpose)
-SCOPES = {"district": ("330199", None), "street": ("<street>", None), "community": ("<community>", None),
-          "hw": (None, "HW"), "cgzf": (None, "CGZF")}
+SCOPES = {
+    "district": ("330199", None),
+    "street": ("<street>", None),
+    "community": ("<community>", None),
+    "hw": (None, "HW"),
+    "cgzf": (None, "CGZF"),
+}
 DASH_ORIGIN = {"Origin": "http://localhost"}
 
 
-def make_account(sessions, role: str, region: str | None, department: str | None, *, totp_secret: str | None = None,
-                 disabled: bool = False, password_hash: str = _HASH) -> tuple[Principal, str]:
+def make_account(
+    sessions,
+    role: str,
+    region: str | None,
+    department: str | None,
+    *,
+    totp_secret: str | None = None,
+    disabled: bool = False,
+    password_hash: str = _HASH,
+) -> tuple[Principal, str]:
     """A fresh account (unique id and username per call) and a bearer token for it."""
     tag = uuid.uuid4().hex[:10]
     with sessions.begin() as session:
-        account = Account(id=f"m{tag}", username=f"{role}-{tag}", display_name=f"{role} {tag}", role=role,
-                          region_code=region, department_code=department, password_hash=password_hash,
-                          totp_secret=totp_secret, disabled=disabled, created_at=T0)
+        account = Account(
+            id=f"m{tag}",
+            username=f"{role}-{tag}",
+            display_name=f"{role} {tag}",
+            role=role,
+            region_code=region,
+            department_code=department,
+            password_hash=password_hash,
+            totp_secret=totp_secret,
+            disabled=disabled,
+            created_at=T0,
+        )
         session.add(account)
         session.flush()
         token = issue_token(session, account, name="matrix", kind="service", now=T0)
@@ -72,8 +96,10 @@ def world(dash_server, client, city, db):
     created = []
     for unit, category in ((u1, "020101"), (u1, "020201"), (u2, "020101"), (u2, "020201")):
         lon, lat = inside(unit)
-        response = client.post("/api/v1/incidents", json={"description": f"matrix {category} {unit.code}",
-                                                         "category_code": category, "lon": lon, "lat": lat})
+        response = client.post(
+            "/api/v1/incidents",
+            json={"description": f"matrix {category} {unit.code}", "category_code": category, "lon": lon, "lat": lat},
+        )
         assert response.status_code == 201, response.json
         created.append(response.json)
     unplaced = client.post("/api/v1/incidents", json={"description": "matrix unplaced", "lon": 100.0, "lat": 40.0})
@@ -89,8 +115,16 @@ def world(dash_server, client, city, db):
     community = city.grids.path_of(u1.code).community
     with sessions.begin() as session:
         for n, (dept, unit) in enumerate([("HW", u1), ("CGZF", u2), ("SW", u2), (None, u1)]):
-            session.add(Officer(id=f"o-matrix-{n}", name=f"officer {n}", role="officer", department_code=dept,
-                                grid_community=city.grids.path_of(unit.code).community, device_id=f"dev-matrix-{n}"))
+            session.add(
+                Officer(
+                    id=f"o-matrix-{n}",
+                    name=f"officer {n}",
+                    role="officer",
+                    department_code=dept,
+                    grid_community=city.grids.path_of(unit.code).community,
+                    device_id=f"dev-matrix-{n}",
+                )
+            )
     return {"incidents": incidents, "street": s1, "other_street": s2, "community": community}
 
 
@@ -140,8 +174,7 @@ def test_every_role_reads_only_its_scope(world, client, db, city, scope):
         assert {e["incident_id"] for e in events["items"]} == expected, who
 
         today = client.get("/api/v1/stats/today", headers=h).json
-        open_expected = sum(1 for i in expected if world["incidents"][i].status not in ("closed", "archived",
-                                                                                       "voided"))
+        open_expected = sum(1 for i in expected if world["incidents"][i].status not in ("closed", "archived", "voided"))
         assert today["received"] == len(expected) and today["open"] == open_expected, (who, today)
         placed = {world["incidents"][i].grid_street for i in expected} - {None}
         assert {s["code"] for s in today["streets"]} == placed, who
@@ -164,25 +197,35 @@ def test_forbidden_writes_are_refused_and_change_nothing(world, client, db, scop
                 response = client.post(f"/api/v1/incidents/{incident_id}/actions/{action}", json={}, headers=h)
                 want = 403 if incident_id in expected else 404
                 assert response.status_code == want, (who, incident_id, str(action), response.json)
-        grid_import = client.post("/api/v1/grids/import", json={"type": "FeatureCollection", "features": []},
-                                  headers=h)
+        grid_import = client.post("/api/v1/grids/import", json={"type": "FeatureCollection", "features": []}, headers=h)
         if principal.role is not Role.ADMIN:
             assert grid_import.status_code == 403, who
-        report = client.post("/api/v1/incidents", json={"description": "matrix report", "lon": 100.0, "lat": 40.0},
-                             headers=h)
+        report = client.post(
+            "/api/v1/incidents", json={"description": "matrix report", "lon": 100.0, "lat": 40.0}, headers=h
+        )
         assert report.status_code == (201 if principal.role in REPORTERS else 403), (who, report.json)
     with sessions() as session:
         for incident_id, version in versions.items():
             assert session.get(Incident, incident_id).version == version
 
 
-UNAUTHENTICATED = [("GET", "/api/v1/incidents"), ("GET", "/api/v1/incidents/{id}"),
-                   ("GET", "/api/v1/incidents/{id}/timeline"), ("GET", "/api/v1/incidents/{id}/recommendations"),
-                   ("GET", "/api/v1/officers"), ("GET", "/api/v1/events"), ("GET", "/api/v1/stats/today"),
-                   ("GET", "/api/v1/auth/me"), ("GET", "/api/v1/grids?level=street"),
-                   ("POST", "/api/v1/incidents"), ("POST", "/api/v1/incidents/{id}/actions/file"),
-                   ("POST", "/api/v1/grids/import"), ("GET", "/_dash-layout"), ("GET", "/_dash-dependencies"),
-                   ("POST", "/_dash-update-component")]
+UNAUTHENTICATED = [
+    ("GET", "/api/v1/incidents"),
+    ("GET", "/api/v1/incidents/{id}"),
+    ("GET", "/api/v1/incidents/{id}/timeline"),
+    ("GET", "/api/v1/incidents/{id}/recommendations"),
+    ("GET", "/api/v1/officers"),
+    ("GET", "/api/v1/events"),
+    ("GET", "/api/v1/stats/today"),
+    ("GET", "/api/v1/auth/me"),
+    ("GET", "/api/v1/grids?level=street"),
+    ("POST", "/api/v1/incidents"),
+    ("POST", "/api/v1/incidents/{id}/actions/file"),
+    ("POST", "/api/v1/grids/import"),
+    ("GET", "/_dash-layout"),
+    ("GET", "/_dash-dependencies"),
+    ("POST", "/_dash-update-component"),
+]
 
 
 def test_unauthenticated_calls_get_401_and_pages_redirect_to_login(world, anonymous):
@@ -211,6 +254,7 @@ def test_bad_bearer_and_disabled_accounts_are_unauthenticated(world, anonymous, 
 
 # --- Dash callbacks -----------------------------------------------------------------------------------
 
+
 def _callback(client, output_part: str, headers) -> dict:
     dependencies = client.get("/_dash-dependencies", headers=headers)
     assert dependencies.status_code == 200
@@ -226,8 +270,9 @@ def _outputs(spec: dict) -> list[dict]:
     return out
 
 
-def replay(client, headers, output_part: str, inputs: list[tuple[str, str, object]],
-           state: list[tuple[str, str, object]] = ()):
+def replay(
+    client, headers, output_part: str, inputs: list[tuple[str, str, object]], state: list[tuple[str, str, object]] = ()
+):
     """POST /_dash-update-component for the callback writing `output_part`, with the given (tampered) values."""
     spec = _callback(client, output_part, headers)
     outputs = _outputs(spec)
@@ -240,10 +285,13 @@ def replay(client, headers, output_part: str, inputs: list[tuple[str, str, objec
     first_id, first_prop, _ = inputs[0]
     first = first_id[0] if isinstance(first_id, list) else first_id
     changed = json.dumps(first, sort_keys=True, separators=(",", ":")) if isinstance(first, dict) else first
-    body = {"output": spec["output"], "outputs": outputs if len(outputs) > 1 else outputs[0],
-            "inputs": [entry(i, p, v) for i, p, v in inputs],
-            "changedPropIds": [f"{changed}.{first_prop}"],
-            "state": [{"id": i, "property": p, "value": v} for i, p, v in state]}
+    body = {
+        "output": spec["output"],
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": [entry(i, p, v) for i, p, v in inputs],
+        "changedPropIds": [f"{changed}.{first_prop}"],
+        "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
+    }
     return client.post("/_dash-update-component", json=body, headers=headers)
 
 
@@ -269,51 +317,92 @@ def test_replayed_dash_callbacks_with_tampered_ids_return_nothing_foreign(world,
     assert foreign and own
 
     for incident in foreign:  # the drawer, asked for a foreign incident
-        response = replay(client, h, "cc-drawer-body.children",
-                          [("cc-selected", "data", incident.id), ("cc-seq", "data", 0)],
-                          [("cc-drawer-ver", "data", None), ("gc-lang", "data", "en")])
+        response = replay(
+            client,
+            h,
+            "cc-drawer-body.children",
+            [("cc-selected", "data", incident.id), ("cc-seq", "data", 0)],
+            [("cc-drawer-ver", "data", None), ("gc-lang", "data", "en")],
+        )
         assert response.status_code == 200
         _assert_nothing_foreign(response.get_data(as_text=True), foreign, asked=incident.id)
         assert "does not exist" in response.get_data(as_text=True)
-    shown = replay(client, h, "cc-drawer-body.children", [("cc-selected", "data", own[0].id), ("cc-seq", "data", 0)],
-                   [("cc-drawer-ver", "data", None), ("gc-lang", "data", "en")])
+    shown = replay(
+        client,
+        h,
+        "cc-drawer-body.children",
+        [("cc-selected", "data", own[0].id), ("cc-seq", "data", 0)],
+        [("cc-drawer-ver", "data", None), ("gc-lang", "data", "en")],
+    )
     assert own[0].description in shown.get_data(as_text=True)  # the same call works inside the scope
 
     for street in (world["other_street"], None):  # the queue, filtered to a foreign street or not at all
         for tab in ("new", "dispatch", "overdue"):
-            response = replay(client, h, "cc-queue.children",
-                              [("cc-seq", "data", 0), ("cc-tab", "value", tab), ("cc-street", "value", street),
-                               ("cc-category", "value", None), ("cc-queue-tick", "n_intervals", 1)],
-                              [("gc-lang", "data", "en")])
+            response = replay(
+                client,
+                h,
+                "cc-queue.children",
+                [
+                    ("cc-seq", "data", 0),
+                    ("cc-tab", "value", tab),
+                    ("cc-street", "value", street),
+                    ("cc-category", "value", None),
+                    ("cc-queue-tick", "n_intervals", 1),
+                ],
+                [("gc-lang", "data", "en")],
+            )
             assert response.status_code == 200
             _assert_nothing_foreign(response.get_data(as_text=True), foreign)
 
     for incident in foreign:  # the grid panel of a foreign grid
         for code in (incident.grid_community, incident.grid_street, incident.grid_unit):
             if code:
-                response = replay(client, h, "cc-grid-panel.children",
-                                  [("cc-communities", "clickData", {"properties": {"code": code}}),
-                                   ("cc-units", "clickData", None)], [("gc-lang", "data", "en")])
+                response = replay(
+                    client,
+                    h,
+                    "cc-grid-panel.children",
+                    [("cc-communities", "clickData", {"properties": {"code": code}}), ("cc-units", "clickData", None)],
+                    [("gc-lang", "data", "en")],
+                )
                 assert response.status_code == 200
                 _assert_nothing_foreign(response.get_data(as_text=True), foreign)
 
-    synced = replay(client, h, "cc-incidents.data",
-                    [("cc-socket", "data-incident", {"seq": 1}), ("cc-socket", "connected", True),
-                     ("cc-sync-tick", "n_intervals", 1), ("cc-act-result", "data", 0)], [("cc-seq", "data", 0)])
+    synced = replay(
+        client,
+        h,
+        "cc-incidents.data",
+        [
+            ("cc-socket", "data-incident", {"seq": 1}),
+            ("cc-socket", "connected", True),
+            ("cc-sync-tick", "n_intervals", 1),
+            ("cc-act-result", "data", 0),
+        ],
+        [("cc-seq", "data", 0)],
+    )
     assert synced.status_code == 200
     _assert_nothing_foreign(synced.get_data(as_text=True), foreign)
     assert all(i.id in synced.get_data(as_text=True) for i in own)  # a Patch adding every visible incident
 
     for path in ("/", "/wall"):  # the page layouts (with their embedded initial data)
-        page = replay(client, h, "gc-page.children", [("gc-url", "pathname", path), ("gc-lang", "data", "en")],
-                      [("gc-url", "search", "")])
+        page = replay(
+            client,
+            h,
+            "gc-page.children",
+            [("gc-url", "pathname", path), ("gc-lang", "data", "en")],
+            [("gc-url", "search", "")],
+        )
         assert page.status_code == 200
         _assert_nothing_foreign(page.get_data(as_text=True), foreign)
         if path == "/":
             assert own[0].id in page.get_data(as_text=True)
 
-    wall = replay(client, h, "wall-k-received.children", [("wall-refresh", "data", 1), ("wall-slow", "n_intervals", 1)],
-                  [("gc-lang", "data", "en")])
+    wall = replay(
+        client,
+        h,
+        "wall-k-received.children",
+        [("wall-refresh", "data", 1), ("wall-slow", "n_intervals", 1)],
+        [("gc-lang", "data", "en")],
+    )
     assert wall.status_code == 200
     assert json.loads(wall.get_data())["response"]["wall-k-received"]["children"] == str(len(own))
 
@@ -326,10 +415,19 @@ def test_dash_actions_check_role_and_scope(world, client, db):
     outsider = next(i for i in foreign if i.status == "reported")
 
     def press(headers, incident_id: str, action: str):
-        return replay(client, headers, "cc-toast.children",
-                      [([{"type": "cc-act", "action": action}], "n_clicks", 1), ([], "n_clicks", None)],
-                      [("cc-selected", "data", incident_id), ("cc-act-note", "value", None),
-                       ("cc-dispatch-dept", "value", None), ("cc-act-result", "data", 0), ("gc-lang", "data", "en")])
+        return replay(
+            client,
+            headers,
+            "cc-toast.children",
+            [([{"type": "cc-act", "action": action}], "n_clicks", 1), ([], "n_clicks", None)],
+            [
+                ("cc-selected", "data", incident_id),
+                ("cc-act-note", "value", None),
+                ("cc-dispatch-dept", "value", None),
+                ("cc-act-result", "data", 0),
+                ("gc-lang", "data", "en"),
+            ],
+        )
 
     h = bearer(token)
     _, leader_token = make_account(sessions, "leader", "330199", None)
@@ -349,12 +447,19 @@ def test_dash_actions_check_role_and_scope(world, client, db):
 
     # the drawer offers only the role's actions: a leader sees none, a dispatcher no department actions
     def buttons(headers, incident_id):
-        response = replay(client, headers, "cc-drawer-body.children",
-                          [("cc-selected", "data", incident_id), ("cc-seq", "data", 0)],
-                          [("cc-drawer-ver", "data", None), ("gc-lang", "data", "en")])
+        response = replay(
+            client,
+            headers,
+            "cc-drawer-body.children",
+            [("cc-selected", "data", incident_id), ("cc-seq", "data", 0)],
+            [("cc-drawer-ver", "data", None), ("gc-lang", "data", "en")],
+        )
         actions = json.loads(response.get_data())["response"]["cc-drawer-actions"]["children"]
-        return {b["props"]["id"]["action"] for b in _walk(actions) if isinstance(b.get("props", {}).get("id"), dict)
-                and b["props"]["id"].get("type") == "cc-act"}
+        return {
+            b["props"]["id"]["action"]
+            for b in _walk(actions)
+            if isinstance(b.get("props", {}).get("id"), dict) and b["props"]["id"].get("type") == "cc-act"
+        }
 
     assert buttons(bearer(leader_token), target.id) == set()
     offered = buttons(h, target.id)
@@ -377,18 +482,28 @@ def test_sign_in_through_the_form_then_a_tampered_callback_over_the_session_cook
     bad = anonymous.post("/login", data={"username": principal.username, "password": "wrong"}, headers=DASH_ORIGIN)
     assert bad.status_code == 401 and "Sign-in failed" not in bad.get_data(as_text=True)  # zh by default
     assert "登录失败" in bad.get_data(as_text=True)
-    cross = anonymous.post("/login", data={"username": principal.username, "password": TEST_PASSWORD},
-                           headers={"Origin": "http://evil.example"})
+    cross = anonymous.post(
+        "/login",
+        data={"username": principal.username, "password": TEST_PASSWORD},
+        headers={"Origin": "http://evil.example"},
+    )
     assert cross.status_code == 403
-    ok = anonymous.post("/login", data={"username": principal.username, "password": TEST_PASSWORD,
-                                        "next": "//evil.example/x"}, headers=DASH_ORIGIN)
+    ok = anonymous.post(
+        "/login",
+        data={"username": principal.username, "password": TEST_PASSWORD, "next": "//evil.example/x"},
+        headers=DASH_ORIGIN,
+    )
     assert ok.status_code == 303 and ok.headers["Location"] == "/"
     assert anonymous.get("/").status_code == 200
     assert anonymous.get("/api/v1/auth/me").json["username"] == principal.username
     for incident in foreign:
-        response = replay(anonymous, DASH_ORIGIN, "cc-drawer-body.children",
-                          [("cc-selected", "data", incident.id), ("cc-seq", "data", 0)],
-                          [("cc-drawer-ver", "data", None), ("gc-lang", "data", "en")])
+        response = replay(
+            anonymous,
+            DASH_ORIGIN,
+            "cc-drawer-body.children",
+            [("cc-selected", "data", incident.id), ("cc-seq", "data", 0)],
+            [("cc-drawer-ver", "data", None), ("gc-lang", "data", "en")],
+        )
         assert response.status_code == 200
         _assert_nothing_foreign(response.get_data(as_text=True), foreign, asked=incident.id)
     no_origin = anonymous.post("/_dash-update-component", json={})
@@ -401,14 +516,25 @@ def test_sign_in_through_the_form_then_a_tampered_callback_over_the_session_cook
 
 # --- the sign-in page ------------------------------------------------------------------------------------
 
+
 def _demo_account(sessions, username: str, password: str, role: str, totp_secret: str | None = None) -> None:
     """The demo account `username` (created once per backend: the account table outlives a test)."""
     with sessions.begin() as session:
         account = session.scalar(select(Account).where(Account.username == username))
         if account is None:
-            session.add(Account(id=f"d-{username}"[:32], username=username, display_name=username, role=role,
-                                region_code="330199", department_code=None, password_hash=hash_password(password),
-                                totp_secret=totp_secret, created_at=T0))
+            session.add(
+                Account(
+                    id=f"d-{username}"[:32],
+                    username=username,
+                    display_name=username,
+                    role=role,
+                    region_code="330199",
+                    department_code=None,
+                    password_hash=hash_password(password),
+                    totp_secret=totp_secret,
+                    created_at=T0,
+                )
+            )
         else:
             account.disabled, account.failed_logins, account.locked_until = False, 0, None
 
@@ -438,8 +564,9 @@ def test_login_page_demo_mode_second_factor_and_landing(dash_server, anonymous, 
     assert re.search(rf'class="demo-code">{code}<', page)
     assert page.count('class="demo-sign-in"') == sum(1 for a in demo if not a.get("totp_secret"))
 
-    one_click = anonymous.post("/login", data={"username": plain["username"], "password": plain["password"]},
-                               headers=DASH_ORIGIN)
+    one_click = anonymous.post(
+        "/login", data={"username": plain["username"], "password": plain["password"]}, headers=DASH_ORIGIN
+    )
     assert one_click.status_code == 303 and one_click.headers["Location"] == "/"
     anonymous.post("/logout", headers=DASH_ORIGIN)
 
@@ -447,10 +574,16 @@ def test_login_page_demo_mode_second_factor_and_landing(dash_server, anonymous, 
         data = {"username": second["username"], "password": second["password"], **({"totp": totp} if totp else {})}
         refused = anonymous.post("/login", data=data, headers=DASH_ORIGIN)
         assert refused.status_code == 401 and "登录失败" in refused.get_data(as_text=True)
-    landed = anonymous.post("/login", data={"username": second["username"], "password": second["password"],
-                                            "totp": code, "lang": "en"}, headers=DASH_ORIGIN)
+    landed = anonymous.post(
+        "/login",
+        data={"username": second["username"], "password": second["password"], "totp": code, "lang": "en"},
+        headers=DASH_ORIGIN,
+    )
     assert landed.status_code == 303 and landed.headers["Location"] == "/wall?lang=en"
     assert anonymous.get("/api/v1/auth/me").json["role"] == "leader"
-    back = anonymous.post("/login", data={"username": second["username"], "password": second["password"],
-                                          "totp": code, "next": "/?lang=en"}, headers=DASH_ORIGIN)
+    back = anonymous.post(
+        "/login",
+        data={"username": second["username"], "password": second["password"], "totp": code, "next": "/?lang=en"},
+        headers=DASH_ORIGIN,
+    )
     assert back.headers["Location"] == "/?lang=en"

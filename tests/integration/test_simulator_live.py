@@ -1,4 +1,5 @@
 """The demo simulator against a real `gridcommand serve` process (SQLite file + real Redis), over real HTTP."""
+
 from __future__ import annotations
 
 import os
@@ -32,19 +33,25 @@ def _free_port() -> int:
 
 
 def _cli(env: dict, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "dashboard.cli", *args], env=env, cwd=REPO_ROOT, check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "dashboard.cli", *args],
+        env=env,
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def _seed_roster(database_url: str) -> int:
     """Put the demo roster in the database (as `gridcommand demo` does); 0 if officers are not built yet."""
     try:
-        from dispatcher.officers import load_roster
+        from dispatcher.fleet.officers import load_roster
     except ImportError:
         return 0
     if not ROSTER.exists():
         return 0
-    from dispatcher.db import make_engine, make_sessions
+    from dispatcher.store.db import make_engine, make_sessions
 
     engine = make_engine(database_url)
     with make_sessions(engine).begin() as session:
@@ -63,7 +70,7 @@ def server(tmp_path_factory):
     client = redis_lib.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
     try:
         client.ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         unavailable("Redis", exc)
     client.flushdb()
     tmp = tmp_path_factory.mktemp("simulator")
@@ -74,13 +81,34 @@ def server(tmp_path_factory):
     _seed_roster(database_url)
     for who, (username, role) in {"leader": ("sim-center", "shift_leader"), "dept": ("sim-dept", "dept_head")}.items():
         _cli(env, "accounts", "create", username, "--name", username, "--role", role, "--region", "330199")
-        TOKENS[who] = subprocess.run([sys.executable, "-m", "dashboard.cli", "accounts", "token", username, "--name",
-                                      "simulator", "--kind", "service"], env=env, cwd=REPO_ROOT, check=True,
-                                     capture_output=True, text=True).stdout.strip()
+        TOKENS[who] = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dashboard.cli",
+                "accounts",
+                "token",
+                username,
+                "--name",
+                "simulator",
+                "--kind",
+                "service",
+            ],
+            env=env,
+            cwd=REPO_ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     port = _free_port()
     log = open(tmp / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--port", str(port)], env=env,
-                            cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dashboard.cli", "serve", "--port", str(port)],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
@@ -92,7 +120,9 @@ def server(tmp_path_factory):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             log.close()
-            pytest.fail(f"gridcommand serve did not come up:\n{(tmp / 'serve.log').read_text(errors='replace')[-3000:]}")
+            pytest.fail(
+                f"gridcommand serve did not come up:\n{(tmp / 'serve.log').read_text(errors='replace')[-3000:]}"
+            )
         time.sleep(0.3)
     yield base
     proc.terminate()
@@ -109,9 +139,19 @@ def run(server):
     """Run the simulator for a few seconds at 600 incidents/min with a fast lifecycle; report stats and stop time."""
     stats, stop = SimStats(), threading.Event()
     thread = threading.Thread(
-        target=run_simulator, args=(server,), name="simulator",
-        kwargs=dict(officers=300, incident_rate_per_min=600, seed=7, stop=stop, fix_interval_s=5.0,
-                    lifecycle_time_scale=0.02, stats=stats, tokens=TOKENS),
+        target=run_simulator,
+        args=(server,),
+        name="simulator",
+        kwargs=dict(
+            officers=300,
+            incident_rate_per_min=600,
+            seed=7,
+            stop=stop,
+            fix_interval_s=5.0,
+            lifecycle_time_scale=0.02,
+            stats=stats,
+            tokens=TOKENS,
+        ),
     )
     thread.start()
     time.sleep(RUN_S)
@@ -129,8 +169,12 @@ def test_simulator_stops_within_a_second(run):
 def test_incidents_arrive_over_several_channels_and_move_through_the_lifecycle(server, run):
     stats = run["stats"]
     assert stats.incidents_created > 0, stats
-    page = requests.get(f"{server}/api/v1/incidents", params={"page_size": 500}, timeout=10,
-                        headers={"Authorization": f"Bearer {TOKENS['leader']}"}).json()
+    page = requests.get(
+        f"{server}/api/v1/incidents",
+        params={"page_size": 500},
+        timeout=10,
+        headers={"Authorization": f"Bearer {TOKENS['leader']}"},
+    ).json()
     assert page["total"] == stats.incidents_created  # every 201 is one incident (idempotency keys are unique)
     channels = Counter(item["channel"] for item in page["items"])
     assert len(channels) >= 3, channels
@@ -143,8 +187,9 @@ def test_incidents_arrive_over_several_channels_and_move_through_the_lifecycle(s
 
 
 def test_officers_send_fixes_that_the_server_accepts(server, run):
-    response = requests.get(f"{server}/api/v1/officers", timeout=10,
-                            headers={"Authorization": f"Bearer {TOKENS['leader']}"})
+    response = requests.get(
+        f"{server}/api/v1/officers", timeout=10, headers={"Authorization": f"Bearer {TOKENS['leader']}"}
+    )
     items = response.json()["items"]
     assert items, "the demo roster was loaded, so officers must be listed"
     stats = run["stats"]

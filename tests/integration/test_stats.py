@@ -1,8 +1,9 @@
 """Today's wall figures on both backends: exact counts for a scripted day, and event catch-up after a sequence number."""
+
 from datetime import timedelta
 
-from dispatcher.incident import Incident
-from dispatcher.uow import UnitOfWork
+from dispatcher.cases.incident import Incident
+from dispatcher.cases.uow import UnitOfWork
 from tests.conftest import T0
 from tests.integration.helpers import act, report
 
@@ -25,7 +26,7 @@ def test_today_summary_counts_a_scripted_day_exactly(client, city, clock, db):
 
     clock.now = T0  # 10:00 Shanghai
     a = report(client, city, unit_index=100).json
-    report(client, city, unit_index=2000).json
+    report(client, city, unit_index=2000)
     c = report(client, city, unit_index=4000, category="010101").json  # manhole cover: 30 min to file
     d = report(client, city, unit_index=6000).json
 
@@ -43,10 +44,19 @@ def test_today_summary_counts_a_scripted_day_exactly(client, city, clock, db):
     clock.now = T0 + timedelta(minutes=90)  # 11:30: only c is past its (30 min) filing deadline
     summary = client.get("/api/v1/stats/today").json
     assert summary["day"] == "2026-12-02"
-    assert {k: summary[k] for k in ("received", "filed", "dispatched", "in_handling", "overdue", "closed",
-                                     "closed_on_time", "open")} == {
-        "received": 4, "filed": 2, "dispatched": 3, "in_handling": 1, "overdue": 1, "closed": 2, "closed_on_time": 1,
-        "open": 3}
+    assert {
+        k: summary[k]
+        for k in ("received", "filed", "dispatched", "in_handling", "overdue", "closed", "closed_on_time", "open")
+    } == {
+        "received": 4,
+        "filed": 2,
+        "dispatched": 3,
+        "in_handling": 1,
+        "overdue": 1,
+        "closed": 2,
+        "closed_on_time": 1,
+        "open": 3,
+    }
     assert summary["on_time_closure_rate"] == 0.5
     assert summary["open_by_status"] == {"reported": 2, "dispatched": 1}
     assert summary["by_hour"][10] == 4 and sum(summary["by_hour"]) == 4
@@ -75,8 +85,11 @@ def test_events_after_a_sequence_number_replay_in_order_once(client, city):
     assert everything["items"][1]["data"]["incident"]["status"] == "filed"
     after = client.get(f"/api/v1/events?after_seq={seqs[0]}").json
     assert [e["seq"] for e in after["items"]] == seqs[1:]
-    assert client.get(f"/api/v1/events?after_seq={seqs[-1]}").json == {"items": [], "last_seq": seqs[-1],
-                                                                      "complete": True}
+    assert client.get(f"/api/v1/events?after_seq={seqs[-1]}").json == {
+        "items": [],
+        "last_seq": seqs[-1],
+        "complete": True,
+    }
     assert client.get("/api/v1/events?after_seq=-1").status_code == 422
 
 
@@ -84,15 +97,19 @@ def test_every_figure_counts_only_the_callers_scope(client, city, clock, db):
     """The wall's figures for a street (or a department) are the figures of its incidents only."""
     from sqlalchemy import true
 
-    from dispatcher import stats
-    from dispatcher.access import scope_clause
-    from dispatcher.accounts import Principal, Role
+    from dispatcher.access.accounts import Principal
+    from dispatcher.access.roles import Role
+    from dispatcher.cases import stats
+    from dispatcher.cases.scope import scope_clause
 
     _, _, sessions = db
     units = city.grids.by_level("unit")
     first = report(client, city, unit_index=100).json
-    other_street = next(i for i, u in enumerate(units)
-                        if city.grids.path_of(u.code).street not in (first["grid"]["street"], "330199003", "330199005"))
+    other_street = next(
+        i
+        for i, u in enumerate(units)
+        if city.grids.path_of(u.code).street not in (first["grid"]["street"], "330199003", "330199005")
+    )
     second = report(client, city, unit_index=other_street, category="020201").json
     assert act(client, first["id"], "file").status_code == 200
     assert act(client, second["id"], "file").status_code == 200

@@ -1,4 +1,5 @@
 """The outbox relay and sweeps against a real Redis: every committed event is pushed once, nothing is lost."""
+
 import json
 import os
 import subprocess
@@ -103,8 +104,11 @@ def test_api_commit_reaches_redis_through_a_separate_worker_process(app, client,
         ids = {report(client, city, unit_index=i).json["id"] for i in range(20)}
         deadline, seen = time.monotonic() + 15, set()
         while time.monotonic() < deadline and seen != ids:
-            seen |= {m["data"][0]["incident_id"] for m in _drain(pubsub, 0.5)
-                     if m["room"] == "all" and m["event"] == "incident"} & ids
+            seen |= {
+                m["data"][0]["incident_id"]
+                for m in _drain(pubsub, 0.5)
+                if m["room"] == "all" and m["event"] == "incident"
+            } & ids
         assert seen == ids
         assert count(engine, "outbox", "published_at IS NULL") == 0
     finally:

@@ -1,4 +1,5 @@
 """The demo simulator's pure parts: patrol paths, speeds, OsmAnd encoding, Poisson arrivals, incident bodies."""
+
 from __future__ import annotations
 
 import math
@@ -14,7 +15,8 @@ import pytest
 import shapely
 from shapely.geometry import Point
 
-from dispatcher.commands import ActionRequest, CreateIncident
+from dispatcher.cases.commands import ActionRequest
+from dispatcher.intake.commands import CreateIncident
 from geo.grids import Level
 from workers.simulator import (
     CATEGORY_WEIGHTS,
@@ -52,13 +54,24 @@ def sim(demo_index) -> Simulator:
 
 def roster(sim: Simulator, n: int, *, role: str = "grid_worker", status: str = "offline") -> list[dict]:
     communities = sim.communities
-    return [{"id": f"GW{i:04d}", "device_id": f"dev-{i:04d}", "name": f"网格员{i}", "role": role,
-             "department_code": "CGZF" if role == "enforcement" else None,
-             "grid_community": communities[i % len(communities)].code, "status": status, "position": None, "load": 0}
-            for i in range(n)]
+    return [
+        {
+            "id": f"GW{i:04d}",
+            "device_id": f"dev-{i:04d}",
+            "name": f"网格员{i}",
+            "role": role,
+            "department_code": "CGZF" if role == "enforcement" else None,
+            "grid_community": communities[i % len(communities)].code,
+            "status": status,
+            "position": None,
+            "load": 0,
+        }
+        for i in range(n)
+    ]
 
 
 # --- patrol paths -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("role", ["grid_worker", "enforcement"])
 def test_patrol_track_stays_inside_the_home_community(demo_index, role):
@@ -81,8 +94,9 @@ def test_patrol_starts_at_its_reported_position_when_inside(demo_index):
     assert community.geometry.covers(Point(*moved))
 
 
-@pytest.mark.parametrize("role, bounds", [("grid_worker", WALK_SPEED_MPS), ("enforcement", EBIKE_SPEED_MPS),
-                                          ("handler", WALK_SPEED_MPS)])
+@pytest.mark.parametrize(
+    "role, bounds", [("grid_worker", WALK_SPEED_MPS), ("enforcement", EBIKE_SPEED_MPS), ("handler", WALK_SPEED_MPS)]
+)
 def test_speeds_are_plausible_for_walking_and_e_bikes(demo_index, role, bounds):
     community = demo_index.by_level(Level.COMMUNITY)[10]
     low, high = bounds
@@ -121,8 +135,18 @@ def test_bearing_is_a_compass_bearing():
 
 # --- OsmAnd protocol --------------------------------------------------------------------------------
 
-FIX = Fix(device_id="dev-gw0010011", lon=120.1651234, lat=30.2712345, timestamp=1796000000.0, speed_mps=1.5,
-          bearing=92.5, altitude=12.3, accuracy=6.0, battery=81.4, is_moving=True)
+FIX = Fix(
+    device_id="dev-gw0010011",
+    lon=120.1651234,
+    lat=30.2712345,
+    timestamp=1796000000.0,
+    speed_mps=1.5,
+    bearing=92.5,
+    altitude=12.3,
+    accuracy=6.0,
+    battery=81.4,
+    is_moving=True,
+)
 
 
 def test_osmand_query_has_lat_lon_unix_seconds_and_knots():
@@ -131,7 +155,7 @@ def test_osmand_query_has_lat_lon_unix_seconds_and_knots():
     assert float(q["lat"]) == pytest.approx(30.2712345) and float(q["lon"]) == pytest.approx(120.1651234)
     assert q["timestamp"] == "1796000000"
     assert float(q["speed"]) == pytest.approx(1.5 * 1.943844, abs=0.005)
-    assert KNOTS_PER_MPS == pytest.approx(1 / 0.514444, rel=1e-5)
+    assert pytest.approx(1 / 0.514444, rel=1e-5) == KNOTS_PER_MPS
     assert float(q["bearing"]) == pytest.approx(92.5)
     assert float(q["accuracy"]) == 6.0 and q["batt"] == "81" and float(q["altitude"]) == pytest.approx(12.3)
 
@@ -148,6 +172,7 @@ def test_osmand_json_form_uses_metres_per_second_and_iso_time():
 
 
 # --- Poisson scheduling -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("rate", [20, 600])
 def test_poisson_gaps_match_the_rate(rate):
@@ -170,13 +195,24 @@ def test_poisson_count_in_an_hour_is_close_to_the_rate():
 
 # --- incident content -------------------------------------------------------------------------------
 
+
 def test_every_template_names_a_small_class_of_the_catalogue():
     codes = load_category_codes()
     assert set(TEMPLATES) <= set(codes), set(TEMPLATES) - set(codes)
     assert set(CATEGORY_WEIGHTS) <= set(TEMPLATES)
     assert set(VIDEO_CLASSES) <= set(TEMPLATES) and set(SENSOR_CLASSES) <= set(TEMPLATES)
-    for common in ("暴露垃圾", "道路不洁", "店外经营", "机动车乱停放", "污水井盖", "路灯", "违章建筑（施工）", "噪声扰民",
-                   "非法小广告", "共享单车乱停放"):
+    for common in (
+        "暴露垃圾",
+        "道路不洁",
+        "店外经营",
+        "机动车乱停放",
+        "污水井盖",
+        "路灯",
+        "违章建筑（施工）",
+        "噪声扰民",
+        "非法小广告",
+        "共享单车乱停放",
+    ):
         assert common in TEMPLATES
     assert UNKNOWN_CATEGORY not in codes.values()
 
@@ -199,8 +235,11 @@ def test_incident_bodies_are_valid_commands_with_mixed_channels(sim):
         if body["channel"] == "hotline":
             assert body["reporter_phone"].startswith("1") and len(body["reporter_phone"]) == 11
             assert body["address"] and body["reporter_name"]
-    bait = [b for b in bodies if b.get("category_code") in (None, UNKNOWN_CATEGORY)
-            or sim.grids.locate(b["lon"], b["lat"]) is None]
+    bait = [
+        b
+        for b in bodies
+        if b.get("category_code") in (None, UNKNOWN_CATEGORY) or sim.grids.locate(b["lon"], b["lat"]) is None
+    ]
     assert 0.015 < len(bait) / len(bodies) < 0.05
     inside = [b for b in bodies if b not in bait]
     communities = Counter(sim.grids.locate(b["lon"], b["lat"]).community for b in inside)
@@ -233,9 +272,12 @@ def test_action_bodies_are_valid_and_plans_reach_every_state(sim):
 
 # --- roster -----------------------------------------------------------------------------------------
 
+
 def test_roster_is_capped_skips_off_duty_and_staggers_fixes(demo_index):
     sim = Simulator("http://127.0.0.1:9", grids=demo_index, seed=1, officers=30, fix_interval_s=5.0)
-    items = roster(sim, 40) + [{**o, "device_id": f"off-{i}", "status": "off_duty"} for i, o in enumerate(roster(sim, 5))]
+    items = roster(sim, 40) + [
+        {**o, "device_id": f"off-{i}", "status": "off_duty"} for i, o in enumerate(roster(sim, 5))
+    ]
     items.append({"id": "X", "device_id": None, "role": "grid_worker", "grid_community": None})  # no tracker
     assert sim.install_roster(items, now=100.0) == 30
     assert not any(d.startswith("off-") for d in sim.patrols)
@@ -253,8 +295,11 @@ def test_run_against_a_dead_server_counts_errors_and_stops_within_a_second(demo_
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     stats, stop = SimStats(), threading.Event()
-    thread = threading.Thread(target=run_simulator, args=(f"http://127.0.0.1:{port}",),
-                              kwargs=dict(incident_rate_per_min=600, stop=stop, grids=demo_index, stats=stats))
+    thread = threading.Thread(
+        target=run_simulator,
+        args=(f"http://127.0.0.1:{port}",),
+        kwargs=dict(incident_rate_per_min=600, stop=stop, grids=demo_index, stats=stats),
+    )
     thread.start()
     time.sleep(1.5)
     assert thread.is_alive()

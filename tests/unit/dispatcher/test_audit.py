@@ -1,4 +1,5 @@
 """The audit trail on an in-memory SQLite database: canonical hashing, the chain, and what verify detects."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from dispatcher import audit
-from dispatcher.audit import (
+from dispatcher.access import audit
+from dispatcher.access.audit import (
     GENESIS,
     AuditFilter,
     AuditHead,
@@ -21,10 +22,10 @@ from dispatcher.audit import (
     search,
     verify,
 )
-from dispatcher.base import Base
-from dispatcher.incident import Incident
-from dispatcher.lifecycle import Status
-from dispatcher.uow import UnitOfWork
+from dispatcher.cases.incident import Incident
+from dispatcher.cases.lifecycle import Status
+from dispatcher.cases.uow import UnitOfWork
+from dispatcher.store.base import Base
 
 T0 = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 
@@ -47,8 +48,17 @@ def add(sessions, n: int, *, actor: str = "zhang", start: int = 0) -> list[int]:
     ids = []
     for i in range(start, start + n):
         with sessions.begin() as session:
-            record = append(session, actor=actor, role="dispatcher", ip="10.0.0.7", action="incident.dispatch",
-                            target=f"incident:{i}", result="ok", detail={"i": i}, now=T0 + timedelta(seconds=i))
+            record = append(
+                session,
+                actor=actor,
+                role="dispatcher",
+                ip="10.0.0.7",
+                action="incident.dispatch",
+                target=f"incident:{i}",
+                result="ok",
+                detail={"i": i},
+                now=T0 + timedelta(seconds=i),
+            )
             ids.append(record.id)
     return ids
 
@@ -68,15 +78,27 @@ def tamper(engine, sql: str, **params) -> None:
 
 # --- canonical form and hashing ---------------------------------------------------------------------------------
 
-FIELDS = {"at": T0, "actor": "zhang", "role": "dispatcher", "ip": "10.0.0.7", "action": "incident.dispatch",
-          "target": "incident:abc", "result": "ok", "detail": {"b": 2, "a": "网格"}}
+FIELDS = {
+    "at": T0,
+    "actor": "zhang",
+    "role": "dispatcher",
+    "ip": "10.0.0.7",
+    "action": "incident.dispatch",
+    "target": "incident:abc",
+    "result": "ok",
+    "detail": {"b": 2, "a": "网格"},
+}
 
 
 def test_the_canonical_form_is_fixed_bytes():
-    assert canonical(FIELDS, GENESIS) == (
-        '{"action":"incident.dispatch","actor":"zhang","at":"2026-12-02T02:00:00.000000Z",'
-        '"detail":{"a":"网格","b":2},"ip":"10.0.0.7","prev_hash":"' + GENESIS + '","result":"ok",'
-        '"role":"dispatcher","target":"incident:abc"}').encode()
+    assert (
+        canonical(FIELDS, GENESIS)
+        == (
+            '{"action":"incident.dispatch","actor":"zhang","at":"2026-12-02T02:00:00.000000Z",'
+            '"detail":{"a":"网格","b":2},"ip":"10.0.0.7","prev_hash":"' + GENESIS + '","result":"ok",'
+            '"role":"dispatcher","target":"incident:abc"}'
+        ).encode()
+    )
     assert record_hash(FIELDS, GENESIS) == hashlib.sha256(canonical(FIELDS, GENESIS)).hexdigest()
 
 
@@ -88,9 +110,16 @@ def test_the_hash_does_not_depend_on_key_order_or_the_time_zone_of_the_same_inst
 
 def test_every_field_and_the_link_change_the_hash():
     base = record_hash(FIELDS, GENESIS)
-    for name, other in [("at", T0 + timedelta(microseconds=1)), ("actor", "li"), ("role", None), ("ip", "10.0.0.8"),
-                        ("action", "incident.claim"), ("target", "incident:abd"), ("result", "denied"),
-                        ("detail", {"a": "网格", "b": 3})]:
+    for name, other in [
+        ("at", T0 + timedelta(microseconds=1)),
+        ("actor", "li"),
+        ("role", None),
+        ("ip", "10.0.0.8"),
+        ("action", "incident.claim"),
+        ("target", "incident:abd"),
+        ("result", "denied"),
+        ("detail", {"a": "网格", "b": 3}),
+    ]:
         assert record_hash({**FIELDS, name: other}, GENESIS) != base, name
     assert record_hash(FIELDS, "1" * 64) != base
 
@@ -101,6 +130,7 @@ def test_a_naive_time_is_refused():
 
 
 # --- the chain ----------------------------------------------------------------------------------------------------
+
 
 def test_records_chain_from_the_genesis_hash_and_the_head_follows(sessions):
     ids = add(sessions, 3)
@@ -118,8 +148,11 @@ def test_records_chain_from_the_genesis_hash_and_the_head_follows(sessions):
 
 def test_append_many_chains_in_order_under_one_head_update(sessions):
     with sessions.begin() as session:
-        records = audit.append_many(session, [audit.Entry(actor="a", action="login"),
-                                              audit.Entry(actor="b", action="login_failed", result="failed")], now=T0)
+        records = audit.append_many(
+            session,
+            [audit.Entry(actor="a", action="login"), audit.Entry(actor="b", action="login_failed", result="failed")],
+            now=T0,
+        )
         assert audit.append_many(session, [], now=T0) == []
     assert records[1].prev_hash == records[0].hash
     assert check(sessions) == audit.VerifyResult(True, 2)
@@ -127,8 +160,7 @@ def test_append_many_chains_in_order_under_one_head_update(sessions):
 
 def test_values_are_cut_to_their_columns_before_hashing_so_the_stored_row_verifies(sessions):
     with sessions.begin() as session:
-        append(session, actor="x" * 200, action="export", target="t" * 500, detail={"when": T0, "ids": (1, 2)},
-               now=T0)
+        append(session, actor="x" * 200, action="export", target="t" * 500, detail={"when": T0, "ids": (1, 2)}, now=T0)
     with sessions() as session:
         row = session.scalars(sa.select(AuditRecord)).one()
         assert len(row.actor) == 64 and len(row.target) == 128
@@ -151,6 +183,7 @@ def test_a_rolled_back_append_leaves_chain_and_head_as_they_were(sessions):
 
 
 # --- verify -------------------------------------------------------------------------------------------------------
+
 
 def test_an_empty_trail_and_an_intact_trail_verify(sessions):
     assert check(sessions) == audit.VerifyResult(True, 0)
@@ -258,12 +291,19 @@ def test_verify_walks_in_batches(sessions):
 
 # --- search -------------------------------------------------------------------------------------------------------
 
+
 def test_search_filters_newest_first_with_paging(sessions):
     add(sessions, 4, actor="zhang")
     add(sessions, 2, actor="li", start=4)
     with sessions.begin() as session:
-        append(session, actor="li", action="login_failed", result="failed", target="account:li",
-               now=T0 + timedelta(hours=2))
+        append(
+            session,
+            actor="li",
+            action="login_failed",
+            result="failed",
+            target="account:li",
+            now=T0 + timedelta(hours=2),
+        )
     with sessions() as session:
         rows, total = search(session, AuditFilter())
         assert total == 7 and [r.id for r in rows] == sorted((r.id for r in rows), reverse=True)
@@ -279,6 +319,7 @@ def test_search_filters_newest_first_with_paging(sessions):
 
 # --- the unit of work ---------------------------------------------------------------------------------------------
 
+
 def test_each_committed_domain_event_becomes_one_audit_record(sessions):
     incident = Incident(channel="hotline", status=None, description="井盖缺失", created_at=T0, updated_at=T0)
     incident.record(action="report", actor="hotline-7", now=T0, to=Status.REPORTED)
@@ -291,7 +332,8 @@ def test_each_committed_domain_event_becomes_one_audit_record(sessions):
         rows = session.scalars(sa.select(AuditRecord).order_by(AuditRecord.id)).all()
     assert [(r.action, r.actor, r.target, r.result, r.role, r.ip) for r in rows] == [
         ("incident.report", "hotline-7", f"incident:{incident.id}", "ok", "hotline", "10.1.2.3"),
-        ("incident.triage", "system", f"incident:{incident.id}", "ok", "hotline", "10.1.2.3")]
+        ("incident.triage", "system", f"incident:{incident.id}", "ok", "hotline", "10.1.2.3"),
+    ]
     assert [r.detail["outbox"] for r in rows] == [e.id for e in events]
     assert rows[1].detail["from"] == "reported" and rows[1].detail["to"] == "triage"
     assert check(sessions) == audit.VerifyResult(True, 2)
@@ -306,6 +348,6 @@ def test_a_unit_of_work_without_events_writes_no_audit_record(sessions):
 
 
 def test_the_audit_lock_differs_from_the_outbox_lock_which_it_takes_first():
-    from dispatcher import uow
+    from dispatcher.cases import uow
 
     assert audit.OUTBOX_LOCK_KEY == uow.OUTBOX_LOCK_KEY != audit.AUDIT_LOCK_KEY

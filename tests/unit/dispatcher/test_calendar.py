@@ -1,8 +1,9 @@
 """Working-calendar arithmetic: deadlines, working time between moments, suspensions and traffic lights."""
+
 from __future__ import annotations
 
 import time as clock
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -10,12 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatcher.calendar import Holiday, Light, WorkingCalendar, load_calendar
-from dispatcher.catalogue import TimeLimit
+from dispatcher.city.calendar import Holiday, Light, WorkingCalendar, load_calendar
+from dispatcher.city.catalogue import TimeLimit
 
 DATA = Path(__file__).resolve().parents[3] / "data"
 SH = ZoneInfo("Asia/Shanghai")
-UTC = timezone.utc
+UTC = UTC
 
 
 def local(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
@@ -195,7 +196,7 @@ def test_traffic_light_working_hours(cal: WorkingCalendar) -> None:
 def test_traffic_light_wall_clock(cal: WorkingCalendar) -> None:
     start, limit = local(2026, 3, 7, 0, 0), TimeLimit(100, "min")
     deadline = cal.add(start, limit)
-    at = lambda minutes: start + timedelta(minutes=minutes)  # noqa: E731
+    at = lambda minutes: start + timedelta(minutes=minutes)
     assert cal.traffic_light(start, deadline, at(79), limit) is Light.GREEN
     assert cal.traffic_light(start, deadline, at(80), limit) is Light.YELLOW
     assert cal.traffic_light(start, deadline, at(100), limit) is Light.YELLOW
@@ -228,7 +229,8 @@ def test_bad_calendar_data_is_rejected(tmp_path: Path) -> None:
 def test_holiday_and_makeup_clash_is_rejected() -> None:
     with pytest.raises(ValueError, match="2026-01-01"):
         WorkingCalendar(
-            "Asia/Shanghai", [(time(9), time(17))],
+            "Asia/Shanghai",
+            [(time(9), time(17))],
             holidays=[Holiday("元旦", "New Year", date(2026, 1, 1), date(2026, 1, 1))],
             makeup_workdays=[date(2026, 1, 1)],
         )

@@ -1,4 +1,5 @@
 """The catalogue loads the shipped data, checks cross-references and parses time limits."""
+
 from __future__ import annotations
 
 import shutil
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.catalogue import (
+from dispatcher.city.catalogue import (
     Catalogue,
     HandlingLevel,
     Stage,
@@ -78,8 +79,18 @@ def test_overrides_and_ladder_reference_existing_things(catalogue: Catalogue) ->
     assert catalogue.overrides
     for rule in catalogue.overrides:
         assert rule.department in catalogue.departments
-        assert rule.category in catalogue.categories or rule.category in catalogue.big_classes or rule.category in catalogue.families
-    assert [lvl.code for lvl in catalogue.escalation] == ["grid_worker", "community", "street", "district", "leadership"]
+        assert (
+            rule.category in catalogue.categories
+            or rule.category in catalogue.big_classes
+            or rule.category in catalogue.families
+        )
+    assert [lvl.code for lvl in catalogue.escalation] == [
+        "grid_worker",
+        "community",
+        "street",
+        "district",
+        "leadership",
+    ]
     assert catalogue.escalation[-1].auto_escalate_after is None
     assert all(lvl.auto_escalate_after is not None for lvl in catalogue.escalation[:-1])
 
@@ -116,8 +127,11 @@ def test_search_by_code_name_and_keyword(catalogue: Catalogue) -> None:
 
 
 def test_unknown_default_department_names_file_and_category(data_copy: Path) -> None:
-    _edit(data_copy / "categories.yaml", "default_department: HW, handling_level: community, dup_radius_m: 50, dup_window_h: 24",
-          "default_department: NOPE, handling_level: community, dup_radius_m: 50, dup_window_h: 24")
+    _edit(
+        data_copy / "categories.yaml",
+        "default_department: HW, handling_level: community, dup_radius_m: 50, dup_window_h: 24",
+        "default_department: NOPE, handling_level: community, dup_radius_m: 50, dup_window_h: 24",
+    )
     with pytest.raises(ValueError, match=r"categories\.yaml.*020101.*NOPE"):
         load_catalogue(data_copy)
 
@@ -148,8 +162,10 @@ def test_unquoted_code_is_rejected(data_copy: Path) -> None:
 
 def test_duplicate_department_is_rejected(data_copy: Path) -> None:
     path = data_copy / "departments.yaml"
-    path.write_text(path.read_text(encoding="utf-8") + "  - {code: HW, name_zh: 重复, name_en: Dup, kind: department}\n",
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8") + "  - {code: HW, name_zh: 重复, name_en: Dup, kind: department}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ValueError, match=r"departments\.yaml.*HW.*duplicate"):
         load_catalogue(data_copy)
 
@@ -159,8 +175,13 @@ def test_duplicate_department_is_rejected(data_copy: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("5wh", TimeLimit(5, "wh")), ("15wd", TimeLimit(15, "wd")), ("4h", TimeLimit(4, "h")),
-     ("30min", TimeLimit(30, "min")), (" 2 wh ", TimeLimit(2, "wh"))],
+    [
+        ("5wh", TimeLimit(5, "wh")),
+        ("15wd", TimeLimit(15, "wd")),
+        ("4h", TimeLimit(4, "h")),
+        ("30min", TimeLimit(30, "min")),
+        (" 2 wh ", TimeLimit(2, "wh")),
+    ],
 )
 def test_time_limit_parse(text: str, expected: TimeLimit) -> None:
     parsed = TimeLimit.parse(text)

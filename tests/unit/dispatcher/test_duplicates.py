@@ -1,7 +1,8 @@
 """Duplicate suggestions (radius, window, category, same caller), merge / unmerge rules, phone lookup hashes.
 
-An in-memory SQLite database built from dispatcher.models metadata; no grids needed for suggestions.
+An in-memory SQLite database built from dispatcher.schema metadata; no grids needed for suggestions.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,15 +13,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from dispatcher import callers, duplicates, privacy
-from dispatcher.commands import ActionRequest
+from dispatcher.cases import merging
+from dispatcher.cases.actions import perform_action
+from dispatcher.cases.commands import ActionRequest
+from dispatcher.cases.incident import Incident
+from dispatcher.cases.lifecycle import OPEN_STATUSES, TERMINAL_STATUSES, Action, Status
+from dispatcher.cases.uow import UnitOfWork
 from dispatcher.errors import Conflict, Invalid, NotFound
-from dispatcher.incident import Incident
-from dispatcher.lifecycle import OPEN_STATUSES, TERMINAL_STATUSES, Action, Status
-from dispatcher.models import Base
-from dispatcher.outbox import OutboxEvent
-from dispatcher.services import perform_action
-from dispatcher.uow import UnitOfWork
+from dispatcher.intake import callers, duplicates
+from dispatcher.schema import Base
+from dispatcher.store import cipher
+from dispatcher.store.outbox import OutboxEvent
 
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 LON, LAT = 120.15, 30.27
@@ -44,14 +47,32 @@ def catalogue(city):
     return city.catalogue
 
 
-def add(session, *, at_m: float | None = 0.0, category: str | None = "020101", status: Status = Status.REPORTED,
-        age: timedelta = timedelta(hours=1), phone: str | None = None, district: str = "330199",
-        **extra) -> Incident:
+def add(
+    session,
+    *,
+    at_m: float | None = 0.0,
+    category: str | None = "020101",
+    status: Status = Status.REPORTED,
+    age: timedelta = timedelta(hours=1),
+    phone: str | None = None,
+    district: str = "330199",
+    **extra,
+) -> Incident:
     lon, lat = north(at_m) if at_m is not None else (None, None)
-    incident = Incident(channel="hotline", status=str(status), category_code=category, description="x", lon=lon,
-                        lat=lat, grid_district=district, reporter_phone=phone,
-                        reporter_phone_hash=callers.phone_hash(phone), created_at=NOW - age,
-                        updated_at=NOW - age, **extra)
+    incident = Incident(
+        channel="hotline",
+        status=str(status),
+        category_code=category,
+        description="x",
+        lon=lon,
+        lat=lat,
+        grid_district=district,
+        reporter_phone=phone,
+        reporter_phone_hash=callers.phone_hash(phone),
+        created_at=NOW - age,
+        updated_at=NOW - age,
+        **extra,
+    )
     session.add(incident)
     session.flush()
     return incident
@@ -60,8 +81,17 @@ def add(session, *, at_m: float | None = 0.0, category: str | None = "020101", s
 def suggest(session, catalogue, *, category="020101", at_m=0.0, phone=None, scope=None, **kw):
     scope = sa.true() if scope is None else scope
     lon, lat = north(at_m) if at_m is not None else (None, None)
-    return duplicates.suggest(session, catalogue=catalogue, category_code=category, lon=lon, lat=lat, at=NOW,
-                              phone_hash=callers.phone_hash(phone), scope=scope, **kw)
+    return duplicates.suggest(
+        session,
+        catalogue=catalogue,
+        category_code=category,
+        lon=lon,
+        lat=lat,
+        at=NOW,
+        phone_hash=callers.phone_hash(phone),
+        scope=scope,
+        **kw,
+    )
 
 
 def test_merged_is_finished_but_not_terminal():
@@ -103,7 +133,10 @@ def test_same_caller_anywhere_in_the_window(sessions, catalogue):
         add(session, at_m=3000, phone="13900000000")  # another caller
         found = suggest(session, catalogue, phone=phone)
     assert [(s.incident.id, s.reason) for s in found] == [
-        (both.id, "nearby_same_caller"), (elsewhere.id, "same_caller"), (unplaced.id, "same_caller")]
+        (both.id, "nearby_same_caller"),
+        (elsewhere.id, "same_caller"),
+        (unplaced.id, "same_caller"),
+    ]
     assert found[1].distance_m == pytest.approx(2000, rel=0.01) and found[2].distance_m is None
 
 
@@ -130,8 +163,16 @@ def test_scope_exclusion_and_limit(sessions, catalogue):
 
 def test_the_bounding_box_is_wide_enough_away_from_the_equator(sessions, catalogue):
     with sessions() as session:
-        east = Incident(channel="api", status="reported", category_code="020101", description="x",
-                        lon=LON + 48 / (M_PER_DEG_LAT * 0.8638), lat=LAT, created_at=NOW, updated_at=NOW)
+        east = Incident(
+            channel="api",
+            status="reported",
+            category_code="020101",
+            description="x",
+            lon=LON + 48 / (M_PER_DEG_LAT * 0.8638),
+            lat=LAT,
+            created_at=NOW,
+            updated_at=NOW,
+        )
         session.add(east)
         session.flush()
         found = suggest(session, catalogue)
@@ -139,6 +180,7 @@ def test_the_bounding_box_is_wide_enough_away_from_the_equator(sessions, catalog
 
 
 # --- merge / unmerge ----------------------------------------------------------------------------------------
+
 
 def merge(sessions, city, child_id, **body):
     with UnitOfWork(sessions) as uow:
@@ -215,13 +257,16 @@ def test_callback_list_names_every_caller(sessions, city):
         child = add(session, at_m=5, phone="13900001111", call_nature="no_callback")
     merge(sessions, city, child.id, parent_id=parent.id)
     with sessions() as session:
-        entries = duplicates.callback_list(session, session.get(Incident, parent.id))
+        entries = merging.callback_list(session, session.get(Incident, parent.id))
     assert [(e["incident_id"], e["relation"], e["needs_callback"]) for e in entries] == [
-        (parent.id, "self", True), (child.id, "merged", False)]
+        (parent.id, "self", True),
+        (child.id, "merged", False),
+    ]
     assert entries[1]["reporter_phone"] == "13900001111"
 
 
 # --- phone lookup hashes ---------------------------------------------------------------------------------------
+
 
 def test_phone_hash_ignores_formatting_and_is_keyed():
     forms = ["13812345678", "+86 138 1234 5678", "86-138-1234-5678", "008613812345678"]
@@ -232,15 +277,15 @@ def test_phone_hash_ignores_formatting_and_is_keyed():
     plain = hashlib.sha256(b"13812345678").hexdigest()
     digest = callers.phone_hash("13812345678")
     assert digest != plain and len(digest) == 64
-    saved = privacy._aead, privacy._lookup_key
+    saved = cipher._aead, cipher._lookup_key
     try:
-        privacy.set_key("another key")
+        cipher.install_key("another key")
         assert callers.phone_hash("13812345678") != digest
     finally:
-        privacy._aead, privacy._lookup_key = saved
+        cipher._aead, cipher._lookup_key = saved
     assert callers.phone_hash("13812345678") == digest
 
 
 def test_lookup_key_differs_from_the_encryption_key():
     secret = "k"
-    assert privacy.derive_key(secret) != privacy.derive_key(secret, b"gridcommand pii lookup v1")
+    assert cipher.derive_key(secret) != cipher.derive_key(secret, b"gridcommand pii lookup v1")

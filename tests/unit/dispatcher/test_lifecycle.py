@@ -1,4 +1,5 @@
 """The transition table: every allowed move works and writes one timeline row and one event; others are refused."""
+
 from datetime import UTC, datetime
 
 import pytest
@@ -6,9 +7,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from dispatcher.cases.incident import Incident
+from dispatcher.cases.lifecycle import TRANSITIONS, Action, IllegalTransition, Status, allowed_actions, next_status
 from dispatcher.errors import Conflict
-from dispatcher.incident import Incident
-from dispatcher.lifecycle import TRANSITIONS, Action, IllegalTransition, Status, allowed_actions, next_status
 
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 
@@ -24,7 +25,11 @@ def test_every_allowed_transition_moves_and_records(source, action):
     entry = incident.transition(action, actor="op-1", now=NOW, note="n")
     assert incident.state is TRANSITIONS[(source, action)]
     assert (entry.from_status, entry.to_status, entry.action, entry.actor) == (
-        str(source), str(TRANSITIONS[(source, action)]), str(action), "op-1")
+        str(source),
+        str(TRANSITIONS[(source, action)]),
+        str(action),
+        "op-1",
+    )
     assert len(incident.timeline) == 1 and len(incident.events) == 1
     assert incident.events[0].name == f"incident.{action}"
 

@@ -1,4 +1,5 @@
 """Machine intake without a database: the event type table, event validation, distances, clock skew."""
+
 from __future__ import annotations
 
 import base64
@@ -7,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from dispatcher.machine import (
+from dispatcher.intake.machine import (
     EVENT_TYPES_FILE,
     MachineBatch,
     MachineEvent,
@@ -19,8 +20,15 @@ from dispatcher.machine import (
 )
 
 T0 = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
-BASE = {"source_id": "cam-1", "source_kind": "camera", "event_type": "garbage_overflow", "confidence": 0.9,
-        "lon": 120.1, "lat": 30.2, "detected_at": "2026-12-02T10:00:00+08:00"}
+BASE = {
+    "source_id": "cam-1",
+    "source_kind": "camera",
+    "event_type": "garbage_overflow",
+    "confidence": 0.9,
+    "lon": 120.1,
+    "lat": 30.2,
+    "detected_at": "2026-12-02T10:00:00+08:00",
+}
 
 
 def test_every_mapped_category_is_in_the_catalogue(city):
@@ -39,8 +47,9 @@ def test_an_unknown_type_gets_the_defaults_and_no_category():
 
 
 def test_the_table_refuses_bad_entries():
-    assert parse_event_types({"types": {"x": {"category": "020101", "window_min": 5}}}).rule("x").window == \
-        timedelta(minutes=5)
+    assert parse_event_types({"types": {"x": {"category": "020101", "window_min": 5}}}).rule("x").window == timedelta(
+        minutes=5
+    )
     with pytest.raises(ValueError, match="'x'"):
         parse_event_types({"types": {"x": {"min_confidence": 1.5}}})
     with pytest.raises(ValueError, match="unknown keys"):
@@ -61,18 +70,21 @@ def _field_of(body) -> str:
     return ".".join(str(p) for p in info.value.errors()[0]["loc"])
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"confidence": 1.2}, "confidence"),
-    ({"confidence": False}, "confidence"),
-    ({"source_kind": "radar"}, "source_kind"),
-    ({"lat": -91}, "lat"),
-    ({"lon": "120"}, "lon"),
-    ({"detected_at": "2026-12-02 10:00:00"}, "detected_at"),
-    ({"detected_at": 0}, "detected_at"),
-    ({"detected_at": True}, "detected_at"),
-    ({"snapshot": base64.b64encode(b"\x89PNG....").decode()}, "snapshot"),
-    ({"attributes": {"blob": "x" * 9000}}, "attributes"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"confidence": 1.2}, "confidence"),
+        ({"confidence": False}, "confidence"),
+        ({"source_kind": "radar"}, "source_kind"),
+        ({"lat": -91}, "lat"),
+        ({"lon": "120"}, "lon"),
+        ({"detected_at": "2026-12-02 10:00:00"}, "detected_at"),
+        ({"detected_at": 0}, "detected_at"),
+        ({"detected_at": True}, "detected_at"),
+        ({"snapshot": base64.b64encode(b"\x89PNG....").decode()}, "snapshot"),
+        ({"attributes": {"blob": "x" * 9000}}, "attributes"),
+    ],
+)
 def test_bad_events_name_the_field(change, field):
     assert _field_of({**BASE, **change}) == field
 

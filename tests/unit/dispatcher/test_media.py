@@ -1,4 +1,5 @@
 """Evidence files: sniffing against part and declared type, EXIF facts, and the never-overwriting store."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from PIL import Image
 
-from dispatcher.media import (
+from dispatcher.intake.media import (
     IntegrityFailure,
     Kind,
     Media,

@@ -1,4 +1,5 @@
-"""Open311 GeoReport v2 mapping (dispatcher/open311.py): services, statuses, field parsing, XML shapes."""
+"""Open311 GeoReport v2 mapping (dispatcher/intake/open311.py): services, statuses, field parsing, XML shapes."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -7,15 +8,16 @@ from zoneinfo import ZoneInfo
 import pytest
 import xmltodict
 
-from dispatcher import open311 as o311
-from dispatcher.incident import Channel, Incident
-from dispatcher.lifecycle import OPEN_STATUSES, Status
+from dispatcher.cases.incident import Channel, Incident
+from dispatcher.cases.lifecycle import OPEN_STATUSES, Status
+from dispatcher.intake import open311 as o311
 
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 # --- services ----------------------------------------------------------------------------------------
+
 
 def test_every_small_class_is_a_realtime_service_grouped_by_big_class(city):
     catalogue = city.catalogue
@@ -71,6 +73,7 @@ def test_service_notice_states_the_handling_limit(city):
 
 # --- statuses and requests ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("status", list(Status))
 def test_status_maps_the_lifecycle_to_open_or_closed(status):
     expected = "open" if status in OPEN_STATUSES else "closed"
@@ -80,24 +83,55 @@ def test_status_maps_the_lifecycle_to_open_or_closed(status):
 
 
 def _incident(city, **fields) -> Incident:
-    incident = Incident(channel=str(Channel.OPEN311), status=str(Status.REPORTED), category_code="020101",
-                        description="路边有垃圾，联系13812345678", address="人民路1号", reporter_name="张三",
-                        reporter_phone="13812345678", created_at=NOW, updated_at=NOW, lon=120.19, lat=30.27,
-                        department_code=next(iter(city.catalogue.departments)),
-                        stage_deadline=NOW + timedelta(hours=2), **fields)
+    incident = Incident(
+        channel=str(Channel.OPEN311),
+        status=str(Status.REPORTED),
+        category_code="020101",
+        description="路边有垃圾，联系13812345678",
+        address="人民路1号",
+        reporter_name="张三",
+        reporter_phone="13812345678",
+        created_at=NOW,
+        updated_at=NOW,
+        lon=120.19,
+        lat=30.27,
+        department_code=next(iter(city.catalogue.departments)),
+        stage_deadline=NOW + timedelta(hours=2),
+        **fields,
+    )
     incident.status = None
-    incident.record(action="report", actor="partner", now=NOW, to=Status.REPORTED,
-                    data={"channel": "open311", "media_url": "http://someurl.com/image.jpg"})
+    incident.record(
+        action="report",
+        actor="partner",
+        now=NOW,
+        to=Status.REPORTED,
+        data={"channel": "open311", "media_url": "http://someurl.com/image.jpg"},
+    )
     return incident
 
 
 def test_service_request_has_the_public_fields_only(city):
     incident = _incident(city)
     entry = o311.service_request(incident, city.catalogue, tz=SHANGHAI)
-    assert list(entry) == ["service_request_id", "status", "status_notes", "service_name", "service_code",
-                           "description", "agency_responsible", "service_notice", "requested_datetime",
-                           "updated_datetime", "expected_datetime", "address", "address_id", "zipcode", "lat",
-                           "long", "media_url"]
+    assert list(entry) == [
+        "service_request_id",
+        "status",
+        "status_notes",
+        "service_name",
+        "service_code",
+        "description",
+        "agency_responsible",
+        "service_notice",
+        "requested_datetime",
+        "updated_datetime",
+        "expected_datetime",
+        "address",
+        "address_id",
+        "zipcode",
+        "lat",
+        "long",
+        "media_url",
+    ]
     department = city.catalogue.departments[incident.department_code]
     assert entry["status"] == "open" and entry["agency_responsible"] == department.name_zh
     assert entry["requested_datetime"] == "2026-12-02T10:00:00+08:00"
@@ -131,11 +165,17 @@ def test_created_answer_is_the_id_itself(city):
 
 # --- field parsing -----------------------------------------------------------------------------------
 
+
 def test_location_needs_both_coordinates_in_range():
     assert o311.parse_location("37.76524078", "-122.4212043") == (-122.4212043, 37.76524078)
     assert o311.parse_location(None, "") == (None, None)
-    for lat, lon, field in [("91", "120", "lat"), ("30", "181", "long"), ("abc", "120", "lat"),
-                            ("nan", "120", "lat"), ("30", "inf", "long")]:
+    for lat, lon, field in [
+        ("91", "120", "lat"),
+        ("30", "181", "long"),
+        ("abc", "120", "lat"),
+        ("nan", "120", "lat"),
+        ("30", "inf", "long"),
+    ]:
         with pytest.raises(o311.Open311Error) as err:
             o311.parse_location(lat, lon)
         assert err.value.status == 400 and err.value.description.startswith(field)
@@ -150,10 +190,12 @@ def test_date_window_defaults_to_the_last_90_days_and_caps_the_span():
     assert o311.date_window("2026-01-01T00:00:00+08:00", None, NOW)[1] - start > timedelta(0)
     assert o311.parse_datetime("2026-01-01T08:00:00 08:00", "start_date") == datetime(2026, 1, 1, tzinfo=UTC)
     assert o311.date_window(None, "2026-03-01T00:00:00Z", NOW)[0] == datetime(2025, 12, 1, tzinfo=UTC)
-    for start_text, end_text, words in [("2010-01-01T00:00:00Z", "2010-06-24T00:00:00Z", "at most 90"),
-                                        ("2010-06-24T00:00:00Z", "2010-05-24T00:00:00Z", "before"),
-                                        ("2010-05-24T00:00:00", None, "timezone"),
-                                        ("yesterday", None, "ISO 8601")]:
+    for start_text, end_text, words in [
+        ("2010-01-01T00:00:00Z", "2010-06-24T00:00:00Z", "at most 90"),
+        ("2010-06-24T00:00:00Z", "2010-05-24T00:00:00Z", "before"),
+        ("2010-05-24T00:00:00", None, "timezone"),
+        ("yesterday", None, "ISO 8601"),
+    ]:
         with pytest.raises(o311.Open311Error, match=words) as err:
             o311.date_window(start_text, end_text, NOW)
         assert err.value.status == 400
@@ -176,21 +218,23 @@ def test_other_fields():
 
 # --- XML ---------------------------------------------------------------------------------------------
 
+
 def test_services_xml_has_the_spec_elements(city):
     xml = o311.to_xml("services", o311.services(city.catalogue)[:2])
     assert xml.startswith('<?xml version="1.0" encoding="UTF-8"?>')
     services = xmltodict.parse(xml)["services"]["service"]
     assert len(services) == 2
-    assert list(services[0]) == ["service_code", "service_name", "description", "metadata", "type", "keywords",
-                                 "group"]
+    assert list(services[0]) == ["service_code", "service_name", "description", "metadata", "type", "keywords", "group"]
     assert services[0]["metadata"] == "true" and services[0]["type"] == "realtime"
 
 
 def test_single_and_empty_lists_and_errors_render_as_the_spec_shows():
-    one = xmltodict.parse(o311.to_xml("requests", [{"service_request_id": "1", "service_notice": None,
-                                                    "account_id": None}]))
-    assert one == {"service_requests": {"request": {"service_request_id": "1", "service_notice": None,
-                                                    "account_id": None}}}
+    one = xmltodict.parse(
+        o311.to_xml("requests", [{"service_request_id": "1", "service_notice": None, "account_id": None}])
+    )
+    assert one == {
+        "service_requests": {"request": {"service_request_id": "1", "service_notice": None, "account_id": None}}
+    }
     assert xmltodict.parse(o311.to_xml("requests", [])) == {"service_requests": None}
     errors = xmltodict.parse(o311.to_xml("errors", o311.error_payload(403, "Invalid api_key")))
     assert errors == {"errors": {"error": {"code": "403", "description": "Invalid api_key"}}}

@@ -1,7 +1,8 @@
 """The position pipeline: noise is dropped with a reason; grid changes count only after a dwell."""
+
 from datetime import UTC, datetime, timedelta
 
-from dispatcher.positions import DWELL_FIXES, Fix, Track, advance, rejection
+from dispatcher.fleet.positions import DWELL_FIXES, Fix, Track, advance, rejection
 
 T = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 

@@ -1,4 +1,5 @@
 """Personal data: AES-GCM encryption of stored values, masking for views, redaction of logs."""
+
 from __future__ import annotations
 
 import io
@@ -7,18 +8,28 @@ import re
 
 import pytest
 
-from dispatcher import privacy
-from dispatcher.accounts import Principal, Role
-from dispatcher.privacy import (PiiKeyError, RedactPhones, decrypt, encrypt, install_log_redaction, mask_name,
-                                mask_phone, present_reporter, redact)
+from dispatcher.access import privacy
+from dispatcher.access.accounts import Principal
+from dispatcher.access.privacy import (
+    RedactPhones,
+    install_log_redaction,
+    mask_name,
+    mask_phone,
+    present_reporter,
+    redact,
+)
+from dispatcher.access.roles import Role
+from dispatcher.store import cipher
+from dispatcher.store.cipher import PiiKeyError, decrypt, encrypt
 
 FULL_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
 @pytest.fixture(autouse=True)
 def _test_key(monkeypatch):
-    monkeypatch.setattr(privacy, "_aead", privacy._aead)  # the process's key comes back after each test
-    privacy.set_key("unit-test-pii-key")
+    monkeypatch.setattr(cipher, "_aead", cipher._aead)  # the process's key comes back after each test
+    monkeypatch.setattr(cipher, "_lookup_key", cipher._lookup_key)
+    cipher.install_key("unit-test-pii-key")
 
 
 def principal(role: Role) -> Principal:
@@ -26,6 +37,7 @@ def principal(role: Role) -> Principal:
 
 
 # --- encryption ---------------------------------------------------------------------------------------
+
 
 def test_round_trip_and_none():
     for plain in ["13812345678", "王小明", "", "+86 138-1234-5678", "x" * 500]:
@@ -41,10 +53,10 @@ def test_every_encryption_uses_a_fresh_nonce():
 
 def test_wrong_key_or_tampering_is_refused_not_garbled():
     stored = encrypt("13812345678")
-    privacy.set_key("another key")
+    cipher.install_key("another key")
     with pytest.raises(PiiKeyError):
         decrypt(stored)
-    privacy.set_key("unit-test-pii-key")
+    cipher.install_key("unit-test-pii-key")
     body = bytearray(stored.encode())
     body[-3] = ord("A") if body[-3] != ord("A") else ord("B")
     with pytest.raises(PiiKeyError):
@@ -55,23 +67,22 @@ def test_values_written_before_encryption_are_read_unchanged():
     assert decrypt("13812345678") == "13812345678"
 
 
-def test_key_falls_back_to_the_settings_object(monkeypatch):
-    from dispatcher.settings import Settings
-
-    monkeypatch.setattr(privacy, "_aead", None)
-    monkeypatch.setattr("dispatcher.settings.get_settings", lambda: Settings(pii_key="from-settings"))
-    stored = encrypt("13812345678")
-    privacy.set_key("from-settings")
-    assert decrypt(stored) == "13812345678"
+def test_no_key_installed_is_an_error_not_a_default_key(monkeypatch):
+    monkeypatch.setattr(cipher, "_aead", None)
+    monkeypatch.setattr(cipher, "_lookup_key", None)
+    with pytest.raises(cipher.KeyNotInstalled):
+        encrypt("13812345678")
+    with pytest.raises(cipher.KeyNotInstalled):
+        cipher.lookup_hash("13812345678")
 
 
 def test_empty_key_is_refused():
     with pytest.raises(ValueError):
-        privacy.set_key("")
+        cipher.install_key("")
 
 
 def test_encrypted_text_type_binds_ciphertext():
-    from dispatcher.types import EncryptedText
+    from dispatcher.store.columns import EncryptedText
 
     column_type = EncryptedText()
     stored = column_type.process_bind_param("13812345678", None)
@@ -82,22 +93,27 @@ def test_encrypted_text_type_binds_ciphertext():
 
 # --- masking ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("phone, masked", [
-    ("13812345678", "138****5678"),
-    ("+86 138-1234-5678", "138****5678"),
-    ("8613812345678", "138****5678"),
-    ("0571-87654321", "********4321"),
-    ("12345", "*2345"),
-    ("110", "****"),
-    ("", "****"),
-    (None, None),
-])
+
+@pytest.mark.parametrize(
+    "phone, masked",
+    [
+        ("13812345678", "138****5678"),
+        ("+86 138-1234-5678", "138****5678"),
+        ("8613812345678", "138****5678"),
+        ("0571-87654321", "********4321"),
+        ("12345", "*2345"),
+        ("110", "****"),
+        ("", "****"),
+        (None, None),
+    ],
+)
 def test_mask_phone(phone, masked):
     assert mask_phone(phone) == masked
 
 
-@pytest.mark.parametrize("name, masked", [("王小明", "王**"), ("李四", "李*"), ("王", "*"), ("欧阳娜娜", "欧***"),
-                                          ("", ""), (None, None)])
+@pytest.mark.parametrize(
+    "name, masked", [("王小明", "王**"), ("李四", "李*"), ("王", "*"), ("欧阳娜娜", "欧***"), ("", ""), (None, None)]
+)
 def test_mask_name(name, masked):
     assert mask_name(name) == masked
 
@@ -105,10 +121,12 @@ def test_mask_name(name, masked):
 SNAPSHOT = {"id": "i1", "reporter_name": "王小明", "reporter_phone": "13812345678", "description": "路灯不亮"}
 
 
-@pytest.mark.parametrize("role", [Role.GRID_WORKER, Role.DEPT_HANDLER, Role.DEPT_HEAD, Role.ENFORCEMENT, Role.LEADER,
-                                  Role.ADMIN, Role.AUDITOR])
+@pytest.mark.parametrize(
+    "role",
+    [Role.GRID_WORKER, Role.DEPT_HANDLER, Role.DEPT_HEAD, Role.ENFORCEMENT, Role.LEADER, Role.ADMIN, Role.AUDITOR],
+)
 def test_roles_without_phone_rights_see_masks(role):
-    shown = present_reporter(SNAPSHOT, principal(role))
+    shown = present_reporter(SNAPSHOT, role)
     assert shown == {**SNAPSHOT, "reporter_name": "王**", "reporter_phone": "138****5678"}
     assert SNAPSHOT["reporter_phone"] == "13812345678"  # the input is not changed
 
@@ -120,29 +138,33 @@ def test_nobody_sees_masks():
 @pytest.mark.parametrize("role", [Role.HOTLINE, Role.DISPATCHER, Role.SHIFT_LEADER])
 def test_phone_readers_see_numbers_and_the_unmasking_is_reported(role):
     seen = []
-    shown = present_reporter(SNAPSHOT, principal(role), on_unmask=seen.append)
+    shown = present_reporter(SNAPSHOT, role, on_unmask=seen.append)
     assert shown == SNAPSHOT and shown is not SNAPSHOT
     assert seen == [SNAPSHOT]
 
 
 def test_snapshot_without_phone_key_stays_without_it():
-    shown = present_reporter({"id": "i1", "reporter_name": "王小明"}, principal(Role.LEADER))
+    shown = present_reporter({"id": "i1", "reporter_name": "王小明"}, Role.LEADER)
     assert shown == {"id": "i1", "reporter_name": "王**"}
     seen = []
-    present_reporter({"id": "i1", "reporter_name": None}, principal(Role.DISPATCHER), on_unmask=seen.append)
+    present_reporter({"id": "i1", "reporter_name": None}, Role.DISPATCHER, on_unmask=seen.append)
     assert seen == []
 
 
 # --- logs ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("caller 13812345678 says", "caller 138****5678 says"),
-    ("{'reporter_phone': '15912345678'}", "{'reporter_phone': '159****5678'}"),
-    ("+8613812345678", "138****5678"),
-    ("138-1234-5678 / 138 1234 5678", "138****5678 / 138****5678"),
-    ("tel:19900001111,17700001111", "tel:199****1111,177****1111"),
-    ("order 123812345678901 and 12812345678", "order 123812345678901 and 12812345678"),  # not mobile numbers
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("caller 13812345678 says", "caller 138****5678 says"),
+        ("{'reporter_phone': '15912345678'}", "{'reporter_phone': '159****5678'}"),
+        ("+8613812345678", "138****5678"),
+        ("138-1234-5678 / 138 1234 5678", "138****5678 / 138****5678"),
+        ("tel:19900001111,17700001111", "tel:199****1111,177****1111"),
+        ("order 123812345678901 and 12812345678", "order 123812345678901 and 12812345678"),  # not mobile numbers
+    ],
+)
 def test_redact(text, expected):
     assert redact(text) == expected
 

@@ -1,4 +1,5 @@
 """Routing: defaults, overrides by specificity, triage reasons and the escalation ladder."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -6,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.catalogue import Catalogue, RoutingOverride, load_catalogue
-from dispatcher.routing import Router, RoutingDecision, TriageReason
+from dispatcher.city.catalogue import Catalogue, RoutingOverride, load_catalogue
+from dispatcher.city.routing import Router, RoutingDecision, TriageReason
 from geo.grids import GridPath
 
 DATA = Path(__file__).resolve().parents[3] / "data"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 
 import pytest
+from geo_fixtures import tiny_collection
 
 from geo.grids import GridIndex
 from geo.importer import parse_grids
-from geo_fixtures import tiny_collection
 
 
 @pytest.fixture

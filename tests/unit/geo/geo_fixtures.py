@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 DISTRICT, STREET, COMMUNITY = "110101", "110101001", "110101001001"
 
 
@@ -45,7 +44,5 @@ def tiny_collection() -> dict:
         _feature(STREET, "street", DISTRICT, whole),
         _feature(COMMUNITY, "community", STREET, whole, leader_name="王芳", leader_phone="13800000000"),
     ]
-    features += [
-        _feature(COMMUNITY + serial, "unit", COMMUNITY, geom, households=300) for serial, geom in units
-    ]
+    features += [_feature(COMMUNITY + serial, "unit", COMMUNITY, geom, households=300) for serial, geom in units]
     return {"type": "FeatureCollection", "features": features}

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from geo.crs import (
-    bd09_to_gcj02, bd09_to_wgs84, gcj02_to_bd09, gcj02_to_wgs84, out_of_china, wgs84_to_bd09, wgs84_to_gcj02,
+    bd09_to_gcj02,
+    bd09_to_wgs84,
+    gcj02_to_bd09,
+    gcj02_to_wgs84,
+    out_of_china,
+    wgs84_to_bd09,
+    wgs84_to_gcj02,
 )
 from geo.distance import haversine_m, haversine_m_many
 
@@ -23,7 +29,9 @@ def test_gcj02_offset_is_a_few_hundred_metres_in_china():
     assert 300 < shift < 700
 
 
-@pytest.mark.parametrize(("lon", "lat"), [(116.404, 39.915), (120.16, 30.27), (121.47, 31.23), (87.6, 43.8), (113.26, 23.13)])
+@pytest.mark.parametrize(
+    ("lon", "lat"), [(116.404, 39.915), (120.16, 30.27), (121.47, 31.23), (87.6, 43.8), (113.26, 23.13)]
+)
 def test_round_trips_within_a_metre(lon, lat):
     assert haversine_m(lon, lat, *gcj02_to_wgs84(*wgs84_to_gcj02(lon, lat))) < 0.5
     assert haversine_m(lon, lat, *bd09_to_gcj02(*gcj02_to_bd09(lon, lat))) < 1.0

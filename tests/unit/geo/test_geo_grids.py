@@ -7,12 +7,11 @@ import math
 import numpy as np
 import pytest
 import shapely
+from geo_fixtures import COMMUNITY, DISTRICT, STREET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo.grids import LEVELS_TOP_DOWN, GridIndex, GridPath, Level, naive_locate
-
-from geo_fixtures import COMMUNITY, DISTRICT, STREET
 
 U = {s: COMMUNITY + s for s in ("001", "002", "003", "004", "005")}
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from geo_fixtures import COMMUNITY, STREET, _square
 
 from geo.grids import Level
 from geo.importer import FeatureProblem, GridImportError, load_grids, parse_grids
-
-from geo_fixtures import COMMUNITY, STREET, _square
 
 UNIT1 = COMMUNITY + "001"
 UNIT2 = COMMUNITY + "002"
@@ -54,8 +53,14 @@ def swap_lat_lon(c):
     geom["coordinates"] = [[[y, x] for x, y in ring] for ring in geom["coordinates"]]
 
 
-BOWTIE = {"type": "Polygon", "coordinates": [[[120.01, 30.01], [120.02, 30.02], [120.02, 30.01], [120.01, 30.02], [120.01, 30.01]]]}
-METRES = {"type": "Polygon", "coordinates": [[[500000, 3350000], [500100, 3350000], [500100, 3350100], [500000, 3350000]]]}
+BOWTIE = {
+    "type": "Polygon",
+    "coordinates": [[[120.01, 30.01], [120.02, 30.02], [120.02, 30.01], [120.01, 30.02], [120.01, 30.01]]],
+}
+METRES = {
+    "type": "Polygon",
+    "coordinates": [[[500000, 3350000], [500100, 3350000], [500100, 3350100], [500000, 3350000]]],
+}
 # (lat, lon) of a place in Xinjiang: both values pass the range check, only the swap lies in China
 SWAPPED_SMALL = {"type": "Polygon", "coordinates": [[[40.01, 80.01], [40.01, 80.02], [40.02, 80.02], [40.01, 80.01]]]}
 
@@ -67,7 +72,12 @@ CASES = [
     ("unit without parent", set_prop("parent", None), UNIT1, "invalid properties.parent"),
     ("duplicate code", duplicate, UNIT1, "duplicate code"),
     ("point geometry", set_geometry({"type": "Point", "coordinates": [120.0, 30.0]}), UNIT1, "non-polygon geometry"),
-    ("linestring geometry", set_geometry({"type": "LineString", "coordinates": [[120, 30], [120.1, 30]]}), UNIT1, "non-polygon geometry"),
+    (
+        "linestring geometry",
+        set_geometry({"type": "LineString", "coordinates": [[120, 30], [120.1, 30]]}),
+        UNIT1,
+        "non-polygon geometry",
+    ),
     ("missing geometry", set_geometry(None), UNIT1, "missing geometry"),
     ("empty geometry", set_geometry({"type": "Polygon", "coordinates": []}), UNIT1, "empty geometry"),
     ("swapped lat/lon", swap_lat_lon, UNIT1, "lat/lon swapped"),
@@ -77,8 +87,18 @@ CASES = [
     ("self-intersecting", set_geometry(BOWTIE), UNIT1, "self-intersecting at (120.015, 30.015)"),
     ("unknown parent", set_prop("parent", "110101001999"), UNIT1, "unknown parent 110101001999"),
     ("parent of wrong level", set_prop("parent", STREET), UNIT1, "wrong level"),
-    ("not inside parent", set_geometry(_square(120.01, 30.01, 120.02, 30.03)), UNIT1, f"not inside its parent {COMMUNITY}"),
-    ("overlapping siblings", set_geometry(_square(120.01, 30.005, 120.02, 30.02)), UNIT2, f"overlapping siblings: overlaps {UNIT1}"),
+    (
+        "not inside parent",
+        set_geometry(_square(120.01, 30.01, 120.02, 30.03)),
+        UNIT1,
+        f"not inside its parent {COMMUNITY}",
+    ),
+    (
+        "overlapping siblings",
+        set_geometry(_square(120.01, 30.005, 120.02, 30.02)),
+        UNIT2,
+        f"overlapping siblings: overlaps {UNIT1}",
+    ),
 ]
 
 

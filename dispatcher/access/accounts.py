@@ -1,0 +1,101 @@
+"""Accounts and API tokens: who someone is, their role, and the region and/or department they work in."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from dispatcher.access.roles import REPORTERS, Role
+from dispatcher.errors import Forbidden
+from dispatcher.store.base import Base
+from dispatcher.store.columns import UTCDateTime
+
+
+class Account(Base):
+    """A person who signs in (or a device/app that holds a token on their behalf)."""
+
+    __tablename__ = "account"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str | None] = mapped_column(String(32))  # a grid at any level; None = no region scope
+    department_code: Mapped[str | None] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)  # bumped to end every session at once
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A revocable bearer token bound to an account (and so to its role and scope); only its hash is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # device | app | open311 | service
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of one request: what every scope and permission check is about."""
+
+    account_id: str
+    username: str
+    role: Role
+    region_code: str | None
+    department_code: str | None
+
+    @classmethod
+    def of(cls, account: Account) -> Principal:
+        return cls(account.id, account.username, Role(account.role), account.region_code, account.department_code)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, account: Account, *, name: str, kind: str, now: datetime) -> str:
+    """Create a token for `account`; the plain value is returned once and never stored."""
+    token = "gc_" + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            id=secrets.token_hex(8),
+            account_id=account.id,
+            name=name,
+            kind=kind,
+            token_hash=hash_token(token),
+            created_at=now,
+        )
+    )
+    return token
+
+
+def account_for_token(session: Session, token: str) -> Account | None:
+    """The enabled account behind a live (unrevoked) token, or None."""
+    row = session.execute(
+        select(Account)
+        .join(ApiToken, ApiToken.account_id == Account.id)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), Account.disabled.is_(False))
+    ).scalar_one_or_none()
+    return row
+
+
+def check_report(principal: Principal) -> None:
+    """Forbidden unless the role takes reports."""
+    if principal.role not in REPORTERS:
+        raise Forbidden(f"role '{principal.role}' does not take reports (user {principal.username})")

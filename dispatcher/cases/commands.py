@@ -1,0 +1,59 @@
+"""Commands: what a caller asks the engine to do, validated at the edge (pydantic) before any handler runs."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+Text = Annotated[str, Field(min_length=1, max_length=4000)]
+Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
+Name = Annotated[str, Field(min_length=1, max_length=64)]
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9\- ]{5,20}$")]
+
+
+class Command(BaseModel):
+    """Base of every command: unknown fields are an error, strings are stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+def check_coordinates(lon: float | None, lat: float | None) -> None:
+    if (lon is None) != (lat is None):
+        raise ValueError("lon and lat must be given together")
+    if lon is None:
+        return
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise ValueError("lon/lat must be finite numbers")
+    if not (-180 <= lon <= 180):
+        raise ValueError(f"lon {lon} is outside -180..180")
+    if not (-90 <= lat <= 90):
+        raise ValueError(f"lat {lat} is outside -90..90 (are lon and lat swapped?)")
+
+
+class ActionRequest(Command):
+    """Parameters of a lifecycle action; which ones are required depends on the action."""
+
+    note: Annotated[str, Field(max_length=2000)] | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    department: Code | None = Field(default=None, description="dispatch: the department to send it to")
+    assignee: Name | None = Field(default=None, description="dispatch/transfer: the officer or handler")
+    result: Annotated[str, Field(min_length=1, max_length=4000)] | None = Field(
+        default=None, description="handle: what was done"
+    )
+    until: AwareDatetime | None = Field(default=None, description="extend: the new stage deadline")
+    category_code: Code | None = Field(default=None, description="file: corrected category")
+    lon: float | None = Field(default=None, description="file: corrected longitude")
+    lat: float | None = Field(default=None, description="file: corrected latitude")
+    parent_id: Annotated[str, Field(min_length=1, max_length=36)] | None = Field(
+        default=None, description="merge: the open case this duplicate report is folded into"
+    )
+    expected_version: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="reject the action if the incident changed since this version"
+    )
+
+    @model_validator(mode="after")
+    def _coordinates(self) -> ActionRequest:
+        check_coordinates(self.lon, self.lat)
+        return self

@@ -1,0 +1,29 @@
+"""The city the engine works on: its grids, category catalogue, working calendar and routing rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dispatcher.city.calendar import WorkingCalendar, load_calendar
+from dispatcher.city.catalogue import Catalogue, load_catalogue
+from dispatcher.city.routing import Router
+from geo.grids import GridIndex
+
+
+@dataclass
+class City:
+    """Everything routing and clocks need, loaded once per process; `grids` is swapped on import."""
+
+    catalogue: Catalogue
+    calendar: WorkingCalendar
+    router: Router
+    grids: GridIndex
+
+
+def load_city(data_dir: Path, grids: GridIndex) -> City:
+    """Load the catalogue, calendar and routing rules shipped in `data_dir` around a grid index."""
+    catalogue = load_catalogue(data_dir)
+    return City(
+        catalogue=catalogue, calendar=load_calendar(data_dir / "calendar.yaml"), router=Router(catalogue), grids=grids
+    )

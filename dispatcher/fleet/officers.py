@@ -1,0 +1,108 @@
+"""Officers (grid workers, enforcement officers, department handlers), their devices and position history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+
+import yaml
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, delete, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from dispatcher.cases.incident import Incident
+from dispatcher.cases.lifecycle import OPEN_STATUSES
+from dispatcher.store.base import Base
+from dispatcher.store.columns import UTCDateTime
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+STALE_AFTER_S = 120  # no fix for 2 minutes: the marker greys out
+OFFLINE_AFTER_S = 600  # no fix for 10 minutes: offline
+
+
+class Role(StrEnum):
+    GRID_WORKER = "grid_worker"  # 网格员
+    ENFORCEMENT = "enforcement"  # 执法队员
+    HANDLER = "handler"  # 部门处置人员
+
+
+class OfficerStatus(StrEnum):
+    ON_DUTY = "on_duty"
+    BUSY = "busy"
+    OFF_DUTY = "off_duty"
+    STALE = "stale"
+    OFFLINE = "offline"
+
+
+class Officer(Base):
+    """A person in the field with a tracked device."""
+
+    __tablename__ = "officer"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    department_code: Mapped[str | None] = mapped_column(String(32))
+    grid_community: Mapped[str | None] = mapped_column(String(32), index=True)
+    device_id: Mapped[str] = mapped_column(String(64), unique=True)
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class OfficerPosition(Base):
+    """One accepted GPS fix (history; the latest fix of each officer also lives in Redis)."""
+
+    __tablename__ = "officer_position"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    officer_id: Mapped[str] = mapped_column(ForeignKey("officer.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    speed_mps: Mapped[float | None] = mapped_column(Float)
+    heading: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    grid_unit: Mapped[str | None] = mapped_column(String(32))
+    event: Mapped[str | None] = mapped_column(String(64))  # "enter:<code>" / "exit:<code>" when the grid changed
+
+    __table_args__ = (
+        Index("ix_officer_position_officer_at", "officer_id", "at"),
+        Index("ix_officer_position_at", "at"),
+    )
+
+
+def status_of(officer: Officer, last_fix_at: datetime | None, load: int, now: datetime) -> OfficerStatus:
+    """Off duty, offline/stale by the age of the last fix, busy with open work, else on duty."""
+    if not officer.on_duty:
+        return OfficerStatus.OFF_DUTY
+    age = None if last_fix_at is None else (now - last_fix_at).total_seconds()
+    if age is None or age > OFFLINE_AFTER_S:
+        return OfficerStatus.OFFLINE
+    if age > STALE_AFTER_S:
+        return OfficerStatus.STALE
+    return OfficerStatus.BUSY if load > 0 else OfficerStatus.ON_DUTY
+
+
+def loads(session: Session) -> dict[str, int]:
+    """Open incidents assigned to each officer."""
+    rows = session.execute(
+        select(Incident.assignee, func.count())
+        .where(Incident.assignee.is_not(None), Incident.status.in_([str(s) for s in OPEN_STATUSES]))
+        .group_by(Incident.assignee)
+    )
+    return {assignee: n for assignee, n in rows}
+
+
+def by_device(session: Session) -> dict[str, Officer]:
+    """Every officer keyed by device id (the tracker's `id`)."""
+    return {o.device_id: o for o in session.scalars(select(Officer))}
+
+
+def load_roster(path: Path) -> list[Officer]:
+    """Officers from a roster YAML file (list of mappings with the Officer columns)."""
+    rows = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return [Officer(**row) for row in rows]
+
+
+def purge_history(session: Session, before: datetime) -> int:
+    """Delete position history older than `before` (retention); returns how many rows."""
+    return session.execute(delete(OfficerPosition).where(OfficerPosition.at < before)).rowcount

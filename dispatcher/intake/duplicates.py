@@ -1,0 +1,177 @@
+"""Duplicate reports (DOMAIN.md pain point 1): suggest open cases a new report may repeat; the triage queue.
+
+- `suggest`: open incidents of the same category within the category's `dup_radius_m` and `dup_window_h`
+  (a bounding box on lon/lat in SQL, then the great-circle distance in Python), plus open incidents from
+  the same caller (phone lookup hash) in the window; nearest first. Never merges anything by itself.
+- Merging is the lifecycle action `merge` (reported/triage/filed → merged, with `parent_id`) and un-merging
+  the action `unmerge` (merged → reported); their effects live in `dispatcher.cases.merging`.
+- `triage_queue`: what the engine could not place, and reported cases that look like duplicates.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from dispatcher.cases.incident import Incident
+from dispatcher.cases.lifecycle import OPEN_STATUSES, Status
+from geo.distance import haversine_m
+
+DEFAULT_WINDOW_H = 72.0  # same-caller window when the report has no (known) category
+METRES_PER_DEGREE = 111_320.0
+NEARBY, SAME_CALLER, NEARBY_SAME_CALLER = "nearby", "same_caller", "nearby_same_caller"
+SUSPECTED_DUPLICATE = "suspected_duplicate"
+TRIAGE_SCAN_MAX = 500  # reported cases checked for duplicates per triage listing
+
+
+class Suggestion(NamedTuple):
+    """One possible original of a report: the incident, how far away (None when either has no point), and why."""
+
+    incident: Incident
+    distance_m: float | None
+    reason: str
+
+    def brief(self) -> dict[str, Any]:
+        """What an intake screen needs to offer a merge (no personal data)."""
+        i = self.incident
+        return {
+            "id": i.id,
+            "distance_m": self.distance_m,
+            "reason": self.reason,
+            "status": i.status,
+            "category_code": i.category_code,
+            "address": i.address,
+            "created_at": i.created_at.isoformat() if i.created_at else None,
+        }
+
+
+def _category(catalogue, code: str | None):
+    if not code:
+        return None
+    try:
+        return catalogue.category(code)
+    except (KeyError, ValueError):
+        return None
+
+
+def _open() -> ColumnElement[bool]:
+    return Incident.status.in_([str(s) for s in OPEN_STATUSES])
+
+
+def suggest(
+    session: Session,
+    *,
+    catalogue,
+    category_code: str | None,
+    lon: float | None,
+    lat: float | None,
+    at: datetime,
+    phone_hash: str | None = None,
+    scope: ColumnElement[bool],
+    exclude_id: str | None = None,
+    limit: int = 5,
+) -> list[Suggestion]:
+    """Open incidents inside `scope` that a report (category, point, time, caller) may duplicate, nearest first.
+
+    Same category within the category's radius and ±window of `at`; or the same caller (phone hash)
+    within the window (the category's, else DEFAULT_WINDOW_H). Unlocated matches sort last, newest first.
+    """
+    category = _category(catalogue, category_code)
+    window = timedelta(hours=category.dup_window_h if category else DEFAULT_WINDOW_H)
+    in_window = Incident.created_at.between(at - window, at + window)
+    found: dict[str, Suggestion] = {}
+    if category is not None and lon is not None and lat is not None:
+        radius = float(category.dup_radius_m)
+        dlat = radius / METRES_PER_DEGREE
+        dlon = radius / (METRES_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
+        query = select(Incident).where(
+            _open(),
+            scope,
+            in_window,
+            Incident.category_code == category.code,
+            Incident.lon.between(lon - dlon, lon + dlon),
+            Incident.lat.between(lat - dlat, lat + dlat),
+        )
+        if exclude_id:
+            query = query.where(Incident.id != exclude_id)
+        for incident in session.scalars(query):
+            distance = haversine_m(lon, lat, incident.lon, incident.lat)
+            if distance <= radius:
+                found[incident.id] = Suggestion(incident, round(distance, 1), NEARBY)
+    if phone_hash:
+        query = select(Incident).where(_open(), scope, in_window, Incident.reporter_phone_hash == phone_hash)
+        if exclude_id:
+            query = query.where(Incident.id != exclude_id)
+        for incident in session.scalars(query):
+            if incident.id in found:
+                found[incident.id] = found[incident.id]._replace(reason=NEARBY_SAME_CALLER)
+                continue
+            located = None not in (lon, lat, incident.lon, incident.lat)
+            distance = round(haversine_m(lon, lat, incident.lon, incident.lat), 1) if located else None
+            found[incident.id] = Suggestion(incident, distance, SAME_CALLER)
+
+    def order(s: Suggestion):
+        return (s.distance_m is None, s.distance_m or 0.0, -s.incident.created_at.timestamp(), s.incident.id)
+
+    return sorted(found.values(), key=order)[: max(0, limit)]
+
+
+def suggest_for(
+    session: Session, incident: Incident, *, catalogue, scope: ColumnElement[bool], limit: int = 5
+) -> list[Suggestion]:
+    """`suggest` for a stored incident (itself excluded)."""
+    return suggest(
+        session,
+        catalogue=catalogue,
+        category_code=incident.category_code,
+        lon=incident.lon,
+        lat=incident.lat,
+        at=incident.created_at,
+        phone_hash=incident.reporter_phone_hash,
+        scope=scope,
+        exclude_id=incident.id,
+        limit=limit,
+    )
+
+
+# --- triage ----------------------------------------------------------------------------------------------
+
+
+class TriageItem(NamedTuple):
+    incident: Incident
+    reason: str
+    detail: str | None
+    candidates: list[Suggestion]
+
+
+def triage_queue(session: Session, *, catalogue, scope: ColumnElement[bool], limit: int = 200) -> list[TriageItem]:
+    """What the engine could not place (status triage, or reported but still unplaced) and reported cases
+    that look like a duplicate of an earlier open one; oldest first."""
+    rows = list(
+        session.scalars(
+            select(Incident)
+            .where(scope, Incident.status.in_([str(Status.TRIAGE), str(Status.REPORTED)]))
+            .order_by(Incident.created_at, Incident.id)
+            .limit(TRIAGE_SCAN_MAX)
+        )
+    )
+    items: list[TriageItem] = []
+    for incident in rows:
+        if incident.state is Status.TRIAGE or incident.triage_reason:
+            items.append(TriageItem(incident, incident.triage_reason or "manual", incident.triage_detail, []))
+            continue
+        earlier = [
+            s
+            for s in suggest_for(session, incident, catalogue=catalogue, scope=scope)
+            if (s.incident.created_at, s.incident.id) < (incident.created_at, incident.id)
+        ]
+        if earlier:
+            ids = ", ".join(s.incident.id for s in earlier)
+            items.append(TriageItem(incident, SUSPECTED_DUPLICATE, f"may repeat {ids}", earlier))
+        if len(items) >= limit:
+            break
+    return items[:limit]

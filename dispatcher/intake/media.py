@@ -1,0 +1,344 @@
+"""Evidence attached to reports: photos, voice and video (QUALITY.md security test 15).
+
+- The type of every upload is *sniffed* from its first bytes (`filetype`, plus Pillow for images); the
+  declared Content-Type is only checked against it. HTML, SVG, executables and anything else outside the
+  short allow-list of each part are refused, whatever they were declared as.
+- SHA-256 is computed at upload and stored with the row; `MediaStore.read_verified` checks it before a
+  file is handed out.
+- Originals live under `settings.media_dir` (outside any web root) under generated names
+  `<sha256[:2]>/<uuid>.<ext>`; files are created with mode 'xb' and published with a hard link, so an
+  existing file is never overwritten.
+- Writing is two-phase: `stage` writes `<sha256[:2]>/.<uuid>.<ext>.part` before the database commit,
+  `publish` links it to its final name after the commit, `discard` removes it when the commit failed.
+  A crash between commit and publish leaves the staged file, which `read_verified` publishes on first read.
+
+Pure Python + SQLAlchemy + Pillow: no Flask.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import filetype
+from sqlalchemy import Float, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dispatcher.errors import EngineError
+from dispatcher.store.base import Base
+from dispatcher.store.columns import UTCDateTime
+
+
+class Kind(StrEnum):
+    """What a file is evidence of: the multipart part it came in."""
+
+    PHOTO = "photo"
+    VOICE = "voice"
+    VIDEO = "video"
+    BEFORE = "before"  # 自行处置: photo before the fix
+    AFTER = "after"  # 自行处置: photo after the fix
+
+
+class Media(Base):
+    """One stored evidence file of an incident."""
+
+    __tablename__ = "media"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incident.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(16))
+    content_type: Mapped[str] = mapped_column(String(64))  # sniffed, never the declared one
+    declared_type: Mapped[str | None] = mapped_column(String(128))
+    original_name: Mapped[str | None] = mapped_column(String(255))  # as sent by the client, informational only
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(128))  # relative to media_dir: <sha256[:2]>/<uuid>.<ext>
+    exif_taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    exif_lon: Mapped[float | None] = mapped_column(Float)
+    exif_lat: Mapped[float | None] = mapped_column(Float)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_media_incident_id", "incident_id"),
+        Index("ix_media_sha256", "sha256"),
+    )
+
+    def as_dict(self) -> dict[str, Any]:
+        iso = lambda t: t.isoformat() if t else None
+        return {
+            "id": self.id,
+            "incident_id": self.incident_id,
+            "kind": self.kind,
+            "content_type": self.content_type,
+            "size": self.size,
+            "sha256": self.sha256,
+            "exif": {"taken_at": iso(self.exif_taken_at), "lon": self.exif_lon, "lat": self.exif_lat},
+            "uploaded_by": self.uploaded_by,
+            "created_at": iso(self.created_at),
+        }
+
+
+# --- what is accepted ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileType:
+    """A sniffed type we accept: its canonical MIME type, the extension we store it under, and the
+    Content-Types a client may declare for it (besides the generic application/octet-stream)."""
+
+    mime: str
+    ext: str
+    aliases: frozenset[str]
+
+
+def _t(mime: str, ext: str, *aliases: str) -> FileType:
+    return FileType(mime, ext, frozenset({mime, *aliases}))
+
+
+JPEG = _t("image/jpeg", "jpg", "image/jpg", "image/pjpeg")
+PNG = _t("image/png", "png", "image/x-png")
+WEBP = _t("image/webp", "webp")
+AMR = _t("audio/amr", "amr", "audio/amr-wb", "audio/3gpp")
+M4A = _t("audio/mp4", "m4a", "audio/x-m4a", "audio/m4a", "audio/aac", "video/mp4")
+MP3 = _t("audio/mpeg", "mp3", "audio/mp3", "audio/x-mp3", "audio/mpeg3")
+WAV = _t("audio/wav", "wav", "audio/x-wav", "audio/wave", "audio/vnd.wave")
+OGG = _t("audio/ogg", "ogg", "application/ogg", "audio/opus")
+MP4 = _t("video/mp4", "mp4", "video/x-m4v")
+MOV = _t("video/quicktime", "mov")
+GP3 = _t("video/3gpp", "3gp", "video/3gp", "audio/3gpp")
+
+IMAGES = {"jpg": JPEG, "png": PNG, "webp": WEBP}
+ALLOWED: dict[Kind, dict[str, FileType]] = {
+    Kind.PHOTO: IMAGES,
+    Kind.BEFORE: IMAGES,
+    Kind.AFTER: IMAGES,
+    # A voice note in an MP4 container ("isom"/"mp42" brand rather than "M4A ") is still a voice note.
+    Kind.VOICE: {"amr": AMR, "m4a": M4A, "mp4": M4A, "mp3": MP3, "wav": WAV, "ogg": OGG},
+    Kind.VIDEO: {"mp4": MP4, "m4v": MP4, "mov": MOV, "3gp": GP3},
+}
+GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
+SNIFF_BYTES = 8192
+
+
+class UnsupportedMedia(EngineError):
+    """An upload whose content is not an accepted type for its part, or does not match its declared type."""
+
+    status, code = 415, "unsupported_media_type"
+
+
+class MediaTooLarge(EngineError):
+    """One uploaded file is larger than the per-file limit."""
+
+    status, code = 413, "file_too_large"
+
+
+def identify(kind: Kind, stream, declared: str | None, *, part: str, filename: str | None = None) -> FileType:
+    """The accepted type of an uploaded file, sniffed from its content and checked against part and declared type.
+
+    UnsupportedMedia (415) naming the part when the content is not an allowed type for the part (HTML, SVG,
+    executables, ... are never recognised as one), or when the declared Content-Type names something else.
+    Images are also opened with Pillow (header only), which must agree on the format.
+    """
+    label = f"part '{part}'" + (f" ({filename})" if filename else "")
+    stream.seek(0)
+    head = stream.read(SNIFF_BYTES)
+    stream.seek(0)
+    guess = filetype.guess(head) if head else None
+    found = ALLOWED[kind].get(guess.extension) if guess else None
+    if found is None:
+        what = f"{guess.mime} content" if guess else "content of no recognised type"
+        allowed = ", ".join(sorted({t.mime for t in ALLOWED[kind].values()}))
+        raise UnsupportedMedia(f"{label} holds {what}; a {kind} must be one of: {allowed}", field=part)
+    declared_type = (declared or "").split(";")[0].strip().lower()
+    if declared_type not in GENERIC_TYPES and declared_type not in found.aliases:
+        raise UnsupportedMedia(f"{label} is declared as {declared_type} but its content is {found.mime}", field=part)
+    if found in IMAGES.values():
+        _check_image(found, stream, label, part)
+    return found
+
+
+def _check_image(found: FileType, stream, label: str, part: str) -> None:
+    """Pillow must agree with the magic bytes on the image format."""
+    from PIL import Image
+
+    try:
+        with Image.open(stream) as image:
+            fmt = (image.format or "").lower()
+    except Exception:
+        raise UnsupportedMedia(f"{label} is not a readable {found.mime} image", field=part) from None
+    finally:
+        stream.seek(0)
+    if {"jpeg": "jpg"}.get(fmt, fmt) != found.ext:
+        raise UnsupportedMedia(f"{label} decodes as {fmt or 'nothing'}, not {found.mime}", field=part)
+
+
+# --- EXIF ------------------------------------------------------------------------------------------------------
+
+EXIF_IFD, GPS_IFD = 0x8769, 0x8825
+DATETIME_ORIGINAL, OFFSET_TIME_ORIGINAL, DATETIME = 36867, 36881, 306
+GPS_LAT_REF, GPS_LAT, GPS_LON_REF, GPS_LON = 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class ExifFacts:
+    """What a photo says about itself: when it was taken (UTC) and where (WGS-84)."""
+
+    taken_at: datetime | None = None
+    lon: float | None = None
+    lat: float | None = None
+
+
+def exif_facts(data: bytes | io.BufferedIOBase, *, local_tz: str = "Asia/Shanghai") -> ExifFacts:
+    """DateTimeOriginal (with OffsetTimeOriginal, else the local time zone) and GPS position of a photo.
+
+    Never raises: a photo without (or with broken) EXIF gives empty facts.
+    """
+    from PIL import Image
+
+    try:
+        stream = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+        with Image.open(stream) as image:
+            exif = image.getexif()
+            sub = exif.get_ifd(EXIF_IFD)
+            gps = exif.get_ifd(GPS_IFD)
+    except Exception:
+        return ExifFacts()
+    taken = _taken_at(sub.get(DATETIME_ORIGINAL) or exif.get(DATETIME), sub.get(OFFSET_TIME_ORIGINAL), local_tz)
+    lat = _coordinate(gps.get(GPS_LAT), gps.get(GPS_LAT_REF), "S", 90)
+    lon = _coordinate(gps.get(GPS_LON), gps.get(GPS_LON_REF), "W", 180)
+    if lat is None or lon is None:
+        lat = lon = None
+    return ExifFacts(taken, lon, lat)
+
+
+def _taken_at(value: Any, offset: Any, local_tz: str) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        naive = datetime.strptime(value.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    tz: Any = ZoneInfo(local_tz)
+    if isinstance(offset, str):
+        try:
+            sign = -1 if offset.strip().startswith("-") else 1
+            hours, minutes = offset.strip().lstrip("+-").split(":")
+            tz = timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
+        except ValueError:
+            pass
+    return naive.replace(tzinfo=tz).astimezone(UTC)
+
+
+def _coordinate(value: Any, ref: Any, negative: str, limit: float) -> float | None:
+    try:
+        degrees, minutes, seconds = (float(v) for v in value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    result = degrees + minutes / 60 + seconds / 3600
+    if isinstance(ref, bytes):
+        ref = ref.decode("ascii", "ignore")
+    if isinstance(ref, str) and ref.strip("\x00 ").upper() == negative:
+        result = -result
+    if math.isnan(result) or not -limit <= result <= limit:
+        return None
+    return round(result, 7)
+
+
+# --- the file store ----------------------------------------------------------------------------------------------
+
+
+def storage_name(sha256: str, media_id: str, ext: str) -> str:
+    """The generated, relative name of a stored original."""
+    return f"{sha256[:2]}/{media_id}.{ext}"
+
+
+def staged_name(name: str) -> str:
+    folder, base = name.split("/", 1)
+    return f"{folder}/.{base}.part"
+
+
+def new_media_id() -> str:
+    return str(uuid.uuid4())
+
+
+class IntegrityFailure(EngineError):
+    """A stored evidence file is missing or no longer has the SHA-256 recorded at upload."""
+
+    status, code = 409, "integrity_check_failed"
+
+
+class MediaStore:
+    """Originals on disk under `root`; names are generated, files are never overwritten."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+
+    def _path(self, name: str) -> Path:
+        path = (self.root / name).resolve()
+        if self.root.resolve() not in path.parents:
+            raise ValueError(f"media path {name!r} escapes the store")
+        return path
+
+    def stage(self, name: str, stream, *, chunk: int = 1 << 20) -> Path:
+        """Copy `stream` to the staged (temporary) name of `name`; fails if that name exists."""
+        target = self._path(staged_name(name))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        stream.seek(0)
+        try:
+            with open(target, "xb") as out:
+                while block := stream.read(chunk):
+                    out.write(block)
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        return target
+
+    def publish(self, name: str) -> Path:
+        """Give a staged file its final name (a hard link: an existing file is never replaced), drop the temp name."""
+        staged, final = self._path(staged_name(name)), self._path(name)
+        try:
+            os.link(staged, final)
+        except FileExistsError:
+            raise
+        except OSError:  # a file system without hard links: copy into a new file opened 'xb'
+            with open(staged, "rb") as src, open(final, "xb") as out:
+                while block := src.read(1 << 20):
+                    out.write(block)
+                out.flush()
+                os.fsync(out.fileno())
+        staged.unlink()
+        return final
+
+    def discard(self, name: str) -> None:
+        """Remove the staged file of `name` (after a failed commit)."""
+        self._path(staged_name(name)).unlink(missing_ok=True)
+
+    def exists(self, name: str) -> bool:
+        return self._path(name).exists()
+
+    def read_verified(self, media: Media) -> bytes:
+        """The file's bytes, after checking its SHA-256 against the one recorded at upload (IntegrityFailure)."""
+        final = self._path(media.path)
+        if not final.exists() and self._path(staged_name(media.path)).exists():
+            self.publish(media.path)  # the process stopped between commit and publish
+        try:
+            data = final.read_bytes()
+        except OSError:
+            raise IntegrityFailure(
+                f"evidence file {media.id} failed its integrity check (file missing)", field="media_id"
+            ) from None
+        if hashlib.sha256(data).hexdigest() != media.sha256:
+            raise IntegrityFailure(f"evidence file {media.id} failed its integrity check", field="media_id")
+        return data

@@ -1,0 +1,30 @@
+"""Every table, imported in one place so metadata and migrations see them all."""
+
+from dispatcher.access.accounts import Account, ApiToken
+from dispatcher.access.audit import AuditRecord
+from dispatcher.cases.incident import Incident, TimelineEntry
+from dispatcher.fleet.officers import Officer, OfficerPosition
+from dispatcher.intake.machine import MachineDetection, MachineSource
+from dispatcher.intake.media import Media
+from dispatcher.store.base import Base
+from dispatcher.store.gridstore import GridImport, GridRow
+from dispatcher.store.idempotency import IdempotencyRecord
+from dispatcher.store.outbox import OutboxEvent
+
+__all__ = [
+    "Account",
+    "ApiToken",
+    "AuditRecord",
+    "Base",
+    "GridImport",
+    "GridRow",
+    "IdempotencyRecord",
+    "Incident",
+    "MachineDetection",
+    "MachineSource",
+    "Media",
+    "Officer",
+    "OfficerPosition",
+    "OutboxEvent",
+    "TimelineEntry",
+]

@@ -1,0 +1,99 @@
+"""Personal data at rest: AES-256-GCM for encrypted columns and a keyed lookup hash, under one installed key.
+
+- Encryption: AES-256-GCM with a key derived (HKDF-SHA256) from the PII secret; a stored value is
+  "v1:" + base64(nonce ‖ ciphertext ‖ tag). `dispatcher.store.columns.EncryptedText` applies it to columns.
+- Lookup: `lookup_hash` is HMAC-SHA256 under a second key derived from the same secret with another HKDF
+  info, so a caller's history can be found by phone number without decrypting anything.
+- The key is installed once per process by whoever starts it (`install_key(settings.pii_key...)`: the web app
+  factory, the worker, the CLI); using the cipher before that is an error, never a silent default key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import threading
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+PREFIX = "v1:"
+NONCE_BYTES = 12
+_HKDF_INFO = b"gridcommand pii v1"
+_LOOKUP_INFO = b"gridcommand pii lookup v1"  # a different key for lookup hashes than for encryption
+_AAD = b"gridcommand-pii"
+
+_lock = threading.Lock()
+_aead: AESGCM | None = None
+_lookup_key: bytes | None = None
+
+
+class KeyNotInstalled(RuntimeError):
+    """Personal data was encrypted or decrypted before the process installed its PII key."""
+
+    def __init__(self) -> None:
+        super().__init__("no PII key installed in this process: call dispatcher.store.cipher.install_key() at start-up")
+
+
+class PiiKeyError(ValueError):
+    """A stored value cannot be decrypted: the pii_key is not the one it was encrypted with, or it was altered."""
+
+
+def derive_key(secret: str, info: bytes = _HKDF_INFO) -> bytes:
+    """The 32-byte AES key for `secret` (HKDF-SHA256); another `info` gives an independent key."""
+    if not secret:
+        raise ValueError("pii_key must not be empty")
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret.encode())
+
+
+def install_key(secret: str) -> None:
+    """Use `secret` (settings.pii_key) for every encryption, decryption and lookup hash in this process from now on."""
+    global _aead, _lookup_key
+    with _lock:
+        _aead = AESGCM(derive_key(secret))
+        _lookup_key = derive_key(secret, _LOOKUP_INFO)
+
+
+def lookup_hash(value: str) -> str:
+    """HMAC-SHA256 (hex) of `value` under the lookup key: equal values give equal hashes, searchable in SQL,
+    and without the key the value cannot be recovered by trying every phone number."""
+    if _lookup_key is None:
+        raise KeyNotInstalled()
+    return hmac.new(_lookup_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _cipher() -> AESGCM:
+    if _aead is None:
+        raise KeyNotInstalled()
+    return _aead
+
+
+def encrypt(plain: str | None) -> str | None:
+    """ "v1:" + base64(nonce + ciphertext); None stays None. A fresh random nonce every time."""
+    if plain is None:
+        return None
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = _cipher().encrypt(nonce, plain.encode("utf-8"), _AAD)
+    return PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+
+
+def is_encrypted(stored: str | None) -> bool:
+    return isinstance(stored, str) and stored.startswith(PREFIX)
+
+
+def decrypt(stored: str | None) -> str | None:
+    """The plain text of a stored value. Values without the "v1:" prefix (written before encryption
+    existed and not yet migrated) are returned unchanged."""
+    if stored is None:
+        return None
+    if not is_encrypted(stored):
+        return stored
+    try:
+        raw = base64.b64decode(stored[len(PREFIX) :], validate=True)
+        return _cipher().decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _AAD).decode("utf-8")
+    except (InvalidTag, ValueError) as exc:
+        raise PiiKeyError("cannot decrypt a personal-data column: wrong GRIDCOMMAND_PII_KEY or altered value") from exc

@@ -1,0 +1,94 @@
+"""Column types that behave the same on PostgreSQL/PostGIS and on the embedded SQLite default."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import shapely
+from geoalchemy2 import Geometry as PostGISGeometry
+from sqlalchemy import types
+
+from dispatcher.store.cipher import decrypt, encrypt
+
+
+class Geometry(types.TypeDecorator):
+    """A shapely geometry in EPSG:4326: PostGIS `geometry` on PostgreSQL, WKB bytes on SQLite."""
+
+    impl = types.LargeBinary
+    cache_ok = True
+    spatial_index = False  # GeoAlchemy2's DDL hooks ask; indexes are made by the migrations
+    use_N_D_index = False
+
+    def __init__(self, geometry_type: str = "GEOMETRY"):
+        super().__init__()
+        self.geometry_type = geometry_type
+
+    def _postgis(self) -> PostGISGeometry:
+        return PostGISGeometry(geometry_type=self.geometry_type, srid=4326, spatial_index=False)
+
+    def load_dialect_impl(self, dialect):
+        if dialect is None or dialect.name == "postgresql":
+            return self._postgis() if dialect is None else dialect.type_descriptor(self._postgis())
+        return dialect.type_descriptor(types.LargeBinary())
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if dialect.name == "postgresql":
+            return shapely.to_wkb(shapely.set_srid(value, 4326), hex=True, include_srid=True)
+        return shapely.to_wkb(value)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return shapely.from_wkb(getattr(value, "data", value))
+
+
+class UTCDateTime(types.TypeDecorator):
+    """A timezone-aware UTC datetime on every backend (SQLite stores naive UTC)."""
+
+    impl = types.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass timezone-aware times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class EncryptedText(types.TypeDecorator):
+    """Personal data encrypted at rest (AES-GCM, see dispatcher/store/cipher.py): text in Python, "v1:<base64>" in
+    the database. None stays None. The ciphertext is random per write, so the column cannot be searched
+    or compared in SQL."""
+
+    impl = types.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect):
+        return encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect):
+        return decrypt(value)
+
+
+class EncryptedJSON(types.TypeDecorator):
+    """A JSON value encrypted at rest like `EncryptedText` (for stored API answers that carry personal data,
+    e.g. idempotency replays). Reads plain JSON written before encryption unchanged."""
+
+    impl = types.Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(decrypt(value))

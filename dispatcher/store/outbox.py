@@ -1,0 +1,53 @@
+"""The transactional outbox: events written with the change that caused them, relayed after commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from dispatcher.store.base import Base
+from dispatcher.store.columns import UTCDateTime
+
+EventId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class OutboxEvent(Base):
+    """One domain event waiting to be (or already) published; `id` is the push sequence number."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    incident_id: Mapped[str | None] = mapped_column(String(36))
+    scope: Mapped[list[str]] = mapped_column(JSON, default=list)  # grid codes + department: the rooms
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    __table_args__ = (Index("ix_outbox_pending", "published_at", "id"),)
+
+    def as_message(self) -> dict[str, Any]:
+        """The wire form pushed to clients."""
+        return {"seq": self.id, "name": self.name, "incident_id": self.incident_id, "data": self.payload}
+
+
+def pending(session: Session, limit: int) -> list[OutboxEvent]:
+    """The oldest unpublished events, locked so that two relays never take the same row."""
+    query = select(OutboxEvent).where(OutboxEvent.published_at.is_(None)).order_by(OutboxEvent.id).limit(limit)
+    return list(session.scalars(query.with_for_update(skip_locked=True)))
+
+
+def count_pending(session: Session) -> int:
+    """How many events have not been published yet."""
+    from sqlalchemy import func
+
+    return session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.published_at.is_(None)))
+
+
+def since(session: Session, after_seq: int, limit: int) -> list[OutboxEvent]:
+    """Events after a sequence number, oldest first: what a reconnecting client replays."""
+    query = select(OutboxEvent).where(OutboxEvent.id > after_seq).order_by(OutboxEvent.id).limit(limit)
+    return list(session.scalars(query))
