@@ -10,7 +10,7 @@ from dashboard.api import init_api
 from dashboard.auth import init_auth
 from dashboard.hardening import init_hardening
 from dashboard.open311 import open311_bp
-from dashboard.runtime import Runtime, build_runtime
+from dashboard.runtime import Runtime, build_runtime, install_runtime
 from dispatcher.settings import Settings
 from dispatcher.store import cipher
 
@@ -29,7 +29,7 @@ def create_server(settings: Settings, runtime: Runtime | None = None) -> Flask:
     )
     server.json.ensure_ascii = False
     server.json.sort_keys = False
-    server.extensions["gridcommand"] = runtime or build_runtime(settings)
+    install_runtime(server, runtime or build_runtime(settings))
 
     @server.before_request
     def _bigger_limit_for_grid_import():

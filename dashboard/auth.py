@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from flask import Flask, g, request, session
 from sqlalchemy import select
 
+from dashboard.runtime import current_runtime, runtime_of
 from dispatcher.access import audit
 from dispatcher.access.accounts import Account, Principal, account_for_token
 from dispatcher.access.passwords import check_password, check_totp
@@ -39,12 +40,6 @@ class LoginFailed(EngineError):
     status, code = 401, "login_failed"
 
 
-def _runtime():
-    from flask import current_app
-
-    return current_app.extensions["gridcommand"]
-
-
 def current_principal() -> Principal | None:
     """The caller of this request (token first, then session), cached on `g`."""
     if "principal" not in g:
@@ -64,7 +59,7 @@ def _from_token() -> Principal | None:
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
         return None
-    with _runtime().sessions() as db:
+    with current_runtime().sessions() as db:
         account = account_for_token(db, header[7:].strip())
         return Principal.of(account) if account else None
 
@@ -73,7 +68,7 @@ def _from_session() -> Principal | None:
     account_id = session.get("account_id")
     if not account_id:
         return None
-    rt = _runtime()
+    rt = current_runtime()
     now = rt.clock()
     settings = rt.settings
     login_at = datetime.fromisoformat(session.get("login_at", "1970-01-01T00:00:00+00:00"))
@@ -98,7 +93,7 @@ def login(username: str, password: str, totp: str | None, *, now: datetime) -> P
     Every attempt is audited; failures are counted in their own committed transaction so that the
     lockout holds even though the request fails.
     """
-    rt = _runtime()
+    rt = current_runtime()
     with rt.sessions.begin() as db:
         account = db.scalar(select(Account).where(Account.username == username))
         refusal = _refusal(account, password, totp, now)
@@ -164,7 +159,7 @@ def init_auth(app: Flask) -> None:
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(minutes=app.extensions["gridcommand"].settings.session_absolute_minutes),
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=runtime_of(app).settings.session_absolute_minutes),
     )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.exceptions import NotFound as RouteNotFound
 
-from dashboard.runtime import Runtime
+from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Account, ApiToken, hash_token
 from dispatcher.access.roles import REPORTERS, Role
 from dispatcher.cases.incident import Channel, Incident
@@ -39,10 +39,6 @@ FMT = "<any(json, xml):fmt>"
 TOKEN_KIND = "open311"
 CATALOGUE_FILES = ("categories.yaml", "departments.yaml", "routing.yaml")
 BAD_KEY = "Invalid api_key received -- can't proceed with create_request."
-
-
-def runtime() -> Runtime:
-    return current_app.extensions["gridcommand"]
 
 
 def _lang() -> str:
@@ -145,12 +141,12 @@ def discovery(fmt: str):
 
 @open311_bp.get(f"/services.{FMT}")
 def services(fmt: str):
-    return answer("services", o311.services(runtime().city.catalogue, _lang()))
+    return answer("services", o311.services(current_runtime().city.catalogue, _lang()))
 
 
 @open311_bp.get(f"/services/<code>.{FMT}")
 def service_definition(code: str, fmt: str):
-    category = runtime().city.catalogue.find_category(code)
+    category = current_runtime().city.catalogue.find_category(code)
     if category is None:
         return fail(404, f"service_code {code!r} is not a service here")
     return answer("service_definition", o311.service_definition(category, _lang()))
@@ -194,7 +190,7 @@ def _text(fields: dict[str, str], name: str, limit: int) -> str | None:
 
 def _command(fields: dict[str, str], lang: str) -> tuple[CreateIncident, str | None]:
     """Read the spec's fields into our command; 400 naming the field at fault."""
-    catalogue = runtime().city.catalogue
+    catalogue = current_runtime().city.catalogue
     code = (fields.get("service_code") or "").strip()
     if not code:
         raise o311.Open311Error(400, "service_code is required")
@@ -259,7 +255,7 @@ def _describe(exc: ValidationError) -> str:
 @open311_bp.post(f"/requests.{FMT}")
 def create_request(fmt: str):
     """Create a service request (realtime: the id comes back at once)."""
-    rt = runtime()
+    rt = current_runtime()
     rt.refresh_grids()
     fields = _fields()
     lang = _lang()
@@ -283,7 +279,7 @@ def create_request(fmt: str):
 
 
 def _present(incidents) -> list[dict]:
-    rt = runtime()
+    rt = current_runtime()
     tz, lang = rt.city.calendar.tz, _lang()
     return [o311.service_request(i, rt.city.catalogue, tz=tz, lang=lang) for i in incidents]
 
@@ -291,7 +287,7 @@ def _present(incidents) -> list[dict]:
 @open311_bp.get(f"/requests.{FMT}")
 def list_requests(fmt: str):
     """Service requests, newest first: by ids, or by service, status and a ≤ 90-day window (default the last 90)."""
-    rt = runtime()
+    rt = current_runtime()
     args = request.args
     wanted = o311.ids(o311.parse_list(args.get("service_request_id"), "service_request_id"))
     query = select(Incident)
@@ -319,7 +315,7 @@ def list_requests(fmt: str):
 
 @open311_bp.get(f"/requests/<request_id>.{FMT}")
 def read_request(request_id: str, fmt: str):
-    with runtime().sessions() as session:
+    with current_runtime().sessions() as session:
         incident = session.get(Incident, request_id) if len(request_id) <= 36 else None
         if incident is None:
             return fail(404, f"service_request_id {request_id!r} does not exist")
@@ -330,7 +326,7 @@ def read_request(request_id: str, fmt: str):
 @open311_bp.get(f"/tokens/<token>.{FMT}")
 def read_token(token: str, fmt: str):
     """Requests are created synchronously, so a token is the request id itself."""
-    with runtime().sessions() as session:
+    with current_runtime().sessions() as session:
         incident = session.get(Incident, token) if len(token) <= 36 else None
         if incident is None:
             return fail(404, f"token {token!r} does not exist")

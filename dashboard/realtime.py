@@ -20,6 +20,7 @@ from flask_socketio import SocketIO, emit, join_room
 from sqlalchemy import select
 
 from dashboard.auth import current_principal
+from dashboard.runtime import current_runtime, runtime_of
 from dispatcher.access.accounts import Account
 from dispatcher.cases.scope import can_see_event, rooms
 from dispatcher.settings import Settings
@@ -138,7 +139,7 @@ def _resync(data):
         after = int((data or {}).get("after_seq", 0))
     except (TypeError, ValueError, AttributeError):
         return {"error": "after_seq must be an integer"}
-    runtime = current_app.extensions["gridcommand"]
+    runtime = current_runtime()
     with runtime.sessions() as session:
         events = outbox.since(session, after, RESYNC_LIMIT)
         replayed = 0
@@ -173,7 +174,7 @@ def revoked(session, connections: dict[str, Connection]) -> list[str]:
 
 def _watch(app, registry: SocketRegistry) -> None:
     """Every couple of seconds, disconnect the sockets of disabled or signed-out accounts."""
-    runtime = app.extensions["gridcommand"]
+    runtime = runtime_of(app)
     while True:
         socketio.sleep(WATCH_INTERVAL_S)
         if registry.stop_if_idle():

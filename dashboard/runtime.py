@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import redis
+from flask import Flask, current_app
 from rq import Queue
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -131,3 +132,21 @@ def build_runtime(settings: Settings) -> Runtime:
         redis=conn,
         queue=queue,
     )
+
+
+RUNTIME_KEY = "gridcommand"  # the one place the web layer keeps its runtime (Flask's extensions registry)
+
+
+def install_runtime(app: Flask, runtime: Runtime) -> None:
+    """Make `runtime` the runtime of `app` (done once, by the app factory)."""
+    app.extensions[RUNTIME_KEY] = runtime
+
+
+def runtime_of(app: Flask) -> Runtime:
+    """The runtime of `app`."""
+    return app.extensions[RUNTIME_KEY]
+
+
+def current_runtime() -> Runtime:
+    """The runtime of the app serving the current request or callback."""
+    return runtime_of(current_app)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, Flask, jsonify, request
 from pydantic import BaseModel
 from spectree import SpecTree
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from dashboard.auth import require_principal
-from dashboard.runtime import Runtime
+from dashboard.runtime import Runtime, current_runtime
 from dispatcher.errors import EngineError
 
 log = logging.getLogger(__name__)
@@ -34,11 +34,6 @@ spec = SpecTree(
 def openapi():
     """The OpenAPI description of this API."""
     return jsonify(spec.spec)
-
-
-def runtime() -> Runtime:
-    """The runtime of the current web process."""
-    return current_app.extensions["gridcommand"]
 
 
 def error(status: int, code: str, message: str, field: str | None = None, details=None):
@@ -75,14 +70,14 @@ def _authenticate():
 @api.before_request
 def _current_grids():
     """Another web process may have imported new grids: route with the version in force."""
-    runtime().refresh_grids()
+    current_runtime().refresh_grids()
 
 
 @api.before_request
 def _reject_unreadable_bodies():
     """Bodies must be JSON: another media type is a 415, broken JSON a 400 (never read as an empty object)."""
     if request.endpoint in MULTIPART_ENDPOINTS:  # reports with photos, voice, video: checked by the view itself
-        request.max_content_length = runtime().settings.max_report_bytes
+        request.max_content_length = current_runtime().settings.max_report_bytes
         return None
     if request.method not in ("POST", "PUT", "PATCH") or not request.content_length:
         return None

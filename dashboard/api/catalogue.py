@@ -10,7 +10,8 @@ from flask import jsonify
 from pydantic import BaseModel, ConfigDict
 from spectree import Response
 
-from dashboard.api import api, runtime, spec
+from dashboard.api import api, spec
+from dashboard.runtime import current_runtime
 
 TAG = "catalogue"
 
@@ -37,7 +38,7 @@ def _plain(value):
 @spec.validate(resp=Response(HTTP_200=ListOut), tags=[TAG])
 def categories():
     """Every small class with its default department, urgency and stage time limits."""
-    catalogue = runtime().city.catalogue
+    catalogue = current_runtime().city.catalogue
     return jsonify(items=[_plain(c) for c in catalogue.categories.values()])
 
 
@@ -45,5 +46,5 @@ def categories():
 @spec.validate(resp=Response(HTTP_200=ListOut), tags=[TAG])
 def departments():
     """Every department that incidents can be dispatched to."""
-    catalogue = runtime().city.catalogue
+    catalogue = current_runtime().city.catalogue
     return jsonify(items=[_plain(d) for d in catalogue.departments.values()])

@@ -8,8 +8,9 @@ from flask import jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 from spectree import Response
 
-from dashboard.api import ErrorResponse, api, error, runtime, spec
+from dashboard.api import ErrorResponse, api, error, spec
 from dashboard.auth import require_principal
+from dashboard.runtime import current_runtime
 from dispatcher.access.roles import GRID_ADMINS
 from dispatcher.errors import Forbidden
 from dispatcher.store.gridstore import load_index, replace_grids
@@ -50,7 +51,7 @@ class ImportOut(BaseModel):
 
 
 def _describe(path: GridPath) -> dict:
-    grids = runtime().city.grids
+    grids = current_runtime().city.grids
     levels = {}
     for level in (Level.UNIT, Level.COMMUNITY, Level.STREET, Level.DISTRICT):
         code = path.at(level)
@@ -63,7 +64,7 @@ def _describe(path: GridPath) -> dict:
 @spec.validate(query=LocateQuery, resp=Response(HTTP_200=LocateOut, HTTP_422=ErrorResponse), tags=[TAG])
 def locate(query: LocateQuery):
     """The grid path (unit grid, community, street, district) covering a WGS-84 point."""
-    city = runtime().city
+    city = current_runtime().city
     path = city.grids.locate(query.lon, query.lat)
     if path is None:
         return jsonify(outside=True, lon=query.lon, lat=query.lat, grid_version=city.grids.version)
@@ -96,7 +97,7 @@ def feature(grid: Grid) -> dict:
 @spec.validate(query=GridsQuery, resp=Response(HTTP_200=FeatureCollectionOut, HTTP_422=ErrorResponse), tags=[TAG])
 def grids_geojson(query: GridsQuery):
     """The grids of one level as a GeoJSON FeatureCollection (EPSG:4326)."""
-    index = runtime().city.grids
+    index = current_runtime().city.grids
     grids = index.by_level(query.level)
     if query.parent:
         grids = [g for g in grids if g.parent_code == query.parent]
@@ -120,7 +121,7 @@ def import_grids():
         grids = parse_grids(body)
     except GridImportError as exc:
         return error(422, "invalid_grids", str(exc), details=[str(p) for p in exc.problems])
-    rt = runtime()
+    rt = current_runtime()
     now = rt.clock()
     with rt.sessions.begin() as session:
         version = replace_grids(session, grids, source="api", actor=principal.username, now=now)

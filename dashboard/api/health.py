@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify
 
-from dashboard.api import runtime
+from dashboard.runtime import current_runtime
 
 health_bp = Blueprint("health", __name__)
 
@@ -10,5 +10,5 @@ health_bp = Blueprint("health", __name__)
 @health_bp.get("/health")
 def health():
     """200 while the database answers (status "degraded" if Redis is down), 503 without the database."""
-    report = runtime().health()
+    report = current_runtime().health()
     return jsonify(report), 503 if report["status"] == "down" else 200

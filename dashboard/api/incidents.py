@@ -10,8 +10,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from spectree import Response
 from sqlalchemy.exc import IntegrityError
 
-from dashboard.api import ErrorResponse, api, error, runtime, spec
+from dashboard.api import ErrorResponse, api, error, spec
 from dashboard.auth import require_principal
+from dashboard.runtime import current_runtime
 from dispatcher.access import audit
 from dispatcher.access.accounts import check_report
 from dispatcher.access.privacy import present_reporter
@@ -83,7 +84,7 @@ class TimelineOut(BaseModel):
 
 def present(incident: Incident, now: datetime) -> dict:
     """The API view of an incident: the snapshot plus traffic light, overdue flag and allowed actions."""
-    city = runtime().city
+    city = current_runtime().city
     signal = light(city, incident, now)
     return {
         **present_reporter(incident.snapshot(), None),  # callers' names and numbers are masked; see unmask()
@@ -104,7 +105,7 @@ def create(json: CreateIncident, headers: CreateHeaders):
     """Report an incident (受理). The same Idempotency-Key replays the first answer instead of creating twice."""
     principal = require_principal()
     check_report(principal)
-    rt = runtime()
+    rt = current_runtime()
     now = rt.clock()
     key = f"{principal.account_id}:{headers.idempotency_key}" if headers.idempotency_key else None
     digest = idempotency.request_hash(json.model_dump(mode="json"))
@@ -135,7 +136,7 @@ def create(json: CreateIncident, headers: CreateHeaders):
 
 def _replay_after_race(key: str, digest: str):
     """Two requests with one key raced; the loser answers with the winner's stored response."""
-    with UnitOfWork(runtime().sessions) as uow:
+    with UnitOfWork(current_runtime().sessions) as uow:
         seen = idempotency.replay(uow.session, key, digest)
         if seen is None:
             return error(409, "conflict", f"Idempotency-Key {key!r} is being processed; retry", "Idempotency-Key")
@@ -146,7 +147,7 @@ def _replay_after_race(key: str, digest: str):
 @spec.validate(query=ListQuery, resp=Response(HTTP_200=IncidentPage, HTTP_422=ErrorResponse), tags=[TAG])
 def list_incidents(query: ListQuery):
     """List incidents with filters and pagination, newest first."""
-    rt = runtime()
+    rt = current_runtime()
     now = rt.clock()
     with rt.sessions() as session:
         rows, total = queries.list_incidents(
@@ -160,7 +161,7 @@ def list_incidents(query: ListQuery):
 @spec.validate(resp=Response(HTTP_200=IncidentOut, HTTP_404=ErrorResponse), tags=[TAG])
 def read(incident_id: str):
     """One incident with its clock state and the actions its status allows."""
-    rt = runtime()
+    rt = current_runtime()
     with UnitOfWork(rt.sessions) as uow:
         return jsonify(present(get_incident(uow, incident_id, principal=require_principal()), rt.clock()))
 
@@ -169,7 +170,7 @@ def read(incident_id: str):
 @spec.validate(resp=Response(HTTP_200=TimelineOut, HTTP_404=ErrorResponse), tags=[TAG])
 def timeline(incident_id: str):
     """Every step of the incident: who, when, action, from → to, note."""
-    with UnitOfWork(runtime().sessions) as uow:
+    with UnitOfWork(current_runtime().sessions) as uow:
         incident = get_incident(uow, incident_id, principal=require_principal())
         return jsonify(incident_id=incident.id, entries=[e.as_dict() for e in incident.timeline])
 
@@ -190,7 +191,7 @@ def act(incident_id: str, action: str, json: ActionRequest):
             f"unknown action '{action}'; known: {', '.join(a.value for a in Action)}", field="action"
         ) from None
     principal = require_principal()
-    rt = runtime()
+    rt = current_runtime()
     with rt.working_for(principal, request.remote_addr) as (uow, now):
         incident = perform_action(
             uow, rt.city, incident_id, chosen, json, actor=principal.username, now=now, principal=principal
@@ -208,7 +209,7 @@ class ReporterOut(BaseModel):
 def unmask(incident_id: str):
     """The caller's full name and number, for roles that call back (hotline, dispatcher, shift leader); audited."""
     principal = require_principal()
-    rt = runtime()
+    rt = current_runtime()
     now = rt.clock()
     with UnitOfWork(rt.sessions) as uow:
         incident = get_incident(uow, incident_id, principal=principal)

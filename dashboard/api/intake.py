@@ -10,9 +10,10 @@ from flask import jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 from spectree import Response
 
-from dashboard.api import ErrorResponse, api, runtime, spec
+from dashboard.api import ErrorResponse, api, spec
 from dashboard.api.incidents import IncidentOut, present
 from dashboard.auth import require_principal
+from dashboard.runtime import current_runtime
 from dispatcher.access import audit
 from dispatcher.access.privacy import mask_phone, present_reporter
 from dispatcher.access.roles import may_see_phones
@@ -94,7 +95,7 @@ def caller_history(query: HistoryQuery):
     """A caller's earlier reports by phone number, newest first, within the caller's scope (hotline, dispatcher,
     shift leader); every lookup is audited. Snapshots stay masked."""
     principal = require_principal()
-    rt = runtime()
+    rt = current_runtime()
     now = rt.clock()
     allowed = may_see_phones(principal.role)
     with UnitOfWork(rt.sessions) as uow:
@@ -123,7 +124,7 @@ def incident_duplicates(incident_id: str, query: DuplicatesQuery):
     """Open cases this one may repeat (same category nearby in the category's window, or the same caller),
     nearest first, within the caller's scope. Merge with POST /incidents/{id}/actions/merge."""
     principal = require_principal()
-    rt = runtime()
+    rt = current_runtime()
     with UnitOfWork(rt.sessions) as uow:
         incident = get_incident(uow, incident_id, principal=principal)
         found = duplicates.suggest_for(
@@ -138,7 +139,7 @@ def incident_callbacks(incident_id: str):
     """Everyone to call back about a case: its own caller and the caller of every report merged into it
     (names and numbers masked; call-back roles unmask with POST /incidents/{id}/callbacks/unmask)."""
     principal = require_principal()
-    with UnitOfWork(runtime().sessions) as uow:
+    with UnitOfWork(current_runtime().sessions) as uow:
         incident = get_incident(uow, incident_id, principal=principal)
         items = [present_reporter(e, None) for e in merging.callback_list(uow.session, incident)]
         return jsonify(incident_id=incident.id, parent_id=incident.parent_id, items=items)
@@ -150,7 +151,7 @@ def unmask_callbacks(incident_id: str):
     """The call-back list in full, for roles that call back (hotline, dispatcher, shift leader); one audit
     record ("unmask") per incident whose caller is shown."""
     principal = require_principal()
-    rt = runtime()
+    rt = current_runtime()
     now = rt.clock()
     with UnitOfWork(rt.sessions) as uow:
         incident = get_incident(uow, incident_id, principal=principal)
@@ -186,7 +187,7 @@ def triage(query: TriageQuery):
     look like a duplicate of an earlier open one (suspected_duplicate, with the candidates); oldest first, scoped.
     Fix with the file action (corrected category_code / lon+lat / department), void (with a reason) or merge."""
     principal = require_principal()
-    rt = runtime()
+    rt = current_runtime()
     now = rt.clock()
     with rt.sessions() as session:
         queue = duplicates.triage_queue(

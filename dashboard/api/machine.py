@@ -14,8 +14,9 @@ from flask import jsonify, request
 from pydantic import BaseModel, ConfigDict, ValidationError
 from spectree import Response
 
-from dashboard.api import ErrorResponse, api, error, runtime, spec
+from dashboard.api import ErrorResponse, api, error, spec
 from dashboard.auth import require_principal
+from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import check_report
 from dispatcher.cases.actions import get_incident
 from dispatcher.cases.uow import UnitOfWork
@@ -91,7 +92,7 @@ def receive():
         )
     except ValidationError as exc:
         return _invalid(exc)
-    rt = runtime()
+    rt = current_runtime()
     now = rt.clock()
     for index, event in enumerate(events):
         if problem := machine.too_far_ahead(event, now):
@@ -112,7 +113,7 @@ def receive():
 @spec.validate(resp=Response(HTTP_200=DetectionOut, HTTP_404=ErrorResponse), tags=[TAG])
 def detection(incident_id: str):
     """The detections behind a machine-created incident: source, first/last detection, hits, snapshot."""
-    with UnitOfWork(runtime().sessions) as uow:
+    with UnitOfWork(current_runtime().sessions) as uow:
         get_incident(uow, incident_id, principal=require_principal())
         row = machine.detection_of(uow, incident_id)
         if row is None:
@@ -124,7 +125,7 @@ def detection(incident_id: str):
 @spec.validate(resp=Response(HTTP_404=ErrorResponse), tags=[TAG])
 def snapshot(incident_id: str):
     """The JPEG the first detection sent inline (404 when it sent a URL or nothing)."""
-    with UnitOfWork(runtime().sessions) as uow:
+    with UnitOfWork(current_runtime().sessions) as uow:
         get_incident(uow, incident_id, principal=require_principal())
         row = machine.detection_of(uow, incident_id)
         if row is None or row.snapshot is None:

@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from spectree import Response
 from sqlalchemy import select
 
-from dashboard.api import ErrorResponse, api, runtime, spec
+from dashboard.api import ErrorResponse, api, spec
 from dashboard.auth import require_principal
+from dashboard.runtime import current_runtime
 from dispatcher.cases.actions import get_incident
 from dispatcher.cases.scope import can_see_officer
 from dispatcher.cases.uow import UnitOfWork
@@ -57,7 +58,7 @@ def present(officer: Officer, position: dict | None, load: int, now: datetime) -
 @spec.validate(resp=Response(HTTP_200=OfficerList), tags=[TAG])
 def officers():
     """Every officer with status (on duty, busy, off duty, stale, offline), latest position and open load."""
-    rt = runtime()
+    rt = current_runtime()
     now = rt.clock()
     latest = rt.positions.latest() if rt.positions else {}
     with rt.sessions() as session:
@@ -68,7 +69,7 @@ def officers():
 
 def visible(officer: Officer) -> bool:
     """Whether the caller may see this officer (their patrol area or department is in scope)."""
-    grids = runtime().city.grids
+    grids = current_runtime().city.grids
     home = officer.grid_community
     path = grids.path_of(home).codes() if home and grids.find(home) else []
     return can_see_officer(require_principal(), officer.department_code, path)
@@ -83,7 +84,7 @@ def recommendations(incident_id: str, query: RecommendQuery):
 
 def recommend(incident_id: str, principal, limit: int) -> list[dict]:
     """Nearest available officers the principal may see, ranked (NotFound if the incident is out of scope)."""
-    rt = runtime()
+    rt = current_runtime()
     now = rt.clock()
     with UnitOfWork(rt.sessions) as uow:
         incident = get_incident(uow, incident_id, principal=principal)

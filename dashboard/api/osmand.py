@@ -10,7 +10,8 @@ from flask import Blueprint, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from spectree import Response
 
-from dashboard.api import ErrorResponse, api, error, runtime, spec
+from dashboard.api import ErrorResponse, api, error, spec
+from dashboard.runtime import current_runtime
 from dispatcher.fleet.positions import Fix
 
 osmand_bp = Blueprint("osmand", __name__)
@@ -185,7 +186,7 @@ def _describe(exc: ValidationError) -> str:
 
 def ingest(fix: Fix):
     """Run one fix through the pipeline: 404 for an unknown device, 200 whether kept or filtered as noise."""
-    rt = runtime()
+    rt = current_runtime()
     store = rt.positions
     if store is None:
         return error(503, "positions_unavailable", "the position store (Redis) is not configured")
@@ -199,7 +200,7 @@ def ingest(fix: Fix):
 @osmand_bp.route("/osmand", methods=["GET", "POST"])
 def osmand():
     """OsmAnd / Traccar client: GET query, form POST or JSON POST."""
-    now = runtime().clock()
+    now = current_runtime().clock()
     try:
         if request.method == "POST" and request.is_json:
             body = request.get_json(silent=True)
@@ -219,7 +220,7 @@ def osmand():
 @spec.validate(json=PositionBatch, resp=Response(HTTP_200=BatchOut, HTTP_422=ErrorResponse), tags=["officers"])
 def positions(json: PositionBatch):
     """A batch of fixes; each result says accepted, filtered (with the reason) or unknown device."""
-    rt = runtime()
+    rt = current_runtime()
     if rt.positions is None:
         return error(503, "positions_unavailable", "the position store (Redis) is not configured")
     now = rt.clock()

@@ -23,9 +23,10 @@ from spectree import Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from dashboard.api import ErrorResponse, _nul_in, api, error, runtime, spec
+from dashboard.api import ErrorResponse, _nul_in, api, error, spec
 from dashboard.api.incidents import present
 from dashboard.auth import require_principal
+from dashboard.runtime import current_runtime
 from dispatcher.access import audit
 from dispatcher.access.accounts import check_report
 from dispatcher.access.roles import Role
@@ -147,7 +148,7 @@ def create_report():
             "unsupported_media_type",
             f"send the report as multipart/form-data, not {request.mimetype or 'no body'!r}",
         )
-    rt = runtime()
+    rt = current_runtime()
     settings = rt.settings
     raw = _report_json()
     try:
@@ -327,7 +328,7 @@ def _replayed(body: dict):
 
 def _replay_after_race(key: str, digest: str):
     """Two submissions of one report raced; the loser answers with the winner's stored response."""
-    with UnitOfWork(runtime().sessions) as uow:
+    with UnitOfWork(current_runtime().sessions) as uow:
         seen = idempotency.replay(uow.session, key, digest)
         if seen is None:
             return error(409, "conflict", "this report is being processed; retry", "client_id")
@@ -338,7 +339,7 @@ def _replay_after_race(key: str, digest: str):
 @spec.validate(resp=Response(HTTP_200=MediaList, HTTP_404=ErrorResponse), tags=[TAG])
 def list_media(incident_id: str):
     """The photos, voice notes and videos of an incident (metadata; download each with GET /media/{id})."""
-    with UnitOfWork(runtime().sessions) as uow:
+    with UnitOfWork(current_runtime().sessions) as uow:
         incident = get_incident(uow, incident_id, principal=require_principal())
         rows = uow.session.scalars(
             select(Media).where(Media.incident_id == incident.id).order_by(Media.created_at, Media.id)
@@ -351,7 +352,7 @@ def list_media(incident_id: str):
 def download_media(media_id: str):
     """Download one evidence file (always as an attachment), after checking its SHA-256; every download is audited."""
     principal = require_principal()
-    rt = runtime()
+    rt = current_runtime()
     now = rt.clock()
     store = MediaStore(rt.settings.media_dir)
     with UnitOfWork(rt.sessions) as uow:

@@ -8,8 +8,9 @@ from flask import jsonify
 from pydantic import BaseModel, ConfigDict, Field
 from spectree import Response
 
-from dashboard.api import ErrorResponse, api, runtime, spec
+from dashboard.api import ErrorResponse, api, spec
 from dashboard.auth import login, logout, require_principal
+from dashboard.runtime import current_runtime
 
 TAG = "auth"
 
@@ -47,7 +48,7 @@ def _out(principal) -> dict:
 )
 def api_login(json: Credentials):
     """Start a session (cookie). Repeated failures lock the account for 15 minutes."""
-    return jsonify(_out(login(json.username, json.password, json.totp, now=runtime().clock())))
+    return jsonify(_out(login(json.username, json.password, json.totp, now=current_runtime().clock())))
 
 
 @api.post("/auth/logout")

@@ -8,8 +8,9 @@ from flask import jsonify
 from pydantic import BaseModel, ConfigDict, Field
 from spectree import Response
 
-from dashboard.api import ErrorResponse, api, runtime, spec
+from dashboard.api import ErrorResponse, api, spec
 from dashboard.auth import require_principal
+from dashboard.runtime import current_runtime
 from dispatcher.cases import stats
 from dispatcher.cases.scope import can_see_event, scope_clause
 from dispatcher.store import outbox
@@ -59,7 +60,7 @@ def today():
     """Today's received / filed / dispatched / in handling / overdue / closed, on-time closure rate and rankings,
     counting only the incidents the caller may see."""
     scope = scope_clause(require_principal())
-    rt = runtime()
+    rt = current_runtime()
     with rt.sessions() as session:
         return jsonify(named_summary(session, rt, scope))
 
@@ -69,7 +70,7 @@ def today():
 def events(query: EventsQuery):
     """Outbox events after `after_seq`, oldest first: how a client catches up after missing pushes."""
     principal = require_principal()
-    with runtime().sessions() as session:
+    with current_runtime().sessions() as session:
         rows = outbox.since(session, query.after_seq, query.limit)
         items = [r.as_message() for r in rows if can_see_event(principal, list(r.scope or []))]
     last = rows[-1].id if rows else query.after_seq  # the caller has seen everything up to here, visible or not

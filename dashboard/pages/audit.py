@@ -12,19 +12,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import dash
 from dash import Input, Output, State, dcc, html, no_update
-from flask import current_app, has_request_context, request
+from flask import has_request_context, request
 
 from dashboard.auth import current_principal
 from dashboard.pages.i18n import lang_of, role_label, t
+from dashboard.runtime import current_runtime
 from dispatcher.access import audit
 
 PAGE_SIZE = 50
 RESULTS = ("ok", "denied", "failed")
 COLUMNS = ("id", "at", "actor", "role", "ip", "action", "target", "result", "detail")
-
-
-def _rt():
-    return current_app.extensions["gridcommand"]
 
 
 def _auditor():
@@ -184,7 +181,7 @@ def register(app: dash.Dash) -> None:
             f = criteria(actor, action, target, result, start, end)
         except ValueError:
             return [], t("audit_bad_date", lang), 0, ""
-        with _rt().sessions() as session:
+        with current_runtime().sessions() as session:
             page = max(page, 0)
             records, total = audit.search(session, f, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
             pages = max(1, -(-total // PAGE_SIZE))
@@ -208,7 +205,7 @@ def register(app: dash.Dash) -> None:
             return t("audit_forbidden", lang)
         if not n:
             return no_update
-        rt = _rt()
+        rt = current_runtime()
         with rt.sessions() as session:
             result = audit.verify(session)
         with rt.sessions.begin() as session:

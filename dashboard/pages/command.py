@@ -6,7 +6,6 @@ import dash
 import dash_leaflet as dl
 from dash import ALL, Input, Output, Patch, State, ctx, dcc, html, no_update
 from dash_socketio import DashSocketIO
-from flask import current_app
 
 from dashboard.pages import drawer, feed
 from dashboard.pages.components import (
@@ -21,6 +20,7 @@ from dashboard.pages.components import (
     viewer,
 )
 from dashboard.pages.i18n import client_strings, t
+from dashboard.runtime import current_runtime
 from dispatcher.cases import queries, stats
 from dispatcher.cases.lifecycle import Status
 from dispatcher.cases.scope import scope_clause
@@ -33,10 +33,6 @@ TABS = {
     "dispatch": dict(status=[Status.FILED, Status.ESCALATED, Status.RETURNED]),
     "overdue": dict(overdue=True, open=True),
 }
-
-
-def _rt():
-    return current_app.extensions["gridcommand"]
 
 
 def _coords(crs: str) -> dict | None:
@@ -54,7 +50,7 @@ def layout(lang: str) -> html.Div:
     Everything shown is inside the signed-in user's scope (dispatcher.cases.scope); nothing comes from browser ids.
     """
     principal = viewer()
-    rt = _rt()
+    rt = current_runtime()
     crs = feed.display_crs(rt.settings.tile_url)
     now = rt.clock()
     with rt.sessions() as session:
@@ -204,7 +200,7 @@ def queue_rows(tab: str, street: str | None, category: str | None, lang: str) ->
     """The rows of the active tab (newest first) and the count of every tab, under the street/category filters,
     inside the signed-in user's scope (the filters only narrow it)."""
     scope = scope_clause(viewer())
-    rt = _rt()
+    rt = current_runtime()
     now = rt.clock()
     counts, rows = {}, []
     with rt.sessions() as session:
@@ -274,7 +270,7 @@ def grid_panel(props: dict, lang: str) -> list:
     Only the grid code is taken from the browser; everything else is read from the server's grids.
     """
     scope = scope_clause(viewer())
-    rt = _rt()
+    rt = current_runtime()
     now = rt.clock()
     grid = rt.city.grids.find(str(props["code"]))
     if grid is None:
@@ -331,7 +327,7 @@ def register(app: dash.Dash) -> None:
         if ctx.triggered_id == "cc-socket" and ctx.triggered_prop_ids.get("cc-socket.connected") and not connected:
             return no_update, no_update, no_update
         principal = viewer()
-        rt = _rt()
+        rt = current_runtime()
         now = rt.clock()
         crs = feed.display_crs(rt.settings.tile_url)
         try:

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import dash_leaflet as dl
 from dash import dcc, html
 from dash.exceptions import PreventUpdate
-from flask import current_app
 
 from dashboard.auth import current_principal
 from dashboard.pages.i18n import client_strings, role_label, status_label, t
+from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Account, Principal
 
 CENTER = {"lat": 30.272, "lng": 120.165}  # the demo district; Leaflet order only here
@@ -35,7 +35,7 @@ def viewer() -> Principal:
 
 def display_name(principal: Principal) -> str:
     """The account's display name (its username if the account row is gone)."""
-    with current_app.extensions["gridcommand"].sessions() as session:
+    with current_runtime().sessions() as session:
         account = session.get(Account, principal.account_id)
         return account.display_name if account is not None else principal.username
 

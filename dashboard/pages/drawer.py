@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import dash
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
-from flask import current_app, request
+from flask import request
 
 from dashboard.pages.components import ago, light_dot, local_time, status_badge, viewer
 from dashboard.pages.i18n import action_label, stage_label, t
+from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
 from dispatcher.cases.actions import get_incident, perform_action
 from dispatcher.cases.commands import ActionRequest
@@ -31,10 +32,6 @@ NEEDS_REASON = {
 }
 DANGER = {Action.VOID, Action.RETURN, Action.REJECT}
 RECOMMEND_LIMIT = 5
-
-
-def _rt():
-    return current_app.extensions["gridcommand"]
 
 
 def empty(lang: str) -> html.Div:
@@ -76,7 +73,7 @@ def perform(
 ):
     """Run one action through the engine exactly as the REST API does (one unit of work, then the relay),
     as the signed-in user: the engine checks the role's permission and the incident's scope."""
-    rt = _rt()
+    rt = current_runtime()
     with rt.working_for(principal, request.remote_addr) as (uow, now):
         current = get_incident(uow, incident_id, principal=principal)
         req = action_request(action, text, department, assignee, current.stage_deadline)
@@ -111,7 +108,7 @@ def _kv(label: str, value) -> html.Div:
 
 def details(view: dict, timeline: list[dict], lang: str) -> list:
     """Incident facts, stage clock and timeline."""
-    rt = _rt()
+    rt = current_runtime()
     now, tz, city = rt.clock(), rt.settings.timezone, rt.city
     category = city.catalogue.find_category(view["category_code"]) if view["category_code"] else None
     cname = (category.name_zh if lang == "zh" else category.name_en) if category else (view["category_code"] or "—")
@@ -200,7 +197,7 @@ def actions(view: dict, lang: str) -> list:
         dcc.Textarea(id="cc-act-note", placeholder=t("note_placeholder", lang), className="gc-note"),
     ]
     if "dispatch" in view["allowed_actions"]:
-        catalogue = _rt().city.catalogue
+        catalogue = current_runtime().city.catalogue
         options = [
             {"label": f"{d.name_zh if lang == 'zh' else d.name_en}", "value": d.code}
             for d in catalogue.departments.values()
@@ -291,7 +288,7 @@ def register(app: dash.Dash) -> None:
         from dashboard.api.incidents import present
 
         principal = viewer()
-        rt = _rt()
+        rt = current_runtime()
         try:
             with UnitOfWork(rt.sessions) as uow:
                 incident = get_incident(uow, incident_id, principal=principal)  # NotFound outside the scope

@@ -25,7 +25,7 @@ import dash_leaflet as dl
 import yaml
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash_socketio import DashSocketIO
-from flask import current_app, request
+from flask import request
 from sqlalchemy import select
 
 from dashboard.pages import feed
@@ -42,6 +42,7 @@ from dashboard.pages.components import (
     viewer,
 )
 from dashboard.pages.i18n import lang_of, t
+from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
 from dispatcher.access.privacy import mask_phone
 from dispatcher.cases.actions import get_incident, perform_action
@@ -64,10 +65,6 @@ HISTORY_LIMIT = 10
 PHRASE_KEYS = 9
 DUP_LIMIT = 5
 PHRASES_FILE = Path(__file__).resolve().parents[2] / "data" / "hotline_phrases.yaml"
-
-
-def _rt():
-    return current_app.extensions["gridcommand"]
 
 
 def _optional(module: str):
@@ -125,7 +122,7 @@ def category_option(cat, catalogue, lang: str) -> dict:
 def category_options(text: str | None, selected: str | None, lang: str) -> list[dict]:
     """Every category (nothing typed) or the matches of catalogue.search_categories, best first; the
     selected one always stays in the list."""
-    catalogue = _rt().city.catalogue
+    catalogue = current_runtime().city.catalogue
     cats = (
         catalogue.search_categories(text)
         if (text or "").strip()
@@ -186,7 +183,7 @@ def stored_point(loc) -> tuple[float, float] | None:
 
 def grid_path_view(lon: float, lat: float, lang: str) -> html.Div:
     """Unit / community / street of the point and the grid leader, from the server's grid index."""
-    grids = _rt().city.grids
+    grids = current_runtime().city.grids
     path = grids.locate(lon, lat)
     coords = html.Small(f"{lon:.5f}, {lat:.5f}", className="gc-hl-coords")
     if path is None:
@@ -244,7 +241,7 @@ def caller_history(session, phone: str, principal: Principal) -> list[Incident]:
 
 def history_view(items: list[Incident], phone: str, lang: str) -> list:
     """The caller's earlier calls: when, category, status, description."""
-    rt = _rt()
+    rt = current_runtime()
     now, tz = rt.clock(), rt.settings.timezone
     catalogue = rt.city.catalogue
     if not items:
@@ -315,7 +312,7 @@ def duplicate_candidates(
 ) -> list[tuple[Incident, float | None, str]]:
     """Open cases that may be the same problem: dispatcher.intake.duplicates.suggest, or (until it exists) the same
     category within the category's radius and time window, nearest first; always inside the user's scope."""
-    rt = _rt()
+    rt = current_runtime()
     now = rt.clock()
     duplicates = _optional("dispatcher.intake.duplicates")
     if duplicates is not None and hasattr(duplicates, "suggest"):
@@ -377,7 +374,7 @@ def duplicates_view(found, principal: Principal, lang: str, chosen: str | None, 
     """Suggested duplicates with distance and reason, and "merge into this" where the role may merge."""
     if not found:
         return [html.Div(t("dup_none", lang), className="gc-hint", id=f"{prefix}-dup-none")]
-    rt = _rt()
+    rt = current_runtime()
     now = rt.clock()
     catalogue = rt.city.catalogue
     merge_ok = may_merge(principal)
@@ -460,7 +457,7 @@ def save_call(principal: Principal, cmd: CreateIncident, merge_into: str | None)
     suggested case in the same transaction when asked. Returns (new id, parent id or None)."""
     from dispatcher.access.accounts import check_report
 
-    rt = _rt()
+    rt = current_runtime()
     check_report(principal)
     with rt.working_for(principal, request.remote_addr) as (uow, now):
         parent = None
@@ -507,7 +504,7 @@ def layout(lang: str) -> html.Div:
     socket = [DashSocketIO(id="hl-socket", eventNames=["incident"])]
     if not allowed(principal):
         return html.Div([top, *socket, forbidden(lang)], className="gc-page gc-hl")
-    rt = _rt()
+    rt = current_runtime()
     crs = feed.display_crs(rt.settings.tile_url)
     coords = None if crs == "wgs84" else fn("displayCoords")
     natures = [{"label": t(f"hl_nature_{n}", lang), "value": n} for n in NATURES]
@@ -720,7 +717,7 @@ def register(app: dash.Dash) -> None:
             return no_update, no_update, no_update, no_update
         if len(number) < 5:
             return html.Div(t("hl_phone_short", lang), className="gc-hint"), no_update, no_update, no_update
-        with _rt().sessions() as session:
+        with current_runtime().sessions() as session:
             items = caller_history(session, number, principal)
             view = history_view(items, number, lang)
             name = next((i.reporter_name for i in items if i.reporter_name), None)
@@ -752,7 +749,7 @@ def register(app: dash.Dash) -> None:
         lang = lang_of(lang)
         if not allowed(viewer()):
             return no_update, no_update, no_update
-        point = clicked_point(click, feed.display_crs(_rt().settings.tile_url))
+        point = clicked_point(click, feed.display_crs(current_runtime().settings.tile_url))
         if point is None:
             return no_update, no_update, no_update
         latlng = click["latlng"]
@@ -808,7 +805,7 @@ def register(app: dash.Dash) -> None:
         point = stored_point(loc)
         if not allowed(principal) or not isinstance(category, str) or point is None:
             return []
-        with _rt().sessions() as session:
+        with current_runtime().sessions() as session:
             found = duplicate_candidates(session, principal, category, point[0], point[1], normalise_phone(phone))
             return duplicates_view(found, principal, lang, parent if isinstance(parent, str) else None)
 

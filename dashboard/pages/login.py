@@ -22,7 +22,6 @@ import pyotp
 import yaml
 from flask import (
     Blueprint,
-    current_app,
     jsonify,
     redirect,
     render_template_string,
@@ -31,6 +30,7 @@ from flask import (
 
 from dashboard.auth import LoginFailed, current_principal, login, logout
 from dashboard.pages.i18n import lang_of, role_label, t
+from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
 from dispatcher.access.roles import Role
 
@@ -44,10 +44,6 @@ DASH_PAGE_ENDPOINTS = frozenset({"/", "/<path:path>"})
 DASH_DATA_PATHS = frozenset({"/_dash-layout", "/_dash-dependencies", "/_dash-update-component", "/_reload-hash"})
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
 MAX_USERNAME, MAX_PASSWORD = 64, 256
-
-
-def _rt():
-    return current_app.extensions["gridcommand"]
 
 
 def landing(principal: Principal) -> str:
@@ -88,7 +84,7 @@ def gate():
 
 def demo_accounts() -> list[dict]:
     """The demo accounts shown on the sign-in page (only in demo mode; [] otherwise or when the file is missing)."""
-    rt = _rt()
+    rt = current_runtime()
     if not getattr(rt.settings, "demo_mode", False):
         return []
     path = Path(rt.settings.data_dir) / "demo_city" / "accounts.yaml"
@@ -239,7 +235,7 @@ def login_submit():
     ):
         return _render(lang, next_path, error=True, username=username, status=401)
     try:
-        principal = login(username, password, totp, now=_rt().clock())
+        principal = login(username, password, totp, now=current_runtime().clock())
     except LoginFailed:
         log.info("sign-in failed for %r from %s", username[:MAX_USERNAME], request.remote_addr)
         return _render(lang, next_path, error=True, username=username, status=401)

@@ -13,7 +13,7 @@ import dash
 import dash_leaflet as dl
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash_socketio import DashSocketIO
-from flask import current_app, request
+from flask import request
 
 from dashboard.pages import feed
 from dashboard.pages.components import (
@@ -36,6 +36,7 @@ from dashboard.pages.hotline import (
     stored_point,
 )
 from dashboard.pages.i18n import action_label, lang_of, t
+from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
 from dispatcher.cases.actions import get_incident, perform_action
 from dispatcher.cases.commands import ActionRequest
@@ -47,10 +48,6 @@ from dispatcher.intake import duplicates
 
 ROLES = frozenset({"dispatcher", "shift_leader"})
 LIST_LIMIT = 200
-
-
-def _rt():
-    return current_app.extensions["gridcommand"]
 
 
 def allowed(principal: Principal | None) -> bool:
@@ -67,17 +64,17 @@ def may(principal: Principal, action: Action) -> bool:
 
 def queue(session, principal: Principal):
     return duplicates.triage_queue(
-        session, catalogue=_rt().city.catalogue, scope=scope_clause(principal), limit=LIST_LIMIT
+        session, catalogue=current_runtime().city.catalogue, scope=scope_clause(principal), limit=LIST_LIMIT
     )
 
 
 def _cname(code: str | None, lang: str) -> str:
-    cat = _rt().city.catalogue.find_category(code)
+    cat = current_runtime().city.catalogue.find_category(code)
     return (cat.name_zh if lang == "zh" else cat.name_en) if cat else (code or t("tr_no_category", lang))
 
 
 def list_rows(items, selected: str | None, lang: str) -> list:
-    now = _rt().clock()
+    now = current_runtime().clock()
     if not items:
         return [html.Div(t("tr_empty", lang), className="gc-empty", id="tr-empty")]
     rows = []
@@ -118,7 +115,7 @@ def layout(lang: str) -> html.Div:
     socket = DashSocketIO(id="tr-socket", eventNames=["incident"])
     if not allowed(principal):
         return html.Div([top, socket, forbidden(lang)], className="gc-page gc-tr")
-    rt = _rt()
+    rt = current_runtime()
     crs = feed.display_crs(rt.settings.tile_url)
     coords = None if crs == "wgs84" else fn("displayCoords")
     the_map = base_map(
@@ -211,7 +208,7 @@ def layout(lang: str) -> html.Div:
 
 def info(item, lang: str) -> list:
     i = item.incident
-    tz = _rt().settings.timezone
+    tz = current_runtime().settings.timezone
     from dashboard.pages.components import local_time
 
     return [
@@ -234,7 +231,7 @@ def info(item, lang: str) -> list:
 def candidates_view(item, principal: Principal, lang: str) -> list:
     if not item.candidates:
         return []
-    now = _rt().clock()
+    now = current_runtime().clock()
     merge_ok = may(principal, Action.MERGE)
     rows = [html.Div(t("dup_title", lang, n=len(item.candidates)), className="gc-sec")]
     for s in item.candidates:
@@ -288,7 +285,7 @@ def pin(lat: float, lng: float, color: str = "#f59e0b") -> list:
 
 
 def run(principal: Principal, incident_id: str, action: Action, req: ActionRequest) -> str:
-    rt = _rt()
+    rt = current_runtime()
     with rt.working_for(principal, request.remote_addr) as (uow, now):
         incident = perform_action(
             uow, rt.city, incident_id, action, req, actor=principal.username, now=now, principal=principal
@@ -314,7 +311,7 @@ def register(app: dash.Dash) -> None:
         principal = viewer()
         if not allowed(principal):
             return forbidden(lang), ""
-        with _rt().sessions() as session:
+        with current_runtime().sessions() as session:
             items = queue(session, principal)
             return list_rows(items, selected if isinstance(selected, str) else None, lang), str(len(items))
 
@@ -345,14 +342,14 @@ def register(app: dash.Dash) -> None:
         empty = (html.Div(t("tr_pick", lang), className="gc-hint"), None, None, [], [], [], "")
         if not allowed(principal) or not isinstance(incident_id, str):
             return empty
-        with _rt().sessions() as session:
+        with current_runtime().sessions() as session:
             item = find_item(session, principal, incident_id)
             if item is None:
                 return empty
             i = item.incident
             marker, grid = [], []
             if i.lon is not None:
-                lon, lat = feed.to_display(i.lon, i.lat, feed.display_crs(_rt().settings.tile_url))
+                lon, lat = feed.to_display(i.lon, i.lat, feed.display_crs(current_runtime().settings.tile_url))
                 marker = pin(lat, lon, "#a78bfa")
                 grid = grid_path_view(i.lon, i.lat, lang)
             return info(item, lang), i.category_code, None, marker, grid, candidates_view(item, principal, lang), ""
@@ -383,7 +380,7 @@ def register(app: dash.Dash) -> None:
         lang = lang_of(lang)
         if not allowed(viewer()) or not isinstance(selected, str):
             return no_update, no_update, no_update
-        point = clicked_point(click, feed.display_crs(_rt().settings.tile_url))
+        point = clicked_point(click, feed.display_crs(current_runtime().settings.tile_url))
         if point is None:
             return no_update, no_update, no_update
         latlng = click["latlng"]
@@ -419,7 +416,7 @@ def register(app: dash.Dash) -> None:
         try:
             if isinstance(trigger, dict):
                 parent = trigger.get("index")
-                with _rt().sessions() as session:
+                with current_runtime().sessions() as session:
                     item = find_item(session, principal, incident_id)
                     ids = {s.incident.id for s in item.candidates} if item is not None else set()
                 if parent not in ids:
@@ -432,7 +429,7 @@ def register(app: dash.Dash) -> None:
             else:
                 point = stored_point(loc)
                 fields = {}
-                with UnitOfWork(_rt().sessions) as uow:
+                with UnitOfWork(current_runtime().sessions) as uow:
                     current = get_incident(uow, incident_id, principal=principal)  # NotFound outside the scope
                     changed = isinstance(category, str) and category and category != current.category_code
                 if changed:

@@ -6,7 +6,6 @@ import dash
 import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html
 from dash_socketio import DashSocketIO
-from flask import current_app
 
 from dashboard.api.stats import named_summary
 from dashboard.pages.components import (
@@ -19,6 +18,7 @@ from dashboard.pages.components import (
 )
 from dashboard.pages.feed import display_crs
 from dashboard.pages.i18n import t
+from dashboard.runtime import current_runtime
 from dispatcher.cases import stats
 from dispatcher.cases.scope import scope_clause
 
@@ -26,13 +26,9 @@ KPIS = ("received", "filed", "dispatched", "in_handling", "overdue", "closed")
 THROTTLE_MS = 1000
 
 
-def _rt():
-    return current_app.extensions["gridcommand"]
-
-
 def layout(lang: str) -> html.Div:
     """The leader's wall: no controls, large type, refreshed by pushes (at most once a second)."""
-    rt = _rt()
+    rt = current_runtime()
     coords = None if display_crs(rt.settings.tile_url) == "wgs84" else {"variable": "gc.map.displayCoords"}
     tiles = [
         html.Div(
@@ -224,7 +220,7 @@ def register(app: dash.Dash) -> None:
     def refresh(_trigger, _slow, lang):
         """Today's figures inside the signed-in user's scope, recomputed with a few set-based queries."""
         scope = scope_clause(viewer())
-        rt = _rt()
+        rt = current_runtime()
         now = rt.clock()
         with rt.sessions() as session:
             summary = named_summary(session, rt, scope)
