@@ -12,7 +12,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from dashboard.auth import require_principal
-from dashboard.runtime import Runtime, current_runtime
+from dashboard.runtime import current_runtime
 from dispatcher.errors import EngineError
 
 log = logging.getLogger(__name__)
