@@ -31,6 +31,7 @@ from flask_limiter.util import get_remote_address
 
 from dispatcher.access import privacy
 from dispatcher.settings import Settings
+from workers import keys
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +233,7 @@ def _init_rate_limits(server: Flask, settings: Settings) -> Limiter:
         strategy="fixed-window",
         storage_uri=storage_uri,
         storage_options=options,
-        key_prefix="gridcommand",
+        key_prefix=keys.RATE_LIMITS,
         headers_enabled=True,
         in_memory_fallback_enabled=True,  # Redis down: limit in memory, never fail the request
         swallow_errors=True,

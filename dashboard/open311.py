@@ -30,7 +30,6 @@ from dispatcher.errors import EngineError
 from dispatcher.intake import open311 as o311
 from dispatcher.intake.commands import CreateIncident
 from dispatcher.intake.reports import create_incident
-from dispatcher.settings import REPO_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +117,8 @@ def _reject_nul():
 
 def _changeset() -> datetime:
     """When the service list last changed: the newest catalogue file."""
-    stamps = [
-        (REPO_ROOT / "data" / name).stat().st_mtime for name in CATALOGUE_FILES if (REPO_ROOT / "data" / name).exists()
-    ]
+    data_dir = current_runtime().settings.data_dir
+    stamps = [(data_dir / name).stat().st_mtime for name in CATALOGUE_FILES if (data_dir / name).exists()]
     return (
         datetime.fromtimestamp(max(stamps), UTC).replace(microsecond=0) if stamps else datetime(2026, 1, 1, tzinfo=UTC)
     )

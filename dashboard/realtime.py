@@ -25,6 +25,7 @@ from dispatcher.access.accounts import Account
 from dispatcher.cases.scope import can_see_event, rooms
 from dispatcher.settings import Settings
 from dispatcher.store import outbox
+from workers import keys
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def init_realtime(server, settings: Settings) -> None:
         server,
         async_mode="threading",
         message_queue=settings.redis_url,
-        channel="flask-socketio",
+        channel=keys.SOCKETIO_CHANNEL,
         cors_allowed_origins=[],
     )
     server.extensions[REGISTRY] = SocketRegistry(server=socketio.server)

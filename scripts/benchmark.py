@@ -405,7 +405,7 @@ def _categories(session, server: Server, report: Report, backend: str) -> list[d
         f"[{backend}] GET /api/v1/categories answered HTTP {r.status_code}{cause}; "
         f"the bodies use the category codes of data/categories.yaml (load_catalogue) instead"
     )
-    from dispatcher.city.catalogue import load_catalogue
+    from dispatcher.city.reading import load_catalogue
 
     return [{"code": c.code, "name_zh": c.name_zh} for c in load_catalogue(REPO_ROOT / "data").categories.values()]
 

@@ -7,12 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from dispatcher.cases import rooms
 from dispatcher.cases.incident import Incident
 from dispatcher.cases.lifecycle import OPEN_STATUSES, Status
 from dispatcher.cases.uow import UnitOfWork
 from dispatcher.fleet.officers import purge_history
 from dispatcher.settings import get_settings
 from dispatcher.store.outbox import pending
+from workers import keys
 from workers.context import worker_context
 
 log = logging.getLogger(__name__)
@@ -22,13 +24,13 @@ RELAY_BATCH = 500
 def relay_outbox(limit: int = RELAY_BATCH) -> int:
     """Publish pending outbox events in sequence order and mark them published; returns how many."""
     ctx = worker_context()
-    ctx.redis.delete(RELAY_FLAG)  # events committed from now on need a new relay run
+    ctx.redis.delete(keys.RELAY_REQUESTED)  # events committed from now on need a new relay run
     published = 0
     with UnitOfWork(ctx.sessions) as uow:
         events = pending(uow.session, limit)
         now = datetime.now(UTC)
         for event in events:
-            ctx.pusher.push(event.as_message(), list(event.scope or []) + ["all"])
+            ctx.pusher.push(event.as_message(), [*(event.scope or []), rooms.ALL])
             event.published_at = now
             published += 1
         uow.commit(now)
@@ -75,12 +77,9 @@ def purge_positions(now: datetime | None = None) -> int:
         return purge_history(session, before)
 
 
-RELAY_FLAG = "gridcommand:relay-requested"
-
-
 def request_relay(queue, redis) -> bool:
     """Enqueue one relay run unless one is already waiting (bursts of commits coalesce into one job)."""
-    if not redis.set(RELAY_FLAG, "1", nx=True, ex=30):
+    if not redis.set(keys.RELAY_REQUESTED, "1", nx=True, ex=30):
         return False
     queue.enqueue(relay_outbox, job_timeout=120, result_ttl=0, failure_ttl=3600)
     return True

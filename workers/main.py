@@ -8,6 +8,7 @@ import threading
 from rq import Queue, SimpleWorker
 
 from dispatcher.settings import Settings
+from workers import keys
 from workers.context import worker_context
 from workers.jobs import flag_overdue, purge_positions, request_relay
 from workers.positions import PositionStore, flush_positions
@@ -56,12 +57,10 @@ def _tick(queue: Queue, conn, interval: float, stop: threading.Event) -> None:
         try:
             request_relay(queue, conn)
             since_overdue += interval
-            if since_overdue >= OVERDUE_EVERY_S and conn.set(
-                "gridcommand:overdue-lock", "1", nx=True, ex=int(OVERDUE_EVERY_S)
-            ):
+            if since_overdue >= OVERDUE_EVERY_S and conn.set(keys.OVERDUE_LOCK, "1", nx=True, ex=int(OVERDUE_EVERY_S)):
                 queue.enqueue(flag_overdue, job_timeout=300, result_ttl=0)
                 since_overdue = 0.0
-            if conn.set("gridcommand:purge-lock", "1", nx=True, ex=PURGE_EVERY_S):
+            if conn.set(keys.PURGE_LOCK, "1", nx=True, ex=PURGE_EVERY_S):
                 queue.enqueue(purge_positions, job_timeout=600, result_ttl=0)
         except Exception:  # Redis away: try again next tick
             log.warning("ticker could not reach Redis; retrying", exc_info=True)

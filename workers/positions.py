@@ -14,17 +14,15 @@ import redis
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from dispatcher.cases import rooms
 from dispatcher.fleet.officers import Officer, OfficerPosition, loads
 from dispatcher.fleet.positions import Fix, Track, advance, rejection
 from geo.grids import GridIndex
+from workers import keys
 
 log = logging.getLogger(__name__)
-TRACK = "gridcommand:pos:track"  # hash officer id -> Track (pipeline state)
-LATEST = "gridcommand:pos:latest"  # hash officer id -> the public latest position
-GEO = "gridcommand:pos:geo"  # geo set of latest positions, for nearest-officer search
-PENDING = "gridcommand:pos:pending"  # list of position messages waiting to be pushed
-HISTORY = "gridcommand:pos:history"  # list of history rows waiting to be written
-FLUSH_LOCK = "gridcommand:pos:flush-lock"
+TRACK, LATEST, GEO = keys.POS_TRACK, keys.POS_LATEST, keys.POS_GEO
+PENDING, HISTORY, FLUSH_LOCK = keys.POS_PENDING, keys.POS_HISTORY, keys.POS_FLUSH_LOCK
 FLUSH_BATCH = 5000
 
 
@@ -63,8 +61,8 @@ class PositionStore:
             "battery": fix.battery,
             "grid_unit": track.grid,
             "on_duty": officer.on_duty,
-            "rooms": [f"grid:{c}" for c in (path.codes() if path else [])]
-            + ([f"dept:{officer.department_code}"] if officer.department_code else []),
+            "rooms": [rooms.grid_room(c) for c in (path.codes() if path else [])]
+            + ([rooms.department_room(officer.department_code)] if officer.department_code else []),
             "events": events,
             "alarm": fix.attributes.get("alarm"),
         }
@@ -126,7 +124,7 @@ def flush_positions(store: PositionStore, pusher, sessions: sessionmaker[Session
             by_room: dict[str, list[dict[str, Any]]] = {}
             for position in pending:
                 position["status"] = _live_status(position, busy)
-                for room in ["all", *position.pop("rooms", [])]:
+                for room in [rooms.ALL, *position.pop("rooms", [])]:
                     by_room.setdefault(room, []).append(position)
             for room, batch in by_room.items():
                 pusher.emit("positions", batch, room)

@@ -6,7 +6,9 @@ from typing import Any
 
 import socketio
 
-CHANNEL = "flask-socketio"  # the channel Flask-SocketIO listens on (a bare RedisManager would use "socketio")
+from workers import keys
+
+CHANNEL = keys.SOCKETIO_CHANNEL
 EVENT = "incident"
 
 

@@ -21,7 +21,7 @@ from dispatcher.access.accounts import check_report
 from dispatcher.cases.actions import get_incident
 from dispatcher.cases.uow import UnitOfWork
 from dispatcher.errors import NotFound
-from dispatcher.intake import machine
+from dispatcher.intake import machine, machine_events
 
 TAG = "machine"
 
@@ -86,20 +86,27 @@ def receive():
     batch = "events" in body
     try:
         events = (
-            list(machine.MachineBatch.model_validate(body).events)
+            list(machine_events.MachineBatch.model_validate(body).events)
             if batch
-            else [machine.MachineEvent.model_validate(body)]
+            else [machine_events.MachineEvent.model_validate(body)]
         )
     except ValidationError as exc:
         return _invalid(exc)
     rt = current_runtime()
     now = rt.clock()
     for index, event in enumerate(events):
-        if problem := machine.too_far_ahead(event, now):
+        if problem := machine_events.too_far_ahead(event, now):
             field = f"events.{index}.detected_at" if batch else "detected_at"
             return error(422, "validation_error", f"{field}: {problem}", field)
     with rt.working_for(principal, request.remote_addr) as (uow, now):
-        outcomes = machine.receive(uow, rt.city, machine.load_event_types(), events, actor=principal.username, now=now)
+        outcomes = machine.receive(
+            uow,
+            rt.city,
+            machine_events.load_event_types(rt.settings.data_dir / machine_events.EVENT_TYPES_FILE),
+            events,
+            actor=principal.username,
+            now=now,
+        )
     if not batch:
         only = outcomes[0]
         return jsonify(only.as_dict()), 200 if only.duplicate else 201

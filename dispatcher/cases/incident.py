@@ -12,6 +12,7 @@ from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, Un
 from sqlalchemy.orm import Mapped, mapped_column, reconstructor, relationship
 
 from dispatcher.cases.lifecycle import Action, Status, next_status
+from dispatcher.cases.rooms import TRIAGE, department_room, grid_room
 from dispatcher.store.base import Base
 from dispatcher.store.columns import EncryptedText, Geometry, UTCDateTime
 
@@ -239,7 +240,7 @@ class Incident(Base):
 
     def scope(self) -> list[str]:
         """The rooms an event about this incident belongs to: its grid path and its department."""
-        rooms = [f"grid:{c}" for c in (self.grid_district, self.grid_street, self.grid_community, self.grid_unit) if c]
+        rooms = [grid_room(c) for c in (self.grid_district, self.grid_street, self.grid_community, self.grid_unit) if c]
         if self.department_code:
-            rooms.append(f"dept:{self.department_code}")
-        return rooms or ["triage"]
+            rooms.append(department_room(self.department_code))
+        return rooms or [TRIAGE]

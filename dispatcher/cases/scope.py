@@ -8,6 +8,7 @@ from dispatcher.access.accounts import Principal
 from dispatcher.access.roles import CASE_READERS, TRIAGE_ROLES, Role
 from dispatcher.cases.incident import Incident
 from dispatcher.cases.lifecycle import Action
+from dispatcher.cases.rooms import TRIAGE, department_room, grid_room
 from dispatcher.errors import Forbidden
 
 R, A = Role, Action
@@ -94,11 +95,11 @@ def rooms(principal: Principal) -> list[str]:
         return []
     joined = []
     if principal.region_code:
-        joined.append(f"grid:{principal.region_code}")
+        joined.append(grid_room(principal.region_code))
     if principal.department_code:
-        joined.append(f"dept:{principal.department_code}")
+        joined.append(department_room(principal.department_code))
     if principal.role in TRIAGE_ROLES:
-        joined.append("triage")
+        joined.append(TRIAGE)
     return joined
 
 

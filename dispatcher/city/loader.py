@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dispatcher.city.calendar import WorkingCalendar, load_calendar
-from dispatcher.city.catalogue import Catalogue, load_catalogue
+from dispatcher.city.catalogue import Catalogue
+from dispatcher.city.reading import load_catalogue
 from dispatcher.city.routing import Router
 from geo.grids import GridIndex
 

@@ -5,7 +5,7 @@
   short allow-list of each part are refused, whatever they were declared as.
 - SHA-256 is computed at upload and stored with the row; `MediaStore.read_verified` checks it before a
   file is handed out.
-- Originals live under `settings.media_dir` (outside any web root) under generated names
+- Originals live under `settings.media_dir` (var_dir/media by default) (outside any web root) under generated names
   `<sha256[:2]>/<uuid>.<ext>`; files are created with mode 'xb' and published with a hard link, so an
   existing file is never overwritten.
 - Writing is two-phase: `stage` writes `<sha256[:2]>/.<uuid>.<ext>.part` before the database commit,

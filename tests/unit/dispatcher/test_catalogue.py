@@ -14,8 +14,8 @@ from dispatcher.city.catalogue import (
     TimeLimit,
     UnknownCategory,
     UnknownDepartment,
-    load_catalogue,
 )
+from dispatcher.city.reading import load_catalogue
 
 DATA = Path(__file__).resolve().parents[3] / "data"
 

@@ -8,16 +8,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from dispatcher.intake.machine import (
+from dispatcher.intake.machine_events import (
     EVENT_TYPES_FILE,
     MachineBatch,
     MachineEvent,
     check_event_types,
-    distance_m,
     load_event_types,
     parse_event_types,
     too_far_ahead,
 )
+from dispatcher.settings import REPO_ROOT
+
+TYPES_PATH = REPO_ROOT / "data" / EVENT_TYPES_FILE
 
 T0 = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 BASE = {
@@ -32,7 +34,7 @@ BASE = {
 
 
 def test_every_mapped_category_is_in_the_catalogue(city):
-    types = load_event_types(EVENT_TYPES_FILE)
+    types = load_event_types(TYPES_PATH)
     assert check_event_types(types, city) == []
     assert types.rule("garbage_overflow").category_code == "020101"
     assert city.catalogue.category(types.rule("illegal_parking").category_code).name_zh == "机动车乱停放"
@@ -41,7 +43,7 @@ def test_every_mapped_category_is_in_the_catalogue(city):
 
 
 def test_an_unknown_type_gets_the_defaults_and_no_category():
-    rule = load_event_types().rule("never_heard_of_it")
+    rule = load_event_types(TYPES_PATH).rule("never_heard_of_it")
     assert rule.category_code is None and not rule.known
     assert rule.radius_m == 30 and rule.window == timedelta(minutes=30)
 
@@ -105,12 +107,6 @@ def test_batches_hold_one_to_five_hundred_events():
     for events in ([], [BASE] * 501):
         with pytest.raises(ValidationError):
             MachineBatch.model_validate({"events": events})
-
-
-def test_distance_in_metres():
-    assert distance_m(120.0, 30.0, 120.0, 30.0) == 0
-    assert distance_m(120.0, 30.0, 120.0, 30.0 + 30 / 111_195) == pytest.approx(30, abs=0.1)
-    assert distance_m(120.0, 30.0, 120.001, 30.0) == pytest.approx(96.3, abs=0.5)
 
 
 def test_detections_from_the_future_beyond_clock_skew():

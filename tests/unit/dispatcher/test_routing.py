@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.city.catalogue import Catalogue, RoutingOverride, load_catalogue
+from dispatcher.city.catalogue import Catalogue, RoutingOverride
+from dispatcher.city.reading import load_catalogue
 from dispatcher.city.routing import Router, RoutingDecision, TriageReason
 from geo.grids import GridPath
 

@@ -1,0 +1,26 @@
+"""Every Redis key and channel the product uses, in one place (all under the "gridcommand" prefix, so a
+shared Redis can be inspected or flushed by prefix)."""
+
+from __future__ import annotations
+
+PREFIX = "gridcommand"
+
+# Socket.IO: the pub/sub channel Flask-SocketIO listens on (a bare RedisManager would use "socketio").
+SOCKETIO_CHANNEL = "flask-socketio"
+
+# The outbox relay: set while a relay job is queued, so bursts of commits enqueue one job.
+RELAY_REQUESTED = f"{PREFIX}:relay-requested"
+# Periodic sweeps: one worker of many runs each per period.
+OVERDUE_LOCK = f"{PREFIX}:overdue-lock"
+PURGE_LOCK = f"{PREFIX}:purge-lock"
+
+# Officer positions (workers/positions.py).
+POS_TRACK = f"{PREFIX}:pos:track"  # hash officer id -> Track (pipeline state)
+POS_LATEST = f"{PREFIX}:pos:latest"  # hash officer id -> the public latest position
+POS_GEO = f"{PREFIX}:pos:geo"  # geo set of latest positions, for nearest-officer search
+POS_PENDING = f"{PREFIX}:pos:pending"  # list of position messages waiting to be pushed
+POS_HISTORY = f"{PREFIX}:pos:history"  # list of history rows waiting to be written
+POS_FLUSH_LOCK = f"{PREFIX}:pos:flush-lock"
+
+# Rate limits (Flask-Limiter's storage prefix).
+RATE_LIMITS = PREFIX
