@@ -1,0 +1,94 @@
+"""Data administration: schema migrations, grid and officer imports, the audit trail check."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from sqlalchemy import func, select
+
+from dashboard.cli.base import main, open_database, open_engine
+from dispatcher.access.audit import verify
+from dispatcher.fleet.officers import Officer, load_roster
+from dispatcher.settings import Settings, get_settings
+from dispatcher.store.gridstore import replace_grids
+from dispatcher.store.migrate import upgrade
+from geo.importer import GridImportError, load_grids
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to DATABASE_URL (creates the PostGIS extension on PostgreSQL)."""
+    upgrade_schema(get_settings())
+    click.echo("database is up to date")
+
+
+def upgrade_schema(settings: Settings) -> None:
+    with open_engine(settings) as engine:
+        upgrade(engine)
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """Audit trail commands."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check the audit trail's hash chain: exit 0 if intact, 3 naming the first edited/deleted/reordered record."""
+    with open_database(get_settings()) as session:
+        result = verify(session)
+    if result.ok:
+        click.echo(f"audit trail intact: {result.count} records")
+        return
+    click.echo(
+        f"audit trail BROKEN at record {result.broken_id} ({result.kind}): {result.reason}; "
+        f"{result.count} records before it are intact",
+        err=True,
+    )
+    sys.exit(3)
+
+
+@main.command("import-grids")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_grids(path: Path) -> None:
+    """Validate a grid GeoJSON file and make it the city's grids (a new grid version)."""
+    try:
+        grids = load_grids(path)
+    except GridImportError as exc:
+        click.echo(f"rejected {path}: {len(exc.problems)} problem(s)", err=True)
+        for problem in exc.problems[:50]:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
+    version = store_grids(get_settings(), grids, source=str(path))
+    click.echo(f"imported {len(grids)} grids from {path} as grid version {version}")
+
+
+def store_grids(settings: Settings, grids, *, source: str) -> int:
+    with open_database(settings, write=True) as session:
+        return replace_grids(session, grids, source=source, actor="cli", now=datetime.now(UTC))
+
+
+@main.command("import-officers")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_officers(path: Path) -> None:
+    """Add or update officers (id, name, role, department_code, grid_community, device_id, on_duty) from YAML."""
+    count = store_officers(get_settings(), path, only_if_empty=False)
+    click.echo(f"imported {count} officers from {path}")
+
+
+def store_officers(settings: Settings, path: Path, *, only_if_empty: bool) -> int:
+    with open_database(settings, write=True) as session:
+        if only_if_empty and session.scalar(select(func.count()).select_from(Officer)):
+            return 0
+        roster = load_roster(path)
+        for officer in roster:
+            session.merge(officer)
+    return len(roster)
