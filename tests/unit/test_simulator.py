@@ -1,11 +1,15 @@
-"""The demo simulator's pure parts: patrol paths, speeds, OsmAnd encoding, Poisson arrivals, incident bodies."""
+"""The demo simulator's pure parts: patrol paths, speeds, OsmAnd encoding, Poisson arrivals, incident bodies,
+and where it reads its data from."""
 
 from __future__ import annotations
 
 import math
 import random
+import shutil
 import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -17,6 +21,8 @@ from shapely.geometry import Point
 
 from dispatcher.cases.commands import ActionRequest
 from dispatcher.intake.commands import CreateIncident
+from dispatcher.settings import REPO_ROOT, get_settings
+from geo.distance import haversine_m
 from geo.grids import Level
 from workers.simulator import (
     CATEGORY_WEIGHTS,
@@ -31,12 +37,12 @@ from workers.simulator import (
     WALK_SPEED_MPS,
     Fix,
     Patrol,
+    Plan,
     SimStats,
     Simulator,
+    action_body,
     arrivals,
-    bearing_deg,
     describe,
-    distance_m,
     load_category_codes,
     next_gap_s,
     osmand_json,
@@ -53,7 +59,7 @@ def sim(demo_index) -> Simulator:
 
 
 def roster(sim: Simulator, n: int, *, role: str = "grid_worker", status: str = "offline") -> list[dict]:
-    communities = sim.communities
+    communities = sim.incidents.communities
     return [
         {
             "id": f"GW{i:04d}",
@@ -82,7 +88,7 @@ def test_patrol_track_stays_inside_the_home_community(demo_index, role):
             fix = patrol.fix(float(t))
             assert community.geometry.covers(Point(patrol.lon, patrol.lat)), (community.code, t)
             if fix.accuracy < POOR_ACCURACY_M:  # ordinary fixes: a few metres of jitter around the true position
-                assert 2.9 <= distance_m(fix.lon, fix.lat, patrol.lon, patrol.lat) <= 8.1
+                assert 2.9 <= haversine_m(fix.lon, fix.lat, patrol.lon, patrol.lat) <= 8.1
 
 
 def test_patrol_starts_at_its_reported_position_when_inside(demo_index):
@@ -107,7 +113,7 @@ def test_speeds_are_plausible_for_walking_and_e_bikes(demo_index, role, bounds):
         reported = []
         for t in range(5, 3600, 5):
             fix = patrol.fix(float(t))
-            step = distance_m(*last, *patrol.position)
+            step = haversine_m(*last, *patrol.position)
             assert step <= high * 1.1 * 5 + 1e-6  # never faster than the mode allows (straight segments)
             last = patrol.position
             if fix.is_moving:
@@ -124,13 +130,6 @@ def test_fixes_include_some_poor_accuracy_ones(demo_index):
     accuracies = [patrol.fix(float(t)).accuracy for t in range(0, 5 * 5000, 5)]
     poor = sum(a == POOR_ACCURACY_M for a in accuracies) / len(accuracies)
     assert 0.015 < poor < 0.05
-
-
-def test_bearing_is_a_compass_bearing():
-    assert bearing_deg(120.0, 30.0, 120.0, 30.001) == pytest.approx(0.0)
-    assert bearing_deg(120.0, 30.0, 120.001, 30.0) == pytest.approx(90.0)
-    assert bearing_deg(120.0, 30.0, 120.0, 29.999) == pytest.approx(180.0)
-    assert bearing_deg(120.0, 30.0, 119.999, 30.0) == pytest.approx(270.0)
 
 
 # --- OsmAnd protocol --------------------------------------------------------------------------------
@@ -243,7 +242,7 @@ def test_incident_bodies_are_valid_commands_with_mixed_channels(sim):
     assert 0.015 < len(bait) / len(bodies) < 0.05
     inside = [b for b in bodies if b not in bait]
     communities = Counter(sim.grids.locate(b["lon"], b["lat"]).community for b in inside)
-    assert communities.most_common(1)[0][1] > 2.5 * len(inside) / len(sim.communities)  # hotspots exist
+    assert communities.most_common(1)[0][1] > 2.5 * len(inside) / len(sim.incidents.communities)  # hotspots exist
 
 
 def test_grid_worker_reports_come_from_near_an_officer(demo_index):
@@ -254,7 +253,7 @@ def test_grid_worker_reports_come_from_near_an_officer(demo_index):
         body = sim.make_incident(rng)
         if body["channel"] != "grid_worker" or sim.grids.locate(body["lon"], body["lat"]) is None:
             continue
-        near = [p for p in sim._patrol_list if distance_m(body["lon"], body["lat"], *p.position) <= 30.5]
+        near = [p for p in sim.roster.patrol_list if haversine_m(body["lon"], body["lat"], *p.position) <= 30.5]
         assert near and body["reporter_name"] in {p.name for p in near}
 
 
@@ -262,12 +261,20 @@ def test_action_bodies_are_valid_and_plans_reach_every_state(sim):
     seen = {action for _, plan in PLANS.values() for action in plan}
     assert {"file", "dispatch", "claim", "handle", "verify", "close", "escalate", "return", "reject"} <= seen
     assert any(not plan for _, plan in PLANS.values())  # some are left alone and go overdue
+    rng, staff = random.Random(8), {"HW": ["HW001", "HW002"]}
+
+    def body(action: str, plan: Plan) -> dict:
+        return action_body(action, plan, rng, sim.catalogue, staff)
+
     for action in sorted(seen | {"void"}):
-        body = sim._action_body(action, {"id": "x", "department": "HW", "category": "020101", "handler": None})
-        ActionRequest.model_validate(body)
-    assert "result" in sim._action_body("handle", {"department": "HW", "category": "020101"})
-    filing = sim._action_body("file", {"department": None, "category": UNKNOWN_CATEGORY})
-    assert filing["category_code"] in sim.class_codes.values()
+        ActionRequest.model_validate(body(action, Plan("x", [], category="020101", department="HW")))
+    assert "result" in body("handle", Plan("x", [], category="020101", department="HW"))
+    unknown = Plan("x", [], category=UNKNOWN_CATEGORY)
+    filing = body("file", unknown)
+    assert filing["category_code"] in sim.catalogue.class_codes.values() and unknown.category == filing["category_code"]
+    dispatched = [Plan("x", [], category="020101", department="HW") for _ in range(50)]
+    assignees = {body("dispatch", plan).get("assignee") for plan in dispatched}
+    assert assignees - {None} <= {"HW001", "HW002"} and {p.handler for p in dispatched} == assignees
 
 
 # --- roster -----------------------------------------------------------------------------------------
@@ -280,11 +287,11 @@ def test_roster_is_capped_skips_off_duty_and_staggers_fixes(demo_index):
     ]
     items.append({"id": "X", "device_id": None, "role": "grid_worker", "grid_community": None})  # no tracker
     assert sim.install_roster(items, now=100.0) == 30
-    assert not any(d.startswith("off-") for d in sim.patrols)
-    starts = sorted(e.due for e in sim._heap if e.kind == "fix")
+    assert not any(d.startswith("off-") for d in sim.roster.patrols)
+    starts = sorted(e.due for e in sim.agenda.pending("fix"))
     assert len(starts) == 30 and starts[0] == 100.0 and starts[-1] < 105.0
     assert max(b - a for a, b in zip(starts, starts[1:])) == pytest.approx(5.0 / 30)
-    for patrol in sim._patrol_list:
+    for patrol in sim.roster.patrol_list:
         code = next(o["grid_community"] for o in items if o["device_id"] == patrol.device_id)
         assert shapely.equals(patrol.area, demo_index.get(code).geometry)
     assert sim.install_roster(items, now=200.0) == 0  # the refresh adds nobody twice
@@ -308,3 +315,44 @@ def test_run_against_a_dead_server_counts_errors_and_stops_within_a_second(demo_
     thread.join(timeout=5)
     assert not thread.is_alive() and time.monotonic() - stopped < 1.0
     assert stats.errors > 0 and stats.incidents_created == 0
+
+
+# --- data and entry point ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def data_copy(tmp_path, monkeypatch):
+    """A copy of the shipped data folder that GRIDCOMMAND_DATA_DIR points at (settings cache restored after)."""
+    data = tmp_path / "data"
+    shutil.copytree(REPO_ROOT / "data", data)
+    monkeypatch.setenv("GRIDCOMMAND_DATA_DIR", str(data))
+    get_settings.cache_clear()
+    yield data
+    get_settings.cache_clear()
+
+
+def test_the_simulator_reports_with_the_catalogue_of_the_configured_data_folder(data_copy, demo_index):
+    categories = data_copy / "categories.yaml"
+    text = categories.read_text(encoding="utf-8")
+    old = '{code: "020101", name_zh: 暴露垃圾'
+    assert old in text
+    categories.write_text(text.replace(old, '{code: "020177", name_zh: 暴露垃圾'), encoding="utf-8")
+    assert get_settings().data_dir == data_copy
+
+    sim = Simulator("http://127.0.0.1:9", grids=demo_index, seed=2)
+    assert sim.catalogue.class_codes["暴露垃圾"] == "020177"
+    assert load_category_codes()["暴露垃圾"] == "020177"
+    codes = {sim.make_incident(random.Random(i)).get("category_code") for i in range(400)}
+    assert "020177" in codes and "020101" not in codes  # what it sends follows the configured catalogue
+
+
+def test_the_command_line_entry_point_still_answers_help():
+    result = subprocess.run(
+        [sys.executable, "-m", "workers.simulator", "--help"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--url" in result.stdout and "--lifecycle-time-scale" in result.stdout

@@ -1,0 +1,76 @@
+"""Demo simulator: officers patrolling their communities and incidents arriving, all through real HTTP.
+
+The package makes the demo city look alive. It talks to a running GridCommand server only through its
+public interfaces (``requests`` against ``base_url``) and reads its own inputs (grids, category
+catalogue) from its arguments or the one settings object, never from paths of its own.
+
+* **Officers** (``roster``, ``patrols``) — the roster comes from ``GET /api/v1/officers`` (retried
+  every few seconds until the endpoint exists and lists someone). Each officer patrols inside the
+  polygon of their home community (``grid_community``), walking (grid workers, 1.2–1.6 m/s) or riding
+  an e-bike (enforcement, 4–6 m/s) along straight segments between random waypoints, and sends a fix
+  every ``fix_interval_s`` (staggered) with the OsmAnd / Traccar client protocol (``protocol``):
+  ``GET /osmand?id=…``, the same as a form POST, or the JSON form. Fixes carry GPS jitter,
+  occasionally a poor-accuracy fix, a duplicate or an out-of-order one, so the server's noise filter
+  has work to do.
+* **Incidents** (``incidents``, ``phrases``, ``catalogue``) — a Poisson stream (``agenda``) of
+  ``POST /api/v1/incidents`` with Chinese descriptions per category, points in unit grids (some
+  communities are hotspots), mixed channels (grid worker near an officer, hotline with caller and
+  phone, public, video, sensor) and ~3 % that land in triage (outside the district, unknown or
+  missing category). A share of them is driven through the lifecycle (``lifecycle``: file, dispatch,
+  claim, handle, verify, close; some escalated, returned or rejected; some left alone to go overdue).
+
+``runner`` ties it together: nothing raises out of the loop (HTTP and connection errors are counted
+in ``SimStats`` and logged at DEBUG), ``stop`` ends everything within a second, and a status line is
+logged at INFO every 30 s.
+
+Entry points: :func:`run_simulator` (for ``gridcommand demo``, in a thread) and ``python -m
+workers.simulator --url URL`` (:func:`main`).
+"""
+
+from __future__ import annotations
+
+from .agenda import arrivals, next_gap_s
+from .catalogue import Catalogue, load_category_codes, load_no_department_codes
+from .cli import main
+from .incidents import CATEGORY_WEIGHTS, CHANNEL_WEIGHTS, UNKNOWN_CATEGORY, VIDEO_CLASSES, IncidentWriter
+from .lifecycle import PLANS, Plan, action_body, choose_plan
+from .patrols import EBIKE_SPEED_MPS, POOR_ACCURACY_M, WALK_SPEED_MPS, Fix, Patrol, random_point_in, speed_for_role
+from .phrases import SENSOR_CLASSES, TEMPLATES, describe
+from .protocol import KNOTS_PER_MPS, Client, osmand_json, osmand_query
+from .runner import Simulator, run_simulator
+from .stats import SimStats
+
+__all__ = [
+    "CATEGORY_WEIGHTS",
+    "CHANNEL_WEIGHTS",
+    "EBIKE_SPEED_MPS",
+    "KNOTS_PER_MPS",
+    "PLANS",
+    "POOR_ACCURACY_M",
+    "SENSOR_CLASSES",
+    "TEMPLATES",
+    "UNKNOWN_CATEGORY",
+    "VIDEO_CLASSES",
+    "WALK_SPEED_MPS",
+    "Catalogue",
+    "Client",
+    "Fix",
+    "IncidentWriter",
+    "Patrol",
+    "Plan",
+    "SimStats",
+    "Simulator",
+    "action_body",
+    "arrivals",
+    "choose_plan",
+    "describe",
+    "load_category_codes",
+    "load_no_department_codes",
+    "main",
+    "next_gap_s",
+    "osmand_json",
+    "osmand_query",
+    "random_point_in",
+    "run_simulator",
+    "speed_for_role",
+]

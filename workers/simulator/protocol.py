@@ -1,0 +1,155 @@
+"""The simulator's side of GridCommand's public protocols: OsmAnd / Traccar fixes, the REST API with bearer tokens."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from .lifecycle import signer
+from .patrols import Fix
+from .stats import SimStats
+
+log = logging.getLogger("gridcommand.simulator")
+
+KNOTS_PER_MPS = 1.943844  # 1 m/s in knots (OsmAnd's default speed unit)
+HTTP_TIMEOUT = (1.0, 3.0)  # connect, read
+CREATE_ATTEMPTS = 2  # a retry after a lost connection is safe: same idempotency key, same body
+
+
+def mps_to_knots(speed_mps: float) -> float:
+    """Metres per second in knots."""
+    return speed_mps * KNOTS_PER_MPS
+
+
+def osmand_query(fix: Fix) -> dict[str, str]:
+    """The query (or form) parameters of an OsmAnd fix: id, lat, lon, unix timestamp, speed in knots."""
+    return {
+        "id": fix.device_id,
+        "lat": f"{fix.lat:.7f}",
+        "lon": f"{fix.lon:.7f}",
+        "timestamp": str(int(fix.timestamp)),
+        "speed": f"{mps_to_knots(fix.speed_mps):.2f}",
+        "bearing": f"{fix.bearing:.1f}",
+        "altitude": f"{fix.altitude:.1f}",
+        "accuracy": f"{fix.accuracy:.1f}",
+        "batt": f"{fix.battery:.0f}",
+        "charge": "true" if fix.charging else "false",
+    }
+
+
+def osmand_json(fix: Fix) -> dict[str, Any]:
+    """The JSON form (Traccar Client / background-geolocation): speed in m/s, ISO timestamp."""
+    return {
+        "device_id": fix.device_id,
+        "location": {
+            "timestamp": datetime.fromtimestamp(fix.timestamp, UTC).isoformat().replace("+00:00", "Z"),
+            "coords": {
+                "latitude": round(fix.lat, 7),
+                "longitude": round(fix.lon, 7),
+                "accuracy": round(fix.accuracy, 1),
+                "speed": round(fix.speed_mps, 2),
+                "heading": round(fix.bearing, 1),
+                "altitude": round(fix.altitude, 1),
+            },
+            "is_moving": fix.is_moving,
+            "battery": {"level": round(fix.battery / 100.0, 2), "is_charging": fix.charging},
+        },
+    }
+
+
+class Client:
+    """HTTP to one GridCommand server; never raises for HTTP or connection reasons (they are counted in `stats`)."""
+
+    def __init__(
+        self, base_url: str, stats: SimStats, *, tokens: Mapping[str, str] | None = None, session=None, pool: int = 8
+    ):
+        self.base = base_url.rstrip("/")
+        self.stats = stats
+        self.tokens = dict(tokens or {})  # "leader": files, dispatches, verifies, closes; "dept": claims, handles
+        self.session = session
+        self.pool = pool
+
+    def open(self) -> bool:
+        """Make a pooled session unless one was given; True when this client made it (and should close it)."""
+        if self.session is not None:
+            return False
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self.pool, max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers["User-Agent"] = "GridCommand-demo-simulator/1"
+        session.headers.update(self.signed("read"))
+        self.session = session
+        return True
+
+    def close(self) -> None:
+        """Close the session."""
+        self.session.close()
+
+    def signed(self, action: str) -> dict[str, str]:
+        """The Authorization header of whoever takes this action in a real city (a department or the center)."""
+        token = self.tokens.get(signer(action))
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def request(self, method: str, path: str, **kwargs):
+        """One request; None on a connection error (counted). Never raises for HTTP reasons."""
+        import requests
+
+        try:
+            return self.session.request(method, self.base + path, timeout=HTTP_TIMEOUT, **kwargs)
+        except requests.RequestException as exc:
+            self.stats.add("errors")
+            log.debug("%s %s: %s", method, path, exc)
+            return None
+
+    def roster(self) -> list[dict]:
+        """The officers the server lists (empty while the endpoint is not there yet or lists nobody)."""
+        response = self.request("GET", "/api/v1/officers", params={"page_size": 500})
+        if response is None:
+            return []
+        if response.status_code != 200:
+            log.debug("officer roster: HTTP %s (endpoint not there yet?)", response.status_code)
+            return []
+        try:
+            body = response.json()
+        except ValueError:
+            return []
+        return body.get("items", []) if isinstance(body, dict) else list(body)
+
+    def send_fix(self, fix: Fix, form: str) -> None:
+        """Send one fix as a tracker app does: "get" (query), "form" (form POST) or "json"; counts the outcome."""
+        if form == "json":
+            response = self.request("POST", "/osmand", json=osmand_json(fix))
+        elif form == "form":
+            response = self.request("POST", "/osmand", data=osmand_query(fix))
+        else:
+            response = self.request("GET", "/osmand", params=osmand_query(fix))
+        if response is None:
+            return
+        if response.status_code < 300:
+            self.stats.add("fixes_sent")
+        else:
+            self.stats.add("fixes_rejected")
+            if response.status_code >= 500:
+                self.stats.add("errors")
+            log.debug("fix %s: HTTP %s %s", fix.device_id, response.status_code, response.text[:200])
+
+    def create_incident(self, body: Mapping[str, Any], idempotency_key: str):
+        """POST the report as the command center, retried once on a lost connection or a 5xx; the last response."""
+        headers = {"Idempotency-Key": idempotency_key, **self.signed("report")}
+        response = None
+        for _attempt in range(CREATE_ATTEMPTS):
+            response = self.request("POST", "/api/v1/incidents", json=body, headers=headers)
+            if response is not None and response.status_code < 500:
+                break
+        return response
+
+    def act(self, incident_id: str, action: str, body: Mapping[str, Any]):
+        """POST one lifecycle action, signed by whoever takes it in a real city; the response or None."""
+        path = f"/api/v1/incidents/{incident_id}/actions/{action}"
+        return self.request("POST", path, json=body, headers=self.signed(action))
