@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import dash
 from dash import Input, Output, State, dcc, html, no_update
 from flask import Flask
 
-from dashboard.pages import command, wall
+from dashboard.pages import command, hotline, triage, wall
 from dashboard.pages.i18n import DEFAULT_LANG, lang_of
 from dashboard.pages.login import init_login
 from dashboard.realtime import init_realtime
@@ -21,8 +22,8 @@ from dispatcher.settings import Settings
 PAGES = {"/": command, "/wall": wall}
 if importlib.util.find_spec("dashboard.pages.audit") is not None:  # added by the audit work; optional here
     PAGES["/audit"] = importlib.import_module("dashboard.pages.audit")
-PAGES["/hotline"] = importlib.import_module("dashboard.pages.hotline")  # the call-taker's console
-PAGES["/triage"] = importlib.import_module("dashboard.pages.triage")  # 待甄别: unplaced reports, suspected duplicates
+PAGES["/hotline"] = hotline  # the call-taker's console
+PAGES["/triage"] = triage  # 待甄别: unplaced reports, suspected duplicates
 
 
 def mount_dash(server: Flask, settings: Settings) -> dash.Dash:
@@ -53,9 +54,8 @@ def mount_dash(server: Flask, settings: Settings) -> dash.Dash:
     return app
 
 
-def _assets_dir():
-    from pathlib import Path
-
+def _assets_dir() -> Path:
+    """The browser assets shipped with the web layer (dashboard/assets)."""
     return Path(__file__).resolve().parents[1] / "assets"
 
 

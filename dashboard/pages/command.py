@@ -1,47 +1,30 @@
-"""The command center page (/): live map, grid overlay, incident queue, incident drawer; pushed updates via Socket.IO."""
+"""The command center page (/): live map, grid overlay, incident queue, incident drawer; pushed updates via Socket.IO.
+
+Split by concern: this module lays the page out; command_views renders the queue and the grid panel and
+command_callbacks keeps them live.
+"""
 
 from __future__ import annotations
 
-import dash
 import dash_leaflet as dl
-from dash import ALL, Input, Output, Patch, State, ctx, dcc, html, no_update
+from dash import dcc, html
 from dash_socketio import DashSocketIO
 
 from dashboard.pages import drawer, feed
-from dashboard.pages.components import (
-    ago,
-    base_map,
-    city_bounds,
-    fn,
-    grid_layer,
-    grids_url,
-    header,
-    light_dot,
-    viewer,
-)
-from dashboard.pages.i18n import client_strings, t
+from dashboard.pages.command_callbacks import register
+from dashboard.pages.command_views import TABS, community_hideout
+from dashboard.pages.components import base_map, city_bounds, fn, grid_layer, grids_url, header, viewer
+from dashboard.pages.i18n import client_strings, status_label, t
 from dashboard.runtime import current_runtime
-from dispatcher.cases import queries, stats
-from dispatcher.cases.lifecycle import Status
+from dispatcher.cases import stats
 from dispatcher.cases.scope import scope_clause
 from geo.grids import Level
 
-UNIT_ZOOM = 16
-QUEUE_ROWS = 100
-TABS = {
-    "new": dict(status=[Status.REPORTED, Status.TRIAGE]),
-    "dispatch": dict(status=[Status.FILED, Status.ESCALATED, Status.RETURNED]),
-    "overdue": dict(overdue=True, open=True),
-}
+__all__ = ["layout", "register"]
 
 
 def _coords(crs: str) -> dict | None:
     return None if crs == "wgs84" else fn("displayCoords")
-
-
-def community_hideout(load: dict) -> dict:
-    """The community layer's shading input: open/overdue per community and the maximum."""
-    return {"kind": "community", "load": load, "max": max((v["open"] for v in load.values()), default=0)}
 
 
 def layout(lang: str) -> html.Div:
@@ -187,240 +170,9 @@ def _queue_panel(lang: str, rt) -> html.Aside:
 
 
 def _legend(lang: str) -> html.Div:
+    """What the marker colours mean."""
     items = [("reported", "tab_new"), ("filed", "tab_dispatch"), ("dispatched", None), ("claimed", None)]
-    from dashboard.pages.i18n import status_label
-
     rows = [html.Div([html.I(className=f"gc-lg gc-s-{s}"), html.Span(status_label(s, lang))]) for s, _ in items]
     rows.append(html.Div([html.I(className="gc-lg gc-lg-late"), html.Span(t("overdue_flag", lang))]))
     rows.append(html.Div([html.I(className="gc-lg gc-lg-off"), html.Span(t("officers", lang))]))
     return html.Div([html.Div(t("legend", lang), className="gc-lg-title"), *rows], className="gc-legend")
-
-
-def queue_rows(tab: str, street: str | None, category: str | None, lang: str) -> tuple[list, dict[str, int]]:
-    """The rows of the active tab (newest first) and the count of every tab, under the street/category filters,
-    inside the signed-in user's scope (the filters only narrow it)."""
-    scope = scope_clause(viewer())
-    rt = current_runtime()
-    now = rt.clock()
-    counts, rows = {}, []
-    with rt.sessions() as session:
-        for key, base in TABS.items():
-            f = queries.IncidentFilter(
-                **base, grid=street or None, category=category or None, page_size=QUEUE_ROWS if key == tab else 1
-            )
-            items, counts[key] = queries.list_incidents(session, f, now=now, scope=scope)
-            if key == tab:
-                rows = [queue_row(i, rt, now, lang) for i in items]
-    if not rows:
-        rows = [html.Div(t("queue_empty", lang), className="gc-empty")]
-    elif counts[tab] > QUEUE_ROWS:
-        rows.append(html.Div(t("queue_more", lang, n=QUEUE_ROWS, total=counts[tab]), className="gc-empty"))
-    return rows, counts
-
-
-def queue_row(incident, rt, now, lang: str) -> html.Div:
-    """One queue line: urgency, category, clock light, description, where, how long ago."""
-    from dispatcher.cases.clocks import is_overdue, light
-
-    category = rt.city.catalogue.find_category(incident.category_code) if incident.category_code else None
-    cname = (category.name_zh if lang == "zh" else category.name_en) if category else (incident.category_code or "—")
-    community = rt.city.grids.find(incident.grid_community) if incident.grid_community else None
-    street = rt.city.grids.find(incident.grid_street) if incident.grid_street else None
-    place = " · ".join(
-        g.name if lang == "zh" else g.properties.get("name_en", g.name) for g in (street, community) if g
-    )
-    late = is_overdue(incident, now)
-    signal = light(rt.city, incident, now)
-    return html.Div(
-        [
-            html.Div(className=f"gc-urg gc-urg-{incident.urgency}"),
-            html.Div(
-                [
-                    html.Div(
-                        [
-                            html.B(cname, className="gc-q-cat"),
-                            html.Span(t("overdue_flag", lang), className="gc-tag-late")
-                            if late
-                            else light_dot(str(signal) if signal else None, lang),
-                        ],
-                        className="gc-q-l1",
-                    ),
-                    html.Div(incident.description, className="gc-q-desc"),
-                    html.Div(
-                        [
-                            html.Span(place or (t("f_location", lang) + " —")),
-                            html.Span(ago(incident.created_at, now, lang)),
-                        ],
-                        className="gc-q-l3",
-                    ),
-                ],
-                className="gc-q-main",
-            ),
-        ],
-        id={"type": "cc-qrow", "index": incident.id},
-        n_clicks=0,
-        className="gc-qrow" + (" gc-qrow-late" if late else ""),
-        **{"data-id": incident.id, "data-status": incident.status},
-    )
-
-
-def grid_panel(props: dict, lang: str) -> list:
-    """The clicked grid: code, name, leader and phone, its open incidents (those inside the user's scope).
-
-    Only the grid code is taken from the browser; everything else is read from the server's grids.
-    """
-    scope = scope_clause(viewer())
-    rt = current_runtime()
-    now = rt.clock()
-    grid = rt.city.grids.find(str(props["code"]))
-    if grid is None:
-        return [html.Div(t("grid_hint", lang), className="gc-hint")]
-    with rt.sessions() as session:
-        items, total = queries.list_incidents(
-            session, queries.IncidentFilter(grid=grid.code, open=True, page_size=8), now=now, scope=scope
-        )
-        rows = [
-            html.Div(
-                [html.Span(i.description[:28]), html.Span(ago(i.created_at, now, lang))],
-                id={"type": "cc-qrow", "index": i.id},
-                n_clicks=0,
-                className="gc-gp-row",
-            )
-            for i in items
-        ]
-    info = grid.properties
-    name = grid.name if lang == "zh" else info.get("name_en") or grid.name
-    return [
-        html.Div(
-            [html.B(name), html.Span(t(f"level_{grid.level}", lang), className="gc-gp-level")], className="gc-gp-title"
-        ),
-        html.Div([html.Span(t("grid_code", lang)), html.Code(grid.code)], className="gc-kv"),
-        html.Div([html.Span(t("grid_leader", lang)), html.B(info.get("leader_name") or "—")], className="gc-kv"),
-        html.Div(
-            [
-                html.Span(t("grid_phone", lang)),
-                html.A(info.get("leader_phone") or "—", href=f"tel:{info.get('leader_phone', '')}"),
-            ],
-            className="gc-kv",
-        ),
-        html.Div(f"{t('grid_open', lang)} · {total}", className="gc-gp-sub"),
-        *rows,
-    ]
-
-
-def register(app: dash.Dash) -> None:
-    """The command center's callbacks."""
-
-    @app.callback(
-        Output("cc-incidents", "data"),
-        Output("cc-seq", "data"),
-        Output("cc-communities", "hideout"),
-        Input("cc-socket", "data-incident"),
-        Input("cc-socket", "connected"),
-        Input("cc-sync-tick", "n_intervals"),
-        Input("cc-act-result", "data"),
-        State("cc-seq", "data"),
-        prevent_initial_call=True,
-    )
-    def sync(_message, connected, _tick, _acted, seq):
-        """Catch up from the outbox after the last applied sequence number (a push is only the trigger)."""
-        if ctx.triggered_id == "cc-socket" and ctx.triggered_prop_ids.get("cc-socket.connected") and not connected:
-            return no_update, no_update, no_update
-        principal = viewer()
-        rt = current_runtime()
-        now = rt.clock()
-        crs = feed.display_crs(rt.settings.tile_url)
-        try:
-            after = max(int(seq or 0), 0)
-        except (TypeError, ValueError):
-            after = 0
-        with rt.sessions() as session:
-            upserts, gone, last = feed.catch_up(session, rt.city, after, now, crs, principal)
-            if last == after:
-                return no_update, no_update, no_update
-            load = stats.open_by_community(session, now, scope_clause(principal))
-        patch = Patch()
-        for incident_id, record in upserts.items():
-            patch[incident_id] = record
-        for incident_id in gone:
-            del patch[incident_id]
-        return patch, last, community_hideout(load)
-
-    app.clientside_callback(
-        dash.ClientsideFunction("gc_cc", "incidentsLayer"),
-        Output("cc-incidents-layer", "data"),
-        Output("cc-open-n", "children"),
-        Output("cc-late-n", "children"),
-        Input("cc-incidents", "data"),
-        Input("cc-street", "value"),
-        Input("cc-category", "value"),
-        Input("cc-queue-tick", "n_intervals"),
-    )
-    app.clientside_callback(
-        dash.ClientsideFunction("gc_cc", "officersLayer"),
-        Output("cc-officers", "data"),
-        Input("cc-socket", "data-positions"),
-        Input("cc-off-tick", "n_intervals"),
-    )
-    app.clientside_callback(
-        dash.ClientsideFunction("gc_cc", "connection"),
-        Output("cc-conn", "children"),
-        Output("cc-conn", "className"),
-        Input("cc-socket", "connected"),
-        State("cc-strings", "data"),
-    )
-    app.clientside_callback(
-        dash.ClientsideFunction("gc_cc", "clock"), Output("cc-clock", "children"), Input("cc-clock-tick", "n_intervals")
-    )
-
-    @app.callback(
-        Output("cc-queue", "children"),
-        *[Output(f"cc-tab-{k}", "label") for k in TABS],
-        Input("cc-seq", "data"),
-        Input("cc-tab", "value"),
-        Input("cc-street", "value"),
-        Input("cc-category", "value"),
-        Input("cc-queue-tick", "n_intervals"),
-        State("gc-lang", "data"),
-    )
-    def queue(_seq, tab, street, category, _tick, lang):
-        """The side queue of the chosen tab, with the count of each tab in its label."""
-        rows, counts = queue_rows(tab or "new", street, category, lang)
-        return rows, *[f"{t(f'tab_{k}', lang)} {counts[k]}" for k in TABS]
-
-    @app.callback(
-        Output("cc-selected", "data"),
-        Input("cc-incidents-layer", "clickData"),
-        Input({"type": "cc-qrow", "index": ALL}, "n_clicks"),
-        prevent_initial_call=True,
-    )
-    def select(click, _clicks):
-        """A marker or a queue row opens the incident drawer."""
-        if ctx.triggered_id == "cc-incidents-layer":
-            props = (click or {}).get("properties") or {}
-            return props.get("id") or no_update
-        if isinstance(ctx.triggered_id, dict) and ctx.triggered and ctx.triggered[0]["value"]:
-            return ctx.triggered_id["index"]
-        return no_update
-
-    @app.callback(
-        Output("cc-grid-panel", "children"),
-        Input("cc-communities", "clickData"),
-        Input("cc-units", "clickData"),
-        State("gc-lang", "data"),
-        prevent_initial_call=True,
-    )
-    def grid_clicked(community, unit, lang):
-        """Clicking a grid shows its leader and open incidents."""
-        clicked = unit if ctx.triggered_id == "cc-units" else community
-        props = (clicked or {}).get("properties")
-        return grid_panel(props, lang) if isinstance(props, dict) and props.get("code") else no_update
-
-    @app.callback(
-        Output("cc-units", "url"), Input("cc-map", "zoom"), State("cc-units", "url"), prevent_initial_call=True
-    )
-    def unit_grids(zoom, url):
-        """Unit grids are fetched once, when the map first reaches street-level zoom."""
-        return grids_url("unit") if zoom and zoom >= UNIT_ZOOM and not url else no_update
-
-    drawer.register(app)

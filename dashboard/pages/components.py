@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import dash
 import dash_leaflet as dl
-from dash import dcc, html
+from dash import Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard.auth import current_principal
-from dashboard.pages.i18n import client_strings, role_label, status_label, t
+from dashboard.pages.i18n import client_strings, lang_of, role_label, status_label, t
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Account, Principal
 
@@ -131,6 +132,36 @@ def header(page: str, lang: str, prefix: str, stats: list | None = None) -> html
         ],
         className=f"gc-header gc-header-{page}",
     )
+
+
+def register_chrome(app: dash.Dash, prefix: str) -> None:
+    """The header's live pieces of a page with its own prefix: connection state, clock, 中/EN toggle."""
+    app.clientside_callback(
+        dash.ClientsideFunction("gc_cc", "connection"),
+        Output(f"{prefix}-conn", "children"),
+        Output(f"{prefix}-conn", "className"),
+        Input(f"{prefix}-socket", "connected"),
+        State(f"{prefix}-strings", "data"),
+    )
+    app.clientside_callback(
+        dash.ClientsideFunction("gc_cc", "clock"),
+        Output(f"{prefix}-clock", "children"),
+        Input(f"{prefix}-clock-tick", "n_intervals"),
+    )
+
+    @app.callback(
+        Output("gc-lang", "data", allow_duplicate=True),
+        Output("gc-url", "search", allow_duplicate=True),
+        Input(f"{prefix}-lang", "n_clicks"),
+        State("gc-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def toggle(n, stored):
+        """中 / EN: the choice is remembered and written to the URL."""
+        if not n:
+            return no_update, no_update
+        lang = "en" if lang_of(stored) == "zh" else "zh"
+        return lang, f"?lang={lang}"
 
 
 def grid_layer(

@@ -249,7 +249,7 @@ def client_strings(lang: str) -> dict[str, str]:
     return out
 
 
-# ---- hotline console (/hotline) and triage page (/triage): dashboard/pages/hotline.py, triage.py ----
+# ---- hotline console (/hotline) and triage page (/triage): dashboard/pages/hotline*.py, triage*.py ----
 STRINGS.update(
     {
         "nav_hotline": ("热线受理", "Hotline"),

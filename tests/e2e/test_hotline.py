@@ -94,13 +94,20 @@ def test_hotline_call_is_saved_with_ctrl_enter_and_shows_on_the_command_center(
     assert watched.errors == []
 
 
-def test_new_caller_and_english_toggle(open_page):
-    page = open_page("/hotline").page
+def test_new_caller_clear_and_english_toggle(open_page):
+    watched = open_page("/hotline")
+    page = watched.page
     page.wait_for_selector("#hl-phone", timeout=10_000)
     page.fill("#hl-phone", "13700009999")
     page.press("#hl-phone", "Enter")
     page.wait_for_selector("#hl-new-caller", timeout=5000)
     assert "新来电人" in page.inner_text("#hl-history")
+    page.fill("#hl-desc", "e2e 清空：不保存的来电")
+    page.click("#hl-clear")  # 清空: nothing is saved, the form is ready for the next call
+    expect(page.locator("#hl-desc")).to_have_value("", timeout=5000)
+    assert page.input_value("#hl-phone") == "" and page.locator("#hl-new-caller").count() == 0
+    assert page.locator("#hl-new-id").count() == 0
     page.click("#hl-lang")
     expect(page.locator("header")).to_contain_text("Hotline", timeout=5000)
     assert "Caller's number" in page.inner_text(".gc-hl-caller")
+    assert watched.errors == []

@@ -1,17 +1,23 @@
 """The hotline console (/hotline) and the triage page (/triage) through their Dash callbacks, as the browser
-would call them (POST /_dash-update-component with a bearer token), on both backends: the caller's history,
-the grid path of a map click, saving a call as the signed-in user, role checks, triage filing."""
+would call them (POST /_dash-update-component with a bearer token), on both backends: the caller's history
+(audited and refused like the API), the grid path of a map click, duplicate suggestions from the engine,
+stock phrases from the settings' data directory, saving a call as the signed-in user, role checks, triage filing."""
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import select
 
+from dashboard.runtime import runtime_of
 from dispatcher.access.accounts import Account, issue_token
 from dispatcher.cases.incident import Incident
+from dispatcher.settings import REPO_ROOT
+from geo.distance import haversine_m
 from tests.conftest import T0
 from tests.integration.helpers import inside
 
@@ -23,11 +29,16 @@ PHONE = "13912345678"
 def dash_server(app):
     from dashboard.pages import mount_dash
 
-    mount_dash(app, app.extensions["gridcommand"].settings)
+    mount_dash(app, runtime_of(app).settings)
     return app
 
 
 def account_token(db, role: str, region: str | None = "330199", department: str | None = None) -> str:
+    return make_account(db, role, region, department)[1]
+
+
+def make_account(db, role: str, region: str | None = "330199", department: str | None = None) -> tuple[str, str]:
+    """A fresh account of `role`: (username, bearer token)."""
     _, _, sessions = db
     tag = uuid.uuid4().hex[:8]
     with sessions.begin() as session:
@@ -43,7 +54,7 @@ def account_token(db, role: str, region: str | None = "330199", department: str 
         )
         session.add(account)
         session.flush()
-        return issue_token(session, account, name="tests", kind="service", now=T0)
+        return account.username, issue_token(session, account, name="tests", kind="service", now=T0)
 
 
 def callback(client, token: str, output: str, inputs, state=(), changed: str | None = None):
@@ -328,3 +339,117 @@ def test_duplicates_are_suggested_and_merge_into_saves_a_child_of_that_case(dash
         child = session.scalars(select(Incident).where(Incident.description == "重复来电：路口垃圾")).one()
         assert child.status == "merged" and child.parent_id == original["id"]
         assert session.get(Incident, original["id"]).merged_count == 1
+
+
+def audit_rows(engine, actor: str) -> list:
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.text("SELECT action, target, result, role FROM audit_log WHERE actor = :a ORDER BY id"), {"a": actor}
+        ).all()
+
+
+def test_a_caller_lookup_is_audited_with_the_number_masked_like_the_api(dash_server, client, db, city):
+    _, engine, _ = db
+    username, token = make_account(db, "hotline")
+    report = {"description": "查询审计：路灯不亮", "category_code": "020101", "reporter_phone": "13955550001"}
+    lon, lat = inside(city.grids.by_level("unit")[14])
+    assert client.post("/api/v1/incidents", json={**report, "lon": lon, "lat": lat}).status_code == 201
+    lookup(client, token, "13955550001")
+    lookup(client, token, "13955550002")
+    rows = audit_rows(engine, username)
+    assert [(r.action, r.target, r.result, r.role) for r in rows] == [
+        ("caller.lookup", "phone:139****0001", "ok", "hotline"),
+        ("caller.lookup", "phone:139****0002", "ok", "hotline"),
+    ]
+    with engine.connect() as conn:
+        leaked = conn.scalar(
+            sa.text("SELECT count(*) FROM audit_log WHERE actor = :a AND CAST(detail AS TEXT) LIKE '%1395555%'"),
+            {"a": username},
+        )
+    assert leaked == 0
+
+
+def test_a_role_that_may_not_see_callers_gets_no_history_and_a_denied_audit_record(dash_server, client, db, city):
+    _, engine, _ = db
+    lon, lat = inside(city.grids.by_level("unit")[15])
+    client.post(
+        "/api/v1/incidents",
+        json={
+            "description": "越权查询：来电人历史",
+            "category_code": "020101",
+            "lon": lon,
+            "lat": lat,
+            "reporter_phone": "13955550003",
+            "reporter_name": "钱女士",
+        },
+    )
+    username, token = make_account(db, "dept_head", None, "HW")
+    out = lookup(client, token, "13955550003")  # a replayed callback: the page itself is refused to this role
+    shown = text(out)
+    assert "无权访问" in shown and "钱" not in shown and "越权查询" not in shown and "13955550003" not in shown
+    assert [(r.action, r.target, r.result) for r in audit_rows(engine, username)] == [
+        ("caller.lookup", "phone:139****0003", "denied")
+    ]
+
+
+def duplicates_of(client, token, category: str, point: tuple[float, float], phone: str = "") -> str:
+    return text(
+        callback(
+            client,
+            token,
+            "hl-dups.children",
+            [
+                ("hl-category", "value", category),
+                ("hl-loc", "data", {"lon": point[0], "lat": point[1]}),
+                ("hl-parent", "data", None),
+            ],
+            [("hl-phone", "value", phone), ("gc-lang", "data", "zh")],
+        )
+    )
+
+
+def test_duplicates_come_from_the_engine_same_caller_elsewhere_and_distance_by_haversine(dash_server, client, db, city):
+    token = account_token(db, "dispatcher")
+    here, far = inside(city.grids.by_level("unit")[70]), inside(city.grids.by_level("unit")[170])
+    earlier = client.post(
+        "/api/v1/incidents",
+        json={
+            "description": "同一来电人：别处的噪声",
+            "category_code": "020302",
+            "lon": far[0],
+            "lat": far[1],
+            "reporter_phone": "13955550004",
+        },
+    ).json
+    shown = duplicates_of(client, token, "020101", here, phone="+86 139-5555-0004")
+    assert earlier["id"] in shown and "同一来电人" in shown  # another category, far away: only the engine knows
+    assert earlier["id"] not in duplicates_of(client, token, "020101", here)
+    near = client.post(
+        "/api/v1/incidents",
+        json={"description": "附近同类：垃圾", "category_code": "020101", "lon": here[0], "lat": here[1]},
+    ).json
+    moved = (here[0] + 0.0002, here[1] + 0.0001)
+    shown = duplicates_of(client, token, "020101", moved)
+    assert near["id"] in shown and f"{haversine_m(*moved, *here):.0f} m" in shown
+
+
+def test_stock_phrases_are_read_from_the_data_directory_of_the_settings(dash_server, client, db, tmp_path):
+    (tmp_path / "hotline_phrases.yaml").write_text(
+        'default: [测试惯用语甲]\n"020101": [测试惯用语乙]\n', encoding="utf-8"
+    )
+    runtime = runtime_of(dash_server)
+    runtime.settings = runtime.settings.model_copy(update={"data_dir": tmp_path})
+    token = account_token(db, "hotline")
+    out = text(callback(client, token, "hl-phrases.children", [("hl-category", "value", "020101")]))
+    assert out.index("测试惯用语乙") < out.index("测试惯用语甲") and "市民来电反映" not in out
+
+
+def test_the_web_layer_measures_no_distance_and_the_hotline_queries_no_table_itself():
+    """geo.distance.haversine_m is the product's one distance function (the engine measures, the pages show);
+    the console's caller history and duplicate search are the engine's, never its own SQL."""
+    trig = re.compile(r"\b(?:math|np|numpy)\.(?:radians|sin|cos|asin|acos|atan2|hypot)\b|haversine|6_?371")
+    measuring = [str(p) for p in (REPO_ROOT / "dashboard").rglob("*.py") if trig.search(p.read_text("utf-8"))]
+    assert measuring == []
+    own_sql = re.compile(r"\bselect\(|session\.(?:scalars|execute|query)\(|import Incident\b|from sqlalchemy")
+    hotline = sorted((REPO_ROOT / "dashboard" / "pages").glob("hotline*.py"))
+    assert hotline and [str(p) for p in hotline if own_sql.search(p.read_text("utf-8"))] == []
