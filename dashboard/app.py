@@ -20,10 +20,11 @@ IMPORT_ENDPOINT = "api.import_grids"
 
 def create_server(settings: Settings, runtime: Runtime | None = None) -> Flask:
     """The Flask server of one web process, wired to its runtime (database, city, Redis)."""
-    cipher.install_key(settings.pii_key.get_secret_value())  # before anything reads or writes personal data
+    settings.require_keys()  # no default or published secret: refuse to start
+    cipher.install_key(settings.key("pii_key"))  # before anything reads or writes personal data
     server = Flask("gridcommand")
     server.config.update(
-        SECRET_KEY=settings.secret_key.get_secret_value(),
+        SECRET_KEY=settings.key("secret_key"),
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         JSON_AS_ASCII=False,
     )

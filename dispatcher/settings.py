@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,16 +32,31 @@ class Settings(BaseSettings):
     grids_file: Path | None = Field(
         default=None, description="Grid GeoJSON loaded by `demo`; default is the demo city."
     )
-    secret_key: SecretStr = Field(default=SecretStr("dev-only-change-me"), description="Flask session signing key.")
+    secret_key: SecretStr | None = Field(
+        default=None, description="Flask session signing key; required (`gridcommand keys generate`)."
+    )
     timezone: str = Field(default="Asia/Shanghai", description="Local time zone of the working calendar.")
     demo_mode: bool = Field(
         default=False, description="Set by `gridcommand demo`: the login page offers the demo accounts."
     )
     session_idle_minutes: int = Field(default=30, description="Sign out after this long without activity.")
     session_absolute_minutes: int = Field(default=12 * 60, description="Sign out this long after signing in.")
-    pii_key: SecretStr = Field(
-        default=SecretStr("dev-only-pii-key-change-me"),
-        description="Key that encrypts callers' names and phone numbers at rest.",
+    pii_key: SecretStr | None = Field(
+        default=None,
+        description="Key that encrypts callers' names and phone numbers at rest; required (`gridcommand keys generate`).",
+    )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the audit trail's HMAC chain and checkpoints; required, kept out of the database.",
+    )
+    audit_checkpoint_file: Path = Field(
+        default_factory=lambda data: data["var_dir"] / "audit-checkpoints.log",
+        description="Signed audit checkpoints, written outside the database (a file another host may collect).",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The URL people use (https://city.example.gov.cn) behind a proxy: the allowed browser origin, and "
+        "https means Secure cookies.",
     )
     cors_origins: list[str] = Field(
         default_factory=list,
@@ -66,6 +82,28 @@ class Settings(BaseSettings):
     position_retention_days: int = Field(default=90, description="Days of officer position history kept.")
     queue_name: str = Field(default="gridcommand", description="RQ queue for follow-up jobs.")
     tile_url: str | None = Field(default=None, description="Map tile URL template; none = no remote tiles.")
+    rate_limit_device: str = Field(default="120/minute", description="Position reports per tracker device.")
+
+    def require_keys(self) -> None:
+        """MissingKeys naming every required key that is unset or too weak, with how to make them."""
+        if missing := self.missing_keys():
+            raise MissingKeys(missing)
+
+    def key(self, name: Literal["secret_key", "pii_key", "audit_key"]) -> str:
+        """The value of a required key; MissingKeys when it is unset or too weak."""
+        value = getattr(self, name)
+        if value is None or not strong(value.get_secret_value()):
+            raise MissingKeys([f"GRIDCOMMAND_{name.upper()}"])
+        return str(value.get_secret_value())
+
+    def missing_keys(self) -> list[str]:
+        """The environment variables of required keys that are unset or too weak (empty when all are real)."""
+        keys = {
+            "GRIDCOMMAND_SECRET_KEY": self.secret_key,
+            "GRIDCOMMAND_PII_KEY": self.pii_key,
+            "GRIDCOMMAND_AUDIT_KEY": self.audit_key,
+        }
+        return [name for name, key in keys.items() if key is None or not strong(key.get_secret_value())]
 
     @property
     def is_postgres(self) -> bool:
@@ -74,6 +112,26 @@ class Settings(BaseSettings):
     @property
     def demo_grids_path(self) -> Path:
         return self.grids_file or self.data_dir / "demo_city" / "grids.geojson"
+
+
+class MissingKeys(RuntimeError):
+    """Required keys are unset or too weak: nothing starts on a default or published secret."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(
+            f"{', '.join(names)} not set or too weak (at least {MIN_KEY_CHARS} random characters): run "
+            "`gridcommand keys generate` and put its lines in the environment (or an env file the service reads)"
+        )
+        self.names = names
+
+
+KNOWN_PUBLIC_KEYS = frozenset({"dev-only-change-me", "dev-only-pii-key-change-me"})  # documented in old releases
+MIN_KEY_CHARS = 32
+
+
+def strong(key: str) -> bool:
+    """A key is long enough to be random (`gridcommand keys generate` makes 43 characters) and not a published one."""
+    return len(key) >= MIN_KEY_CHARS and key not in KNOWN_PUBLIC_KEYS
 
 
 @lru_cache(maxsize=1)

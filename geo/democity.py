@@ -14,11 +14,13 @@ import json
 import math
 import random
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, MultiPoint, Point, Polygon
+from shapely.geometry import LinearRing, LineString, MultiPoint, MultiPolygon, Point, Polygon
 
 DEFAULT_SEED = 20261128
 DISTRICT_CODE = "330199"
@@ -129,7 +131,7 @@ MOBILE_PREFIXES = (
 )
 
 
-def generate(seed: int = DEFAULT_SEED) -> dict:
+def generate(seed: int = DEFAULT_SEED) -> dict[str, Any]:
     """The demo city as a GeoJSON FeatureCollection, identical for the same seed."""
     rng = random.Random(seed)
     district = _district_outline(rng)
@@ -226,7 +228,7 @@ def _assign_units(faces: list[Polygon], communities: list[list[Polygon]]) -> dic
     return units
 
 
-def _merge_slivers(pieces: list, min_area: float) -> list:
+def _merge_slivers(pieces: list[Polygon], min_area: float) -> list[Polygon]:
     """Merge each piece smaller than min_area into the largest neighbour sharing an edge."""
     pieces = list(pieces)
     while True:
@@ -247,7 +249,7 @@ def _merge_slivers(pieces: list, min_area: float) -> list:
             return pieces
 
 
-def _collection(rng: random.Random, units: dict[tuple[int, int], list]) -> dict:
+def _collection(rng: random.Random, units: dict[tuple[int, int], list[Polygon]]) -> dict[str, Any]:
     """The FeatureCollection: district, streets, communities (unions of units) and unit grids."""
     names = list(COMMUNITIES)
     rng.shuffle(names)
@@ -303,7 +305,7 @@ def _collection(rng: random.Random, units: dict[tuple[int, int], list]) -> dict:
     return {"type": "FeatureCollection", "name": "云河区 demo city (fictional)", "features": features}
 
 
-def _leader(rng: random.Random, phones: set[str]) -> dict:
+def _leader(rng: random.Random, phones: set[str]) -> dict[str, str]:
     """A plausible grid leader name and a unique 11-digit mobile number."""
     name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
     while True:
@@ -313,20 +315,28 @@ def _leader(rng: random.Random, phones: set[str]) -> dict:
             return {"leader_name": name, "leader_phone": phone}
 
 
-def _feature(code: str, name: str, name_en: str, level: str, parent: str | None, geom, extra: dict) -> dict:
+def _feature(
+    code: str,
+    name: str,
+    name_en: str,
+    level: str,
+    parent: str | None,
+    geom: Polygon | MultiPolygon,
+    extra: Mapping[str, str | int],
+) -> dict[str, Any]:
     """One GeoJSON Feature with counter-clockwise exteriors and 7-decimal coordinates."""
     geom = shapely.orient_polygons(geom)
     props = {"code": code, "name": name, "name_en": name_en, "level": level, "parent": parent, **extra}
     return {"type": "Feature", "properties": props, "geometry": _geojson_geometry(geom)}
 
 
-def _geojson_geometry(geom) -> dict:
+def _geojson_geometry(geom: Polygon | MultiPolygon) -> dict[str, Any]:
     """GeoJSON geometry dict with coordinates rounded to 7 decimals."""
 
-    def ring(r) -> list:
+    def ring(r: LinearRing) -> list[list[float]]:
         return [[round(x, 7), round(y, 7)] for x, y in r.coords]
 
-    def polygon(p) -> list:
+    def polygon(p: Polygon) -> list[list[list[float]]]:
         return [ring(p.exterior)] + [ring(h) for h in p.interiors]
 
     if geom.geom_type == "Polygon":
@@ -336,7 +346,7 @@ def _geojson_geometry(geom) -> dict:
     raise ValueError(f"unexpected geometry {geom.geom_type}")
 
 
-def dumps(collection: dict) -> str:
+def dumps(collection: Mapping[str, Any]) -> str:
     """Compact, sorted, UTF-8 JSON text of a collection."""
     return json.dumps(collection, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 

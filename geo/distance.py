@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 EARTH_RADIUS_M = 6_371_008.8  # IUGG mean Earth radius
 
@@ -18,7 +19,7 @@ def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
-def haversine_m_many(lon: float, lat: float, lons, lats) -> np.ndarray:
+def haversine_m_many(lon: float, lat: float, lons: npt.ArrayLike, lats: npt.ArrayLike) -> np.ndarray:
     """Great-circle distances in metres from one (lon, lat) point to arrays of points."""
     lons = np.asarray(lons, dtype=float)
     lats = np.asarray(lats, dtype=float)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -122,7 +122,7 @@ class GridIndex:
     def __len__(self) -> int:
         return len(self._grids)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Grid]:
         return iter(self._grids.values())
 
     def get(self, code: str) -> Grid:
@@ -184,7 +184,7 @@ class GridIndex:
     def border_distance_m(self, lon: float, lat: float) -> float:
         """Metres from the point to the boundary of its unit grid; inf outside every unit grid."""
         path = self.locate(lon, lat)
-        if path is None:
+        if path is None or path.unit is None:  # a located path always names its unit
             return math.inf
         geometry = self.get(path.unit).geometry
         metres_per_deg = EARTH_RADIUS_M * math.pi / 180.0

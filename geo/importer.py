@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import shape
+from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.validation import explain_validity
 
 from geo.grids import LEVELS_TOP_DOWN, PARENT_LEVEL, Grid, Level
@@ -77,7 +77,7 @@ class _Parsed:
     name: str
     level: Level
     parent: str | None
-    geometry: Any
+    geometry: Polygon | MultiPolygon | None
     extra: dict[str, Any]
 
 
@@ -93,7 +93,7 @@ def load_grids(path: str | Path) -> list[Grid]:
     return parse_grids(collection)
 
 
-def parse_grids(collection: Mapping) -> list[Grid]:
+def parse_grids(collection: Mapping[str, Any]) -> list[Grid]:
     """Validate a GeoJSON FeatureCollection and return its grids; GridImportError lists all problems."""
     problems: list[FeatureProblem] = []
     features = _check_collection(collection, problems)
@@ -117,7 +117,7 @@ def parse_grids(collection: Mapping) -> list[Grid]:
     ]
 
 
-def _check_collection(collection: Any, problems: list[FeatureProblem]) -> list | None:
+def _check_collection(collection: Any, problems: list[FeatureProblem]) -> list[Any] | None:
     """Features of a FeatureCollection, or None after recording why it is not one."""
     if not isinstance(collection, Mapping) or collection.get("type") != "FeatureCollection":
         kind = collection.get("type") if isinstance(collection, Mapping) else type(collection).__name__
@@ -149,7 +149,6 @@ def _parse_feature(index: int, feature: Any, problems: list[FeatureProblem]) -> 
         return None
     raw_code = props.get("code")
     code = raw_code if isinstance(raw_code, str) and _CODE_RE.match(raw_code) else None
-    before = len(problems)
 
     def bad(reason: str) -> None:
         problems.append(
@@ -169,13 +168,13 @@ def _parse_feature(index: int, feature: Any, problems: list[FeatureProblem]) -> 
         elif level != Level.DISTRICT and not (isinstance(parent, str) and _CODE_RE.match(parent)):
             bad(f"invalid properties.parent {parent!r}: a {level} needs the code of its {PARENT_LEVEL[level]}")
     geometry = _parse_geometry(feature.get("geometry"), bad)
-    if len(problems) > before and (code is None or level is None or not isinstance(name, str)):
+    if code is None or level is None or not isinstance(name, str):  # each of these recorded a problem above
         return None
     extra = {k: v for k, v in props.items() if k not in RESERVED_PROPERTIES}
     return _Parsed(index, code, name, level, parent, geometry, extra)
 
 
-def _parse_level(value: Any, bad) -> Level | None:
+def _parse_level(value: Any, bad: Callable[[str], None]) -> Level | None:
     """The Level named by value, or None after reporting it."""
     try:
         return Level(value)
@@ -185,7 +184,7 @@ def _parse_level(value: Any, bad) -> Level | None:
         return None
 
 
-def _parse_geometry(geometry: Any, bad) -> Any:
+def _parse_geometry(geometry: Any, bad: Callable[[str], None]) -> Polygon | MultiPolygon | None:
     """A valid shapely Polygon/MultiPolygon from a GeoJSON geometry, or None after reporting why not."""
     if not isinstance(geometry, Mapping):
         bad("missing geometry")

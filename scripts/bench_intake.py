@@ -29,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmark import (
+    BENCH_KEYS,
     DEMO_GRIDS,
     Report,
     Server,
@@ -212,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     admin, _, name = _pg_admin(args.pg_url)
     _recreate_pg_database(admin, name)
     redis.Redis.from_url(REDIS_URL).flushdb()
-    env = {**os.environ, "DATABASE_URL": args.pg_url, "REDIS_URL": REDIS_URL, **LIMITS}
+    env = {**os.environ, **BENCH_KEYS, "DATABASE_URL": args.pg_url, "REDIS_URL": REDIS_URL, **LIMITS}
     report = Report()
     with tempfile.TemporaryDirectory(prefix="gc-intake-") as tmp:
         env["GRIDCOMMAND_MEDIA_DIR"] = str(Path(tmp) / "media")

@@ -68,6 +68,7 @@ sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(SCRIPTS))
 
 from benchmark import (
+    BENCH_KEYS,
     BENCH_REGION,
     DEMO_GRIDS,
     BenchAccount,
@@ -1159,6 +1160,7 @@ def main(argv: list[str] | None = None) -> int:
     sqlite_path = workdir / "live.sqlite"
     env = {
         **os.environ,
+        **BENCH_KEYS,
         "DATABASE_URL": f"sqlite:///{sqlite_path}",
         "REDIS_URL": REDIS_URL,
         "GRIDCOMMAND_RELAY_INTERVAL_S": "0.2",

@@ -46,6 +46,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import contextlib
 
+from dashboard.cli.keys import new_keys
 from geo.grids import GridIndex, Level, naive_locate
 from geo.importer import load_grids
 
@@ -61,6 +62,7 @@ TARGET_P95_MS = {"sqlite": 50.0, "postgres": 100.0}
 BENCH_USERNAME = "bench"
 BENCH_REGION = "330199"  # the demo city's district: the account sees (and is pushed) every incident in it
 BENCH_RATE_LIMITS = {"GRIDCOMMAND_RATE_LIMIT_INTAKE": "100000/minute"}
+BENCH_KEYS = new_keys()  # this run's own keys; nothing starts without them
 
 
 @dataclass
@@ -525,7 +527,7 @@ def bench_api_backend(
 
     label = "SQLite" if backend == "sqlite" else "PostgreSQL"
     print(f"\n## Create incident over HTTP: {label} ({database_url})")
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": BENCH_REDIS_URL, **BENCH_RATE_LIMITS}
+    env = {**os.environ, **BENCH_KEYS, "DATABASE_URL": database_url, "REDIS_URL": BENCH_REDIS_URL, **BENCH_RATE_LIMITS}
     env.pop("GRIDCOMMAND_GRIDS_FILE", None)
     _run_cli(["db", "upgrade"], env)
     _run_cli(["import-grids", str(DEMO_GRIDS)], env)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import secrets
 from datetime import UTC, datetime
 
 import pytest
@@ -21,6 +22,10 @@ from geo.grids import GridIndex
 from geo.importer import load_grids
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Keys for this test run only, inherited by every process the tests start (a deployment makes its own with
+# `gridcommand keys generate`; nothing starts without them).
+for _name in ("GRIDCOMMAND_SECRET_KEY", "GRIDCOMMAND_PII_KEY", "GRIDCOMMAND_AUDIT_KEY"):
+    os.environ.setdefault(_name, secrets.token_urlsafe(32))
 PG_URL = os.environ.get("GRIDCOMMAND_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/gridcommand_test")
 REDIS_URL = os.environ.get("GRIDCOMMAND_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 DEMO_GRIDS = REPO_ROOT / "data" / "demo_city" / "grids.geojson"
@@ -39,7 +44,7 @@ def unavailable(what: str, exc: Exception):
 @pytest.fixture(scope="session", autouse=True)
 def pii_key():
     """The PII key of the default settings, installed as every process installs its own at start-up."""
-    cipher.install_key(Settings().pii_key.get_secret_value())
+    cipher.install_key(Settings().key("pii_key"))
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ def worker_context() -> WorkerContext:
     settings = get_settings()
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set: workers need the Redis the web process uses")
-    cipher.install_key(settings.pii_key.get_secret_value())
+    cipher.install_key(settings.key("pii_key"))
     conn = connect(settings.redis_url)
     return WorkerContext(
         sessions=make_sessions(make_engine(settings.database_url, pool_size=2)),

@@ -25,7 +25,7 @@ log = logging.getLogger("gridcommand")
 def open_engine(settings: Settings) -> Iterator[Engine]:
     """The engine of DATABASE_URL with this process's PII key installed, disposed afterwards. Every command that
     touches the database goes through here (or `_database`)."""
-    cipher.install_key(settings.pii_key.get_secret_value())
+    cipher.install_key(settings.key("pii_key"))
     engine = make_engine(settings.database_url)
     try:
         yield engine

@@ -19,6 +19,7 @@ from dashboard.cli.demo import (
     ensure_demo_officers,
     simulator,
 )
+from dashboard.cli.keys import require_keys, use_demo_keys
 from dispatcher.settings import Settings, get_settings
 
 
@@ -28,7 +29,9 @@ def worker(burst: bool) -> None:
     """Run an RQ worker: outbox relay to browsers, deadline sweeps (needs REDIS_URL)."""
     from workers.main import run
 
-    run(get_settings(), burst=burst)
+    settings = get_settings()
+    require_keys(settings)
+    run(settings, burst=burst)
 
 
 @main.command()
@@ -36,8 +39,10 @@ def worker(burst: bool) -> None:
 @click.option("--port", default=8050, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
     """Run the web process (API + command center). Without REDIS_URL a bundled Redis and a worker start too."""
-    with services(get_settings()) as settings:
-        run_web(settings, host, port)
+    settings = get_settings()
+    require_keys(settings)
+    with services(settings) as running:
+        run_web(running, host, port)
 
 
 @main.command()
@@ -47,7 +52,7 @@ def serve(host: str, port: int) -> None:
 @click.option("--rate", default=20.0, show_default=True, help="Simulated incidents per minute (0: none).")
 def demo(host: str, port: int, officers: int, rate: float) -> None:
     """Start everything on the embedded default with the demo city: web, worker, bundled Redis, SQLite, simulator."""
-    settings = get_settings()
+    settings = use_demo_keys(get_settings())
     upgrade_schema(settings)
     ensure_demo_grids(settings)
     ensure_demo_officers(settings)

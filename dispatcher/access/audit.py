@@ -31,6 +31,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     event,
     func,
     select,
@@ -106,6 +107,8 @@ class AuditHead(Base):
     last_hash: Mapped[str] = mapped_column(String(64))
 
 
+_HEAD_TABLE: Table = Base.metadata.tables[AuditHead.__tablename__]  # the Table (`__table__` is typed FromClause)
+
 # Tables made by `Base.metadata.create_all` (unit tests) get the same append-only guard as the migration's.
 _SQLITE_GUARDS = tuple(
     f"CREATE TRIGGER audit_log_no_{op.lower()} BEFORE {op} ON audit_log "
@@ -124,7 +127,7 @@ def _utc_text(at: datetime) -> str:
 
 def canonical(fields: dict[str, Any], prev_hash: str) -> bytes:
     """The exact bytes that are hashed: sorted keys, no spaces, UTF-8, the time as UTC to the microsecond."""
-    body = {name: fields.get(name) for name in HASHED_FIELDS}
+    body: dict[str, Any] = {name: fields.get(name) for name in HASHED_FIELDS}
     body["at"] = _utc_text(body["at"])
     body["detail"] = body["detail"] or {}
     body["prev_hash"] = prev_hash
@@ -183,7 +186,7 @@ def append_many(session: Session, entries: Iterable[Entry], *, now: datetime) ->
         records.append(record)
     session.add_all(records)
     session.flush()
-    head = AuditHead.__table__
+    head = _HEAD_TABLE
     if last_id is None:
         session.execute(head.insert().values(id=HEAD_ID, last_id=records[-1].id, last_hash=prev))
     else:
@@ -201,7 +204,7 @@ def _lock_head(session: Session) -> tuple[int | None, str]:
             text("SELECT pg_advisory_xact_lock(:a), pg_advisory_xact_lock(:b)"),
             {"a": OUTBOX_LOCK_KEY, "b": AUDIT_LOCK_KEY},
         )
-    head = AuditHead.__table__
+    head = _HEAD_TABLE
     row = session.execute(
         select(head.c.last_id, head.c.last_hash).where(head.c.id == HEAD_ID).with_for_update()
     ).first()
@@ -306,7 +309,7 @@ def _broken_link(session: Session, count: int, record: AuditRecord, prev_id: int
 
 def _check_head(session: Session, count: int, last_id: int, last_hash: str) -> VerifyResult:
     """The chain is whole; does it end where the head says the newest record is?"""
-    head = AuditHead.__table__
+    head = _HEAD_TABLE
     row = session.execute(select(head.c.last_id, head.c.last_hash).where(head.c.id == HEAD_ID)).first()
     if row is None or (row.last_id == last_id and row.last_hash == last_hash):
         return VerifyResult(True, count)

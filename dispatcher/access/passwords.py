@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -25,6 +27,6 @@ def new_totp_secret() -> str:
     return pyotp.random_base32()
 
 
-def check_totp(secret: str, code: str, *, at=None) -> bool:
+def check_totp(secret: str, code: str, *, at: datetime | None = None) -> bool:
     """A 6-digit code valid now (one 30 s step of drift allowed)."""
     return pyotp.TOTP(secret).verify(code.strip(), for_time=at, valid_window=1)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import shapely
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import Session, object_session
 
 from dispatcher.access.accounts import Principal
 from dispatcher.cases import merging
@@ -23,6 +24,8 @@ from dispatcher.city.routing import RoutingDecision, TriageReason
 from dispatcher.errors import ConcurrentUpdate, Invalid, NotFound
 
 MANUAL_LEVEL = "district"  # a case routed by hand belongs to the district command center
+
+T = TypeVar("T")
 
 
 def perform_action(
@@ -67,7 +70,7 @@ def get_incident(
 def place(city: City, incident: Incident, lon: float | None, lat: float | None) -> RoutingDecision | TriageReason:
     """Locate and route: record the grid path, the department, the level and why."""
     path = None
-    if lon is not None:
+    if lon is not None and lat is not None:  # given together or not at all (commands.check_coordinates)
         incident.lon, incident.lat = lon, lat
         incident.location = shapely.Point(lon, lat)
         path = city.grids.locate(lon, lat)
@@ -88,7 +91,7 @@ def place(city: City, incident: Incident, lon: float | None, lat: float | None) 
     return decision
 
 
-def _known(lookup, code: str, field: str):
+def _known(lookup: Callable[[str], T], code: str, field: str) -> T:
     """Look a code up in the catalogue; an unknown one is a 422 naming it."""
     try:
         return lookup(code)
@@ -96,7 +99,7 @@ def _known(lookup, code: str, field: str):
         raise Invalid(str(exc.args[0]) if exc.args else f"unknown {field} {code!r}", field=field) from None
 
 
-def _require(value, name: str, action: Action):
+def _require(value: T | None, name: str, action: Action) -> T:
     if value is None:
         raise Invalid(f"action '{action}' needs '{name}'", field=name)
     return value
@@ -188,7 +191,7 @@ def _suspend(city: City, incident: Incident, req: ActionRequest, actor: str, now
 def _resume(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
     """Restart the clock; the deadline moves by the working time the case was paused."""
     limit = stage_limit(city, incident, Stage(incident.stage)) if incident.stage else None
-    if incident.stage_deadline is not None and limit is not None:
+    if incident.stage_deadline is not None and limit is not None and incident.suspended_at is not None:
         incident.stage_deadline = city.calendar.shift(incident.stage_deadline, incident.suspended_at, now, limit.unit)
     incident.suspended_at = None
     return req.note
@@ -249,16 +252,24 @@ def _triage(city: City, incident: Incident, req: ActionRequest, actor: str, now:
 
 def _merge(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
     """合并: fold a duplicate report into an open case (req.parent_id); its clock stops, the parent carries it."""
-    note = merging.attach(object_session(incident), incident, req.parent_id, actor=actor, now=now)
+    note = merging.attach(_session_of(incident), incident, req.parent_id, actor=actor, now=now)
     start_stage(city, incident, None, now)
     return req.note or note
 
 
 def _unmerge(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
     """Split a merged report off again: back to reported, with its own grid and department and a new filing clock."""
-    note = merging.detach(object_session(incident), incident, actor=actor, now=now)
+    note = merging.detach(_session_of(incident), incident, actor=actor, now=now)
     start_stage(city, incident, Stage.FILE, now)
     return req.note or note
+
+
+def _session_of(incident: Incident) -> Session:
+    """The session the incident was loaded in: handlers only ever get incidents of the unit of work."""
+    session = object_session(incident)
+    if session is None:
+        raise RuntimeError(f"incident {incident.id} is not attached to a session")
+    return session
 
 
 def _note_only(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
@@ -288,7 +299,7 @@ EFFECTS: dict[Action, Effect] = {
 }
 
 
-def action_data(req: ActionRequest) -> dict:
+def action_data(req: ActionRequest) -> dict[str, Any]:
     """The parameters worth keeping on the timeline row."""
     fields = req.model_dump(exclude_none=True, exclude={"note", "expected_version"}, mode="json")
     return fields

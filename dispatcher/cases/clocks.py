@@ -45,5 +45,7 @@ def light(city: City, incident: Incident, now: datetime) -> Light | None:
     if incident.stage is None or incident.stage_deadline is None or incident.state not in OPEN_STATUSES:
         return None
     limit = stage_limit(city, incident, Stage(incident.stage))
+    if incident.stage_started_at is None or limit is None:  # a deadline is only ever set with both
+        return None
     at = incident.suspended_at or now
     return city.calendar.traffic_light(incident.stage_started_at, incident.stage_deadline, at, limit)

@@ -22,7 +22,7 @@ class Command(BaseModel):
 def check_coordinates(lon: float | None, lat: float | None) -> None:
     if (lon is None) != (lat is None):
         raise ValueError("lon and lat must be given together")
-    if lon is None:
+    if lon is None or lat is None:  # both absent (the line above refused one without the other)
         return
     if not (math.isfinite(lon) and math.isfinite(lat)):
         raise ValueError("lon/lat must be finite numbers")

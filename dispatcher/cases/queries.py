@@ -64,6 +64,6 @@ def list_incidents(
 ) -> tuple[list[Incident], int]:
     """One page of matching incidents inside `scope` (dispatcher.cases.scope.scope_clause), newest first, and the total."""
     query = _filtered(f, now).where(scope)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     page = query.order_by(Incident.created_at.desc(), Incident.id).offset((f.page - 1) * f.page_size).limit(f.page_size)
     return list(session.scalars(page)), total

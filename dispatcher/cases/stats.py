@@ -18,6 +18,7 @@ default everything. Timeline counts join their incident so that the scope applie
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, distinct, func, select, true
@@ -31,6 +32,26 @@ TOP_CATEGORIES = 8
 EVERYTHING = true()  # the default scope: every incident
 
 
+class TodaySummary(TypedDict):
+    """The figures of `today_summary` (their definitions are in the module docstring)."""
+
+    day: str
+    timezone: str
+    received: int
+    filed: int
+    dispatched: int
+    in_handling: int
+    overdue: int
+    closed: int
+    closed_on_time: int
+    on_time_closure_rate: float | None
+    open: int
+    open_by_status: dict[str, int]
+    by_hour: list[int]
+    top_categories: list[dict[str, str | int]]  # {"code", "count"}
+    streets: list[dict[str, str | int]]  # {"code", "open", "overdue"}
+
+
 def day_window(now: datetime, tz: str) -> tuple[datetime, datetime]:
     """The local day containing `now`, as two aware datetimes [start, end)."""
     zone = ZoneInfo(tz)
@@ -42,7 +63,7 @@ def _open_statuses() -> list[str]:
     return [str(s) for s in OPEN_STATUSES]
 
 
-def _late(now: datetime):
+def _late(now: datetime) -> ColumnElement[bool]:
     """SQL condition: open, clock running and past the stage deadline."""
     running = [s for s in _open_statuses() if s != Status.SUSPENDED]
     return and_(Incident.status.in_(running), Incident.stage_deadline < now)
@@ -96,7 +117,9 @@ def _by_hour(session: Session, start: datetime, scope: ColumnElement[bool]) -> l
     return [int(n) for n in row]
 
 
-def _top_categories(session: Session, start: datetime, end: datetime, scope: ColumnElement[bool]) -> list[dict]:
+def _top_categories(
+    session: Session, start: datetime, end: datetime, scope: ColumnElement[bool]
+) -> list[dict[str, str | int]]:
     n = func.count().label("n")
     query = (
         select(Incident.category_code, n)
@@ -105,10 +128,11 @@ def _top_categories(session: Session, start: datetime, end: datetime, scope: Col
         .order_by(n.desc(), Incident.category_code)
         .limit(TOP_CATEGORIES)
     )
-    return [{"code": code, "count": count} for code, count in session.execute(query)]
+    rows = session.execute(query)
+    return [{"code": code, "count": count} for code, count in rows if code is not None]  # the query excludes None
 
 
-def _streets(session: Session, now: datetime, scope: ColumnElement[bool]) -> list[dict]:
+def _streets(session: Session, now: datetime, scope: ColumnElement[bool]) -> list[dict[str, str | int]]:
     open_n = func.count().label("open")
     overdue_n = func.coalesce(func.sum(case((_late(now), 1), else_=0)), 0).label("overdue")
     query = (
@@ -145,7 +169,7 @@ def open_by_community(
 
 def today_summary(
     session: Session, *, now: datetime, tz: str = "Asia/Shanghai", scope: ColumnElement[bool] = EVERYTHING
-) -> dict:
+) -> TodaySummary:
     """Today's received / filed / dispatched / in handling / overdue / closed, on-time rate, by hour, rankings,
     counting only the incidents inside `scope` (dispatcher.cases.scope.scope_clause of the caller)."""
     start, end = day_window(now, tz)

@@ -35,7 +35,7 @@ class UnitOfWork:
         self.session = self._sessions()
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.session.rollback()
         self.session.close()
 

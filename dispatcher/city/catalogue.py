@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 TimeUnit = Literal["wh", "wd", "h", "min"]
 TIME_UNITS: tuple[str, ...] = get_args(TimeUnit)
@@ -88,7 +88,7 @@ class TimeLimit:
             raise ValueError(
                 f"time limit {text!r} is not a whole number followed by wh, wd, h or min (e.g. '5wh', '1wd', '4h', '30min')"
             )
-        return cls(int(match.group(1)), match.group(2))  # type: ignore[arg-type]
+        return cls(int(match.group(1)), cast(TimeUnit, match.group(2)))  # the pattern admits only these units
 
     @property
     def is_working_time(self) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, overload
 
 import yaml
 
@@ -36,6 +36,10 @@ def _read_yaml(path: Path) -> Any:
         raise ValueError(f"{path}: not valid YAML: {exc}") from None
 
 
+@overload
+def _str(value: Any, where: str, key: str, *, optional: Literal[False] = False) -> str: ...
+@overload
+def _str(value: Any, where: str, key: str, *, optional: bool) -> str | None: ...
 def _str(value: Any, where: str, key: str, *, optional: bool = False) -> str | None:
     if value is None and optional:
         return None
@@ -64,8 +68,11 @@ def _load_departments(path: Path) -> dict[str, Department]:
         where = f"{path.name}: department {code}"
         if code in out:
             raise ValueError(f"{where}: duplicate department code")
+        kind_name = item.get("kind")
         try:
-            kind = DepartmentKind(item.get("kind"))
+            if not isinstance(kind_name, str):
+                raise ValueError(kind_name)
+            kind = DepartmentKind(kind_name)
         except ValueError:
             raise ValueError(
                 f"{where}: kind {item.get('kind')!r} is not one of {[k.value for k in DepartmentKind]}"
@@ -117,7 +124,7 @@ def _load_categories(
 
 
 def _category(
-    item: Any, defaults: dict, bcode: str, fcode: str, name: str, departments: Mapping[str, Department]
+    item: Any, defaults: dict[str, Any], bcode: str, fcode: str, name: str, departments: Mapping[str, Department]
 ) -> Category:
     if not isinstance(item, dict):
         raise ValueError(f"{name}: big class {bcode}: expected a mapping per small class, got {item!r}")
@@ -174,7 +181,11 @@ def _category(
 
 
 def _load_routing(
-    path: Path, departments: Mapping[str, Department], families: Mapping, bigs: Mapping, cats: Mapping
+    path: Path,
+    departments: Mapping[str, Department],
+    families: Mapping[str, Family],
+    bigs: Mapping[str, BigClass],
+    cats: Mapping[str, Category],
 ) -> tuple[tuple[RoutingOverride, ...], tuple[EscalationLevel, ...]]:
     raw = _read_yaml(path)
     name = path.name

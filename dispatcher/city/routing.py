@@ -92,7 +92,7 @@ class Router:
         a category without one → no_department.
         """
         codes = path.codes() if path is not None else []
-        if not codes:
+        if path is None or not codes:
             return TriageReason("outside_grid", "the location is not inside any grid of the city")
         if not category_code:
             return TriageReason("unknown_category", "no category given")

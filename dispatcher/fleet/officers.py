@@ -5,9 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any, cast
 
 import yaml
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, delete, func, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CursorResult,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from dispatcher.cases.incident import Incident
@@ -89,7 +102,7 @@ def loads(session: Session) -> dict[str, int]:
         .where(Incident.assignee.is_not(None), Incident.status.in_([str(s) for s in OPEN_STATUSES]))
         .group_by(Incident.assignee)
     )
-    return {assignee: n for assignee, n in rows}
+    return {assignee: n for assignee, n in rows if assignee is not None}  # the query excludes None already
 
 
 def by_device(session: Session) -> dict[str, Officer]:
@@ -105,4 +118,6 @@ def load_roster(path: Path) -> list[Officer]:
 
 def purge_history(session: Session, before: datetime) -> int:
     """Delete position history older than `before` (retention); returns how many rows."""
-    return session.execute(delete(OfficerPosition).where(OfficerPosition.at < before)).rowcount
+    # A DELETE without RETURNING gives a CursorResult; SQLAlchemy types Session.execute as a plain Result.
+    result = cast("CursorResult[Any]", session.execute(delete(OfficerPosition).where(OfficerPosition.at < before)))
+    return result.rowcount

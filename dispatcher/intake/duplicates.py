@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from dispatcher.cases.incident import Incident
 from dispatcher.cases.lifecycle import OPEN_STATUSES, Status
+from dispatcher.city.catalogue import Catalogue, Category
 from geo.distance import haversine_m
 
 DEFAULT_WINDOW_H = 72.0  # same-caller window when the report has no (known) category
@@ -49,7 +50,7 @@ class Suggestion(NamedTuple):
         }
 
 
-def _category(catalogue, code: str | None):
+def _category(catalogue: Catalogue, code: str | None) -> Category | None:
     if not code:
         return None
     try:
@@ -65,7 +66,7 @@ def _open() -> ColumnElement[bool]:
 def suggest(
     session: Session,
     *,
-    catalogue,
+    catalogue: Catalogue,
     category_code: str | None,
     lon: float | None,
     lat: float | None,
@@ -99,6 +100,8 @@ def suggest(
         if exclude_id:
             query = query.where(Incident.id != exclude_id)
         for incident in session.scalars(query):
+            if incident.lon is None or incident.lat is None:  # never: the bounding box excludes unlocated rows
+                continue
             distance = haversine_m(lon, lat, incident.lon, incident.lat)
             if distance <= radius:
                 found[incident.id] = Suggestion(incident, round(distance, 1), NEARBY)
@@ -110,18 +113,19 @@ def suggest(
             if incident.id in found:
                 found[incident.id] = found[incident.id]._replace(reason=NEARBY_SAME_CALLER)
                 continue
-            located = None not in (lon, lat, incident.lon, incident.lat)
-            distance = round(haversine_m(lon, lat, incident.lon, incident.lat), 1) if located else None
-            found[incident.id] = Suggestion(incident, distance, SAME_CALLER)
+            distance_m = None
+            if lon is not None and lat is not None and incident.lon is not None and incident.lat is not None:
+                distance_m = round(haversine_m(lon, lat, incident.lon, incident.lat), 1)
+            found[incident.id] = Suggestion(incident, distance_m, SAME_CALLER)
 
-    def order(s: Suggestion):
+    def order(s: Suggestion) -> tuple[bool, float, float, str]:
         return (s.distance_m is None, s.distance_m or 0.0, -s.incident.created_at.timestamp(), s.incident.id)
 
     return sorted(found.values(), key=order)[: max(0, limit)]
 
 
 def suggest_for(
-    session: Session, incident: Incident, *, catalogue, scope: ColumnElement[bool], limit: int = 5
+    session: Session, incident: Incident, *, catalogue: Catalogue, scope: ColumnElement[bool], limit: int = 5
 ) -> list[Suggestion]:
     """`suggest` for a stored incident (itself excluded)."""
     return suggest(
@@ -148,7 +152,9 @@ class TriageItem(NamedTuple):
     candidates: list[Suggestion]
 
 
-def triage_queue(session: Session, *, catalogue, scope: ColumnElement[bool], limit: int = 200) -> list[TriageItem]:
+def triage_queue(
+    session: Session, *, catalogue: Catalogue, scope: ColumnElement[bool], limit: int = 200
+) -> list[TriageItem]:
     """What the engine could not place (status triage, or reported but still unplaced) and reported cases
     that look like a duplicate of an earlier open one; oldest first."""
     rows = list(

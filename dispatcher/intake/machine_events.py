@@ -60,11 +60,11 @@ class EventTypes:
         return EventTypeRule(event_type, None, d.min_confidence, d.radius_m, d.window, known=False)
 
 
-def parse_event_types(raw: dict) -> EventTypes:
+def parse_event_types(raw: dict[str, Any]) -> EventTypes:
     """Build the table from the parsed YAML; ValueError naming the entry on a bad value."""
     defaults = raw.get("defaults") or {}
 
-    def make(name: str, entry: dict, base: dict) -> EventTypeRule:
+    def make(name: str, entry: dict[str, Any] | None, base: dict[str, Any]) -> EventTypeRule:
         merged = {**base, **(entry or {})}
         unknown = set(merged) - {"category", "min_confidence", "radius_m", "window_min"}
         if unknown:
@@ -200,7 +200,7 @@ class MachineEvent(BaseModel):
 
     @field_validator("detected_at", mode="before")
     @classmethod
-    def _unix_time(cls, value):
+    def _unix_time(cls, value: object) -> object:
         if isinstance(value, bool):
             raise ValueError("detected_at must be an ISO 8601 time or unix seconds/milliseconds")
         if isinstance(value, (int, float)):
@@ -220,7 +220,7 @@ class MachineEvent(BaseModel):
 
     @field_validator("attributes")
     @classmethod
-    def _small(cls, value: dict | None) -> dict | None:
+    def _small(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None and len(json.dumps(value, ensure_ascii=False, default=str)) > MAX_ATTRIBUTES_BYTES:
             raise ValueError(f"attributes are larger than {MAX_ATTRIBUTES_BYTES} bytes")
         return value

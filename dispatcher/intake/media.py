@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 import filetype
@@ -142,7 +142,9 @@ class MediaTooLarge(EngineError):
     status, code = 413, "file_too_large"
 
 
-def identify(kind: Kind, stream, declared: str | None, *, part: str, filename: str | None = None) -> FileType:
+def identify(
+    kind: Kind, stream: IO[bytes], declared: str | None, *, part: str, filename: str | None = None
+) -> FileType:
     """The accepted type of an uploaded file, sniffed from its content and checked against part and declared type.
 
     UnsupportedMedia (415) naming the part when the content is not an allowed type for the part (HTML, SVG,
@@ -167,7 +169,7 @@ def identify(kind: Kind, stream, declared: str | None, *, part: str, filename: s
     return found
 
 
-def _check_image(found: FileType, stream, label: str, part: str) -> None:
+def _check_image(found: FileType, stream: IO[bytes], label: str, part: str) -> None:
     """Pillow must agree with the magic bytes on the image format."""
     from PIL import Image
 
@@ -198,7 +200,7 @@ class ExifFacts:
     lat: float | None = None
 
 
-def exif_facts(data: bytes | io.BufferedIOBase, *, local_tz: str = "Asia/Shanghai") -> ExifFacts:
+def exif_facts(data: bytes | IO[bytes], *, local_tz: str = "Asia/Shanghai") -> ExifFacts:
     """DateTimeOriginal (with OffsetTimeOriginal, else the local time zone) and GPS position of a photo.
 
     Never raises: a photo without (or with broken) EXIF gives empty facts.
@@ -289,7 +291,7 @@ class MediaStore:
             raise ValueError(f"media path {name!r} escapes the store")
         return path
 
-    def stage(self, name: str, stream, *, chunk: int = 1 << 20) -> Path:
+    def stage(self, name: str, stream: IO[bytes], *, chunk: int = 1 << 20) -> Path:
         """Copy `stream` to the staged (temporary) name of `name`; fails if that name exists."""
         target = self._path(staged_name(name))
         target.parent.mkdir(parents=True, exist_ok=True)

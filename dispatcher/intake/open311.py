@@ -282,11 +282,10 @@ def date_window(start_text: str | None, end_text: str | None, now: datetime) -> 
     """The requested_datetime range of GET requests: at most 90 days; default the last 90 days."""
     start = parse_datetime(start_text, "start_date") if start_text else None
     end = parse_datetime(end_text, "end_date") if end_text else None
-    if start is None and end is None:
-        end = now
     if start is None:
+        end = now if end is None else end
         start = end - MAX_SPAN
-    if end is None:
+    elif end is None:
         end = start + MAX_SPAN
     if end < start:
         raise Open311Error(400, "end_date is before start_date")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
 from dispatcher.access.accounts import Principal
 from dispatcher.access.roles import Role
@@ -49,7 +50,7 @@ def create_machine_incident(
     *,
     actor: str,
     now: datetime,
-    data: dict | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Incident:
     """Receive a camera's or sensor's detection: placed like any report, but always sent to triage for a person.
 
@@ -71,7 +72,9 @@ def create_machine_incident(
     return incident
 
 
-def _received(city: City, cmd: CreateIncident, *, actor: str, now: datetime, data: dict | None = None) -> Incident:
+def _received(
+    city: City, cmd: CreateIncident, *, actor: str, now: datetime, data: dict[str, Any] | None = None
+) -> Incident:
     """A new incident from a report, with its first timeline row ("from nothing to reported")."""
     category = city.catalogue.find_category(cmd.category_code) if cmd.category_code else None
     incident = Incident(

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import os
 import threading
+from typing import overload
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -72,6 +73,12 @@ def _cipher() -> AESGCM:
     return _aead
 
 
+@overload
+def encrypt(plain: str) -> str: ...
+@overload
+def encrypt(plain: None) -> None: ...
+@overload
+def encrypt(plain: str | None) -> str | None: ...
 def encrypt(plain: str | None) -> str | None:
     """ "v1:" + base64(nonce + ciphertext); None stays None. A fresh random nonce every time."""
     if plain is None:
@@ -85,6 +92,12 @@ def is_encrypted(stored: str | None) -> bool:
     return isinstance(stored, str) and stored.startswith(PREFIX)
 
 
+@overload
+def decrypt(stored: str) -> str: ...
+@overload
+def decrypt(stored: None) -> None: ...
+@overload
+def decrypt(stored: str | None) -> str | None: ...
 def decrypt(stored: str | None) -> str | None:
     """The plain text of a stored value. Values without the "v1:" prefix (written before encryption
     existed and not yet migrated) are returned unchanged."""

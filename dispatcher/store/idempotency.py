@@ -42,7 +42,9 @@ def replay(session: Session, key: str, digest: str) -> IdempotencyRecord | None:
     return record
 
 
-def remember(session: Session, key: str, digest: str, status_code: int, response: dict, now: datetime) -> None:
+def remember(
+    session: Session, key: str, digest: str, status_code: int, response: dict[str, Any], now: datetime
+) -> None:
     """Store the response under `key` in the current transaction."""
     session.add(
         IdempotencyRecord(key=key, request_hash=digest, status_code=status_code, response=response, created_at=now)

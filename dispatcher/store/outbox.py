@@ -44,7 +44,8 @@ def count_pending(session: Session) -> int:
     """How many events have not been published yet."""
     from sqlalchemy import func
 
-    return session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.published_at.is_(None)))
+    query = select(func.count()).select_from(OutboxEvent).where(OutboxEvent.published_at.is_(None))
+    return session.execute(query).scalar_one()
 
 
 def since(session: Session, after_seq: int, limit: int) -> list[OutboxEvent]:

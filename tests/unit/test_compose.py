@@ -66,7 +66,8 @@ def test_commands_environment_and_replicas(services):
         assert env["DATABASE_URL"].startswith("postgresql+psycopg://gridcommand:")
         assert env["DATABASE_URL"].endswith("@postgis:5432/gridcommand")
         assert env["REDIS_URL"] == "redis://redis:6379/0"
-        assert env["GRIDCOMMAND_SECRET_KEY"].startswith("${"), "the secret comes from the environment, not the file"
+        for key in ("GRIDCOMMAND_SECRET_KEY", "GRIDCOMMAND_PII_KEY", "GRIDCOMMAND_AUDIT_KEY"):
+            assert env[key].startswith("${") and ":?" in env[key], f"{key} must come from the environment, required"
     for name in ("web", "worker"):
         assert services[name]["deploy"]["replicas"] == 2
 
