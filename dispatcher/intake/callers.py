@@ -1,6 +1,6 @@
 """Callers: a hotline caller's earlier reports, found by a keyed hash of the phone number (never by decrypting).
 
-Numbers are stored encrypted with a random nonce (dispatcher/access/privacy.py), so they cannot be searched in
+Numbers are stored encrypted with a random nonce (dispatcher/store/cipher.py), so they cannot be searched in
 SQL. Each incident therefore also keeps `reporter_phone_hash`: HMAC-SHA256 of the normalised number under a
 key derived from settings.pii_key with its own HKDF info (`cipher.lookup_hash`). The same number written
 "+86 138-1234-5678", "8613812345678" or "13812345678" gives the same hash.
@@ -35,10 +35,10 @@ def normalise_phone(phone: str | None) -> str | None:
     return mobile.group(1) if mobile else digits
 
 
-def phone_hash(phone: str | None) -> str | None:
-    """The lookup hash of a phone number (None for None)."""
+def phone_hash(phone: str | None, under: cipher.Cipher | None = None) -> str | None:
+    """The lookup hash of a phone number (None for None), under the installed key or `under` (key rotation)."""
     normalised = normalise_phone(phone)
-    return cipher.lookup_hash(normalised) if normalised else None
+    return (under or cipher.installed()).lookup_hash(normalised) if normalised else None
 
 
 def history(session: Session, phone: str, *, principal: Principal, limit: int = 50) -> list[Incident]:

@@ -14,7 +14,6 @@ import base64
 import hashlib
 import hmac
 import os
-import threading
 from typing import overload
 
 from cryptography.exceptions import InvalidTag
@@ -27,10 +26,6 @@ NONCE_BYTES = 12
 _HKDF_INFO = b"gridcommand pii v1"
 _LOOKUP_INFO = b"gridcommand pii lookup v1"  # a different key for lookup hashes than for encryption
 _AAD = b"gridcommand-pii"
-
-_lock = threading.Lock()
-_aead: AESGCM | None = None
-_lookup_key: bytes | None = None
 
 
 class KeyNotInstalled(RuntimeError):
@@ -51,26 +46,60 @@ def derive_key(secret: str, info: bytes = _HKDF_INFO) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret.encode())
 
 
+def is_encrypted(stored: str | None) -> bool:
+    return isinstance(stored, str) and stored.startswith(PREFIX)
+
+
+class Cipher:
+    """Encryption and lookup hashes under one PII secret (the installed one, or an old/new one while rotating)."""
+
+    def __init__(self, secret: str) -> None:
+        self._aead = AESGCM(derive_key(secret))
+        self._lookup_key = derive_key(secret, _LOOKUP_INFO)
+
+    def encrypt(self, plain: str) -> str:
+        """ "v1:" + base64(nonce + ciphertext); a fresh random nonce every time."""
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, plain.encode("utf-8"), _AAD)
+        return PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+
+    def decrypt(self, stored: str) -> str:
+        """The plain text of a stored value; values without the "v1:" prefix (never migrated) come back unchanged."""
+        if not is_encrypted(stored):
+            return stored
+        try:
+            raw = base64.b64decode(stored[len(PREFIX) :], validate=True)
+            return self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _AAD).decode("utf-8")
+        except (InvalidTag, ValueError) as exc:
+            raise PiiKeyError(
+                "cannot decrypt a personal-data column: wrong GRIDCOMMAND_PII_KEY or altered value"
+            ) from exc
+
+    def lookup_hash(self, value: str) -> str:
+        """HMAC-SHA256 (hex) of `value` under the lookup key: equal values give equal hashes, searchable in SQL,
+        and without the key the value cannot be recovered by trying every phone number."""
+        return hmac.new(self._lookup_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+_installed: Cipher | None = None
+
+
 def install_key(secret: str) -> None:
     """Use `secret` (settings.pii_key) for every encryption, decryption and lookup hash in this process from now on."""
-    global _aead, _lookup_key
-    with _lock:
-        _aead = AESGCM(derive_key(secret))
-        _lookup_key = derive_key(secret, _LOOKUP_INFO)
+    global _installed
+    _installed = Cipher(secret)
+
+
+def installed() -> Cipher:
+    """The cipher of this process's installed key."""
+    if _installed is None:
+        raise KeyNotInstalled()
+    return _installed
 
 
 def lookup_hash(value: str) -> str:
-    """HMAC-SHA256 (hex) of `value` under the lookup key: equal values give equal hashes, searchable in SQL,
-    and without the key the value cannot be recovered by trying every phone number."""
-    if _lookup_key is None:
-        raise KeyNotInstalled()
-    return hmac.new(_lookup_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-def _cipher() -> AESGCM:
-    if _aead is None:
-        raise KeyNotInstalled()
-    return _aead
+    """`Cipher.lookup_hash` under the installed key."""
+    return installed().lookup_hash(value)
 
 
 @overload
@@ -80,16 +109,8 @@ def encrypt(plain: None) -> None: ...
 @overload
 def encrypt(plain: str | None) -> str | None: ...
 def encrypt(plain: str | None) -> str | None:
-    """ "v1:" + base64(nonce + ciphertext); None stays None. A fresh random nonce every time."""
-    if plain is None:
-        return None
-    nonce = os.urandom(NONCE_BYTES)
-    sealed = _cipher().encrypt(nonce, plain.encode("utf-8"), _AAD)
-    return PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
-
-
-def is_encrypted(stored: str | None) -> bool:
-    return isinstance(stored, str) and stored.startswith(PREFIX)
+    """`Cipher.encrypt` under the installed key; None stays None."""
+    return None if plain is None else installed().encrypt(plain)
 
 
 @overload
@@ -99,14 +120,5 @@ def decrypt(stored: None) -> None: ...
 @overload
 def decrypt(stored: str | None) -> str | None: ...
 def decrypt(stored: str | None) -> str | None:
-    """The plain text of a stored value. Values without the "v1:" prefix (written before encryption
-    existed and not yet migrated) are returned unchanged."""
-    if stored is None:
-        return None
-    if not is_encrypted(stored):
-        return stored
-    try:
-        raw = base64.b64decode(stored[len(PREFIX) :], validate=True)
-        return _cipher().decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _AAD).decode("utf-8")
-    except (InvalidTag, ValueError) as exc:
-        raise PiiKeyError("cannot decrypt a personal-data column: wrong GRIDCOMMAND_PII_KEY or altered value") from exc
+    """`Cipher.decrypt` under the installed key; None stays None."""
+    return None if stored is None else installed().decrypt(stored)

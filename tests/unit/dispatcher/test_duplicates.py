@@ -277,12 +277,12 @@ def test_phone_hash_ignores_formatting_and_is_keyed():
     plain = hashlib.sha256(b"13812345678").hexdigest()
     digest = callers.phone_hash("13812345678")
     assert digest != plain and len(digest) == 64
-    saved = cipher._aead, cipher._lookup_key
+    saved = cipher._installed
     try:
         cipher.install_key("another key")
         assert callers.phone_hash("13812345678") != digest
     finally:
-        cipher._aead, cipher._lookup_key = saved
+        cipher._installed = saved
     assert callers.phone_hash("13812345678") == digest
 
 

@@ -27,8 +27,7 @@ FULL_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 @pytest.fixture(autouse=True)
 def _test_key(monkeypatch):
-    monkeypatch.setattr(cipher, "_aead", cipher._aead)  # the process's key comes back after each test
-    monkeypatch.setattr(cipher, "_lookup_key", cipher._lookup_key)
+    monkeypatch.setattr(cipher, "_installed", cipher._installed)  # the process's key comes back after each test
     cipher.install_key("unit-test-pii-key")
 
 
@@ -68,8 +67,7 @@ def test_values_written_before_encryption_are_read_unchanged():
 
 
 def test_no_key_installed_is_an_error_not_a_default_key(monkeypatch):
-    monkeypatch.setattr(cipher, "_aead", None)
-    monkeypatch.setattr(cipher, "_lookup_key", None)
+    monkeypatch.setattr(cipher, "_installed", None)
     with pytest.raises(cipher.KeyNotInstalled):
         encrypt("13812345678")
     with pytest.raises(cipher.KeyNotInstalled):
