@@ -9,11 +9,16 @@ from pathlib import Path
 
 import click
 
-from dashboard.cli.base import main
-from dispatcher.settings import MissingKeys, Settings, get_settings
+from dashboard.cli.base import main, open_engine
+from dispatcher.intake.callers import phone_hash
+from dispatcher.schema import Base
+from dispatcher.settings import MissingKeys, Settings, get_settings, strong
+from dispatcher.store.cipher import Cipher
+from dispatcher.store.rekey import Rehash, RotationStopped, rotate
 
 KEY_NAMES = ("GRIDCOMMAND_SECRET_KEY", "GRIDCOMMAND_PII_KEY", "GRIDCOMMAND_AUDIT_KEY")
 DEMO_KEYS_FILE = "demo-keys.env"
+NEW_PII_KEY = "GRIDCOMMAND_NEW_PII_KEY"
 
 
 def new_keys() -> dict[str, str]:
@@ -59,6 +64,42 @@ def keys_generate(env_file: Path | None) -> None:
         )
         sys.exit(2)
     click.echo(f"wrote {env_file} (mode 0600)")
+
+
+@keys.command("rotate-pii")
+@click.option("--batch-size", default=500, show_default=True, help="Rows per transaction.")
+def keys_rotate_pii(batch_size: int) -> None:
+    """Re-encrypt every stored personal-data value from GRIDCOMMAND_PII_KEY to GRIDCOMMAND_NEW_PII_KEY.
+
+    Stop the web and worker processes first; run again after an interruption (it resumes); then restart
+    everything with GRIDCOMMAND_PII_KEY set to the new key. Keys come from the environment, never the command line.
+    """
+    settings = get_settings()
+    new_secret = os.environ.get(NEW_PII_KEY, "")
+    if not strong(new_secret) or new_secret == settings.key("pii_key"):
+        click.echo(
+            f"{NEW_PII_KEY} must hold a new key (at least 32 random characters; `keys generate` makes one)", err=True
+        )
+        sys.exit(2)
+    old, new = Cipher(settings.key("pii_key")), Cipher(new_secret)
+    phone_hashes = Rehash("incident", "reporter_phone_hash", "reporter_phone", lambda phone, c: phone_hash(phone, c))
+    with open_engine(settings) as engine:
+        try:
+            changed = rotate(
+                engine,
+                Base.metadata,
+                old,
+                new,
+                rehash=[phone_hashes],
+                batch_size=batch_size,
+                on_batch=lambda table, rows: click.echo(f"  {table}: {rows} rows checked"),
+            )
+        except RotationStopped as exc:
+            click.echo(f"stopped: {exc}", err=True)
+            sys.exit(3)
+    for table, rows in changed.items():
+        click.echo(f"{table}: {rows} rows re-encrypted")
+    click.echo(f"done: now set GRIDCOMMAND_PII_KEY to the value of {NEW_PII_KEY} everywhere and restart")
 
 
 def use_demo_keys(settings: Settings) -> Settings:
