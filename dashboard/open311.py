@@ -1,9 +1,11 @@
 """Open311 GeoReport v2 at /open311/v2: public reports from partner apps, in JSON and XML.
 
 GET discovery, services, services/{code}, requests, requests/{id}, tokens/{token} are public (the spec's
-reads; only public fields). POST requests takes form fields (the spec's encoding) and an `api_key`: an
-ApiToken of kind "open311" whose account may take reports; the incident is reported by that account
-through the open311 channel. Errors are `[{"code", "description"}]` (XML: <errors><error>…) with 400
+reads). requests and tokens show only the cases the city publishes (data/open311_public.yaml, see
+dispatcher/intake/publication.py): any other case is left out of lists and is a 404 like an unknown id; an
+unreadable rules file publishes nothing (503). POST requests takes form fields (the spec's encoding) and an
+`api_key`: an ApiToken of kind "open311" whose account may take reports; the incident is reported by that
+account through the open311 channel. Errors are `[{"code", "description"}]` (XML: <errors><error>…) with 400
 (missing/invalid field, named), 403 (api_key) and 404 (unknown service, request or path).
 """
 
@@ -29,6 +31,8 @@ from dispatcher.cases.uow import UnitOfWork
 from dispatcher.errors import EngineError
 from dispatcher.intake import open311 as o311
 from dispatcher.intake.commands import CreateIncident
+from dispatcher.intake.open311_xml import to_xml
+from dispatcher.intake.publication import PUBLICATION_FILE, Publication, check_publication, load_publication
 from dispatcher.intake.reports import create_incident
 
 log = logging.getLogger(__name__)
@@ -55,7 +59,7 @@ def answer(kind: str, payload, status: int = 200, fmt: str | None = None) -> Res
     """The payload as JSON or as the spec's XML, UTF-8."""
     fmt = fmt or _format()
     if fmt == "xml":
-        body = o311.to_xml(kind, payload)
+        body = to_xml(kind, payload)
     else:
         body = current_app.json.dumps(payload)
     return Response(body, status=status, content_type=f"{o311.FORMATS[fmt]}; charset=utf-8")
@@ -276,19 +280,46 @@ def create_request(fmt: str):
 # --- GET requests ------------------------------------------------------------------------------------
 
 
-def _present(incidents) -> list[dict]:
+def _publication() -> Publication:
+    """The city's publication rules; 503 (nothing published) when the file is missing, invalid or names codes
+    the catalogue does not have."""
+    rt = current_runtime()
+    try:
+        publication = load_publication(rt.settings.data_dir / PUBLICATION_FILE)
+        problems = check_publication(publication, rt.city.catalogue)
+    except ValueError as exc:
+        problems = [str(exc)]
+    if problems:
+        log.error("open311: nothing is published until %s is fixed: %s", PUBLICATION_FILE, "; ".join(problems))
+        raise o311.Open311Error(
+            503, f"requests are unavailable: the publication rules ({PUBLICATION_FILE}) are invalid"
+        )
+    return publication
+
+
+def _present(incidents, publication: Publication) -> list[dict]:
     rt = current_runtime()
     tz, lang = rt.city.calendar.tz, _lang()
-    return [o311.service_request(i, rt.city.catalogue, tz=tz, lang=lang) for i in incidents]
+    return [o311.service_request(i, rt.city.catalogue, publication, tz=tz, lang=lang) for i in incidents]
+
+
+def _published(session, incident_id: str) -> Incident | None:
+    """The case with this id if the city publishes it; None for an unknown id and a case that is not public alike."""
+    if len(incident_id) > 36:
+        return None
+    query = select(Incident).where(Incident.id == incident_id, _publication().published())
+    return session.execute(query).scalar_one_or_none()
 
 
 @open311_bp.get(f"/requests.{FMT}")
 def list_requests(fmt: str):
-    """Service requests, newest first: by ids, or by service, status and a ≤ 90-day window (default the last 90)."""
+    """Published service requests, newest first: by ids, or by service, status and a ≤ 90-day window (default the
+    last 90)."""
     rt = current_runtime()
     args = request.args
     wanted = o311.ids(o311.parse_list(args.get("service_request_id"), "service_request_id"))
-    query = select(Incident)
+    publication = _publication()
+    query = select(Incident).where(publication.published())
     if wanted:  # the spec: with ids, every other filter is ignored
         query = query.where(Incident.id.in_(wanted))
     else:
@@ -307,17 +338,18 @@ def list_requests(fmt: str):
             query = query.where(Incident.status.not_in([str(s) for s in OPEN_STATUSES]))
     query = query.order_by(Incident.created_at.desc(), Incident.id).limit(o311.MAX_RESULTS)
     with rt.sessions() as session:
-        body = _present(session.execute(query).scalars().all())
+        body = _present(session.execute(query).scalars().all(), publication)
     return answer("requests", body)
 
 
 @open311_bp.get(f"/requests/<request_id>.{FMT}")
 def read_request(request_id: str, fmt: str):
+    """One published service request; 404 for an unknown id and an unpublished case alike."""
     with current_runtime().sessions() as session:
-        incident = session.get(Incident, request_id) if len(request_id) <= 36 else None
+        incident = _published(session, request_id)
         if incident is None:
             return fail(404, f"service_request_id {request_id!r} does not exist")
-        body = _present([incident])
+        body = _present([incident], _publication())
     return answer("requests", body)
 
 
@@ -325,7 +357,7 @@ def read_request(request_id: str, fmt: str):
 def read_token(token: str, fmt: str):
     """Requests are created synchronously, so a token is the request id itself."""
     with current_runtime().sessions() as session:
-        incident = session.get(Incident, token) if len(token) <= 36 else None
+        incident = _published(session, token)
         if incident is None:
             return fail(404, f"token {token!r} does not exist")
         return answer("requests", [o311.token_answer(incident.id, token)])

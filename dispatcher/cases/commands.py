@@ -14,9 +14,9 @@ Phone = Annotated[str, Field(pattern=r"^\+?[0-9\- ]{5,20}$")]
 
 
 class Command(BaseModel):
-    """Base of every command: unknown fields are an error, strings are stripped."""
+    """Base of every command: unknown fields are an error, strings are stripped, numbers are finite."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True, allow_inf_nan=False)
 
 
 def check_coordinates(lon: float | None, lat: float | None) -> None:
@@ -36,6 +36,11 @@ class ActionRequest(Command):
     """Parameters of a lifecycle action; which ones are required depends on the action."""
 
     note: Annotated[str, Field(max_length=2000)] | None = None
+    public_note: Annotated[str, Field(max_length=500)] | None = Field(
+        default=None,
+        description="a note written for the public (Open311 status_notes), kept on the timeline row's data; "
+        "never the internal note",
+    )
     reason: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
     department: Code | None = Field(default=None, description="dispatch: the department to send it to")
     assignee: Name | None = Field(default=None, description="dispatch/transfer: the officer or handler")

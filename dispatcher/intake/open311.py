@@ -1,13 +1,14 @@
 """Open311 GeoReport v2 mapping: our catalogue as services, our incidents as service requests (pure functions).
 
 The web edge (dashboard/open311.py) parses requests and renders these dicts as JSON or, through
-`render_xml`, as the spec's XML (<services><service>…, <service_requests><request>…,
-<errors><error>…). Nothing here touches the database or the request.
+`dispatcher.intake.open311_xml`, as the spec's XML. Nothing here touches the database or the request.
 
 - A service is a small class (小类): `service_code` is our 6-digit category code, `group` its big class.
 - Every service offers one optional attribute, `urgency` (a singlevaluelist 1/2/3), so `metadata` is true.
 - Status: our open statuses are "open"; closed, archived and voided (and merged) ones are "closed".
-- Public output only: never the reporter's name or phone; mobile numbers inside free text are masked.
+- Public output only (which cases: `dispatcher.intake.publication`): never the reporter, staff notes, results,
+  reasons or names; status_notes are the notes written for the public (`public_note`) or the status's neutral
+  text; every text goes through `privacy.redact` (phone and ID numbers masked).
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
-import xmltodict
-
 from dispatcher.access.privacy import redact
 from dispatcher.cases.incident import Incident
 from dispatcher.cases.lifecycle import OPEN_STATUSES
 from dispatcher.city.catalogue import Catalogue, Category, Stage
+from dispatcher.intake.publication import Publication
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = {"json": "application/json", "xml": "text/xml"}
@@ -36,6 +36,7 @@ MAX_MEDIA_URL = 2048
 URGENCY = "urgency"
 _OPEN = frozenset(str(s) for s in OPEN_STATUSES)
 _ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\[\]]*)\]$")
+PUBLIC_TEXT = ("status_notes", "service_name", "description", "agency_responsible", "service_notice", "address")
 
 _UNIT_TEXT = {
     "zh": {"wh": "个工作小时", "wd": "个工作日", "h": "小时", "min": "分钟"},
@@ -164,12 +165,20 @@ def format_datetime(value: datetime | None, tz: tzinfo | None = None) -> str | N
     return (value.astimezone(tz) if tz else value).isoformat(timespec="seconds")
 
 
-def status_notes(incident: Incident) -> str | None:
-    """The last note on the timeline (mobile numbers masked)."""
+def public_note(incident: Incident) -> str | None:
+    """The latest note written for the public (`public_note` of an action) since the case reached its status."""
     for entry in reversed(incident.timeline):
-        if entry.note:
-            return redact(entry.note)
+        note = (entry.data or {}).get("public_note")
+        if isinstance(note, str) and note.strip():
+            return note.strip()
+        if entry.from_status != entry.to_status:
+            return None
     return None
+
+
+def status_notes(incident: Incident, publication: Publication, lang: str = "zh") -> str:
+    """What the public reads about where the case stands: its public note, else its status's neutral text."""
+    return public_note(incident) or publication.status_note(incident.status, lang)
 
 
 def media_url(incident: Incident) -> str | None:
@@ -181,19 +190,19 @@ def media_url(incident: Incident) -> str | None:
 
 
 def service_request(
-    incident: Incident, catalogue: Catalogue, *, tz: tzinfo | None = None, lang: str = "zh"
+    incident: Incident, catalogue: Catalogue, publication: Publication, *, tz: tzinfo | None = None, lang: str = "zh"
 ) -> dict[str, Any]:
-    """One entry of GET requests: public fields only (no reporter name, phone or account)."""
+    """One entry of GET requests: public fields only (no reporter, staff notes or names), every text redacted."""
     category = catalogue.find_category(incident.category_code)
     department = catalogue.departments.get(incident.department_code) if incident.department_code else None
     status = public_status(incident.status)
-    return {
+    entry: dict[str, Any] = {
         "service_request_id": incident.id,
         "status": status,
-        "status_notes": status_notes(incident),
+        "status_notes": status_notes(incident, publication, lang),
         "service_name": _name(category, lang) if category else None,
         "service_code": incident.category_code,
-        "description": redact(incident.description),
+        "description": incident.description,
         "agency_responsible": _name(department, lang) if department else None,
         "service_notice": service_notice(category, lang) if category else None,
         "requested_datetime": format_datetime(incident.created_at, tz),
@@ -206,6 +215,9 @@ def service_request(
         "long": incident.lon,
         "media_url": media_url(incident),
     }
+    for key in (*PUBLIC_TEXT, "media_url"):
+        entry[key] = redact(entry[key])
+    return entry
 
 
 def created(incident: Incident, catalogue: Catalogue, lang: str = "zh") -> dict[str, Any]:
@@ -330,62 +342,6 @@ def discovery(endpoint_url: str, changeset: datetime, *, contact: str, key_servi
             }
         ],
     }
-
-
-# --- XML ---------------------------------------------------------------------------------------------
-
-
-def _xml_value(value: Any) -> Any:
-    """Lists stay lists (repeated elements), empty lists become an empty element, bools true/false."""
-    if isinstance(value, Mapping):
-        return {k: _xml_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_xml_value(v) for v in value] if value else None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
-
-
-# The element name of each list's items, per the spec's examples.
-LIST_ITEMS = {"endpoints": "endpoint", "formats": "format", "attributes": "attribute", "values": "value"}
-
-
-def _nest(value: Any) -> Any:
-    """Wrap nested lists in their item element: {"formats": [..]} → <formats><format>…</format></formats>."""
-    if isinstance(value, Mapping):
-        out = {}
-        for key, item in value.items():
-            if isinstance(item, list) and key in LIST_ITEMS:
-                out[key] = {LIST_ITEMS[key]: [_nest(i) for i in item]} if item else None
-            else:
-                out[key] = _nest(item)
-        return out
-    if isinstance(value, list):
-        return [_nest(v) for v in value]
-    return value
-
-
-def render_xml(root: str, payload: Any, item: str | None = None) -> str:
-    """The spec's XML for `payload`: a list under <root><item>…</item></root>, or one object as <root>…."""
-    body = {item: [_nest(p) for p in payload]} if item else _nest(payload)
-    if item and not payload:
-        body = None
-    return xmltodict.unparse({root: _xml_value(body)}, encoding="UTF-8", full_document=True)
-
-
-# Root and item element per resource.
-XML_SHAPES = {
-    "services": ("services", "service"),
-    "service_definition": ("service_definition", None),
-    "requests": ("service_requests", "request"),
-    "discovery": ("discovery", None),
-    "errors": ("errors", "error"),
-}
-
-
-def to_xml(kind: str, payload: Any) -> str:
-    root, item = XML_SHAPES[kind]
-    return render_xml(root, payload, item)
 
 
 def ids(values: Iterable[str]) -> list[str]:

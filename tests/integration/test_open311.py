@@ -195,26 +195,30 @@ def test_created_request_is_open_with_agency_then_closed_with_notes(public, clie
         assert private not in text
     for action, body in [
         ("file", {}),
-        ("dispatch", {}),
+        ("dispatch", {"assignee": "test-dept"}),  # the department head who claims and handles it
         ("claim", {}),
         ("handle", {"result": "已清运"}),
         ("verify", {}),
-        ("close", {"note": "垃圾已清运，结案"}),
+        ("close", {"note": "内部：结案", "public_note": "垃圾已清运，结案"}),
     ]:
         assert act(client, rid, action, **body).status_code == 200, action
     [closed] = public.get(f"{BASE}/requests/{rid}.json").get_json()
     assert closed["status"] == "closed" and closed["status_notes"] == "垃圾已清运，结案"
+    for private in ("内部", '已清运"', "test-dept", "test-leader", "partner-hotline"):
+        assert private not in public.get(f"{BASE}/requests/{rid}.json").get_data(as_text=True)
     assert closed["expected_datetime"] is None
     assert xml(public.get(f"{BASE}/requests/{rid}.xml"))["service_requests"]["request"] == as_xml_values(closed)
     [token] = public.get(f"{BASE}/tokens/{rid}.json").get_json()
     assert token == {"service_request_id": rid, "token": rid}
 
 
-def test_voided_request_is_closed(public, client, city, api_key):
+def test_voided_request_is_closed_with_the_neutral_note_not_the_reason(public, client, city, api_key):
     rid = post(public, example(city, api_key)).get_json()[0]["service_request_id"]
-    assert act(client, rid, "void", reason="重复上报").status_code == 200
+    assert act(client, rid, "void", reason="重复上报", note="举报人王五多次来电").status_code == 200
     [request] = public.get(f"{BASE}/requests/{rid}.json").get_json()
-    assert request["status"] == "closed" and request["status_notes"] == "重复上报"
+    assert request["status"] == "closed" and request["status_notes"] == "经核实不予立案，已关闭。"
+    english = public.get(f"{BASE}/requests/{rid}.json?locale=en").get_json()[0]
+    assert english["status_notes"] == "Closed after checking; not filed as a case."
 
 
 def test_point_outside_the_city_still_creates_a_request_in_triage(public, city, db, api_key):

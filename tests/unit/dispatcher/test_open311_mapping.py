@@ -1,19 +1,28 @@
-"""Open311 GeoReport v2 mapping (dispatcher/intake/open311.py): services, statuses, field parsing, XML shapes."""
+"""Open311 GeoReport v2 mapping (dispatcher/intake/open311.py, open311_xml.py): services, statuses, what a public
+request shows (public notes only, every text redacted), field parsing, XML shapes."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import xmltodict
 
+from dispatcher.cases.actions import action_data
+from dispatcher.cases.commands import ActionRequest
 from dispatcher.cases.incident import Channel, Incident
 from dispatcher.cases.lifecycle import OPEN_STATUSES, Status
 from dispatcher.intake import open311 as o311
+from dispatcher.intake.open311_xml import to_xml
+from dispatcher.intake.publication import PUBLICATION_FILE, load_publication
+from dispatcher.settings import REPO_ROOT
 
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+PUBLICATION = load_publication(REPO_ROOT / "data" / PUBLICATION_FILE)
+FULL_NUMBER = re.compile(r"1[3-9]\d{9}|\d{17}[\dX]|8765")  # a mobile, an ID number, the landline's digits
 
 
 # --- services ----------------------------------------------------------------------------------------
@@ -112,7 +121,7 @@ def _incident(city, **fields) -> Incident:
 
 def test_service_request_has_the_public_fields_only(city):
     incident = _incident(city)
-    entry = o311.service_request(incident, city.catalogue, tz=SHANGHAI)
+    entry = o311.service_request(incident, city.catalogue, PUBLICATION, tz=SHANGHAI)
     assert list(entry) == [
         "service_request_id",
         "status",
@@ -143,15 +152,73 @@ def test_service_request_has_the_public_fields_only(city):
     assert "138****5678" in entry["description"]
 
 
-def test_closed_request_has_its_last_note_and_no_expected_time(city):
+def _act(incident: Incident, action: str, to: Status, **fields) -> None:
+    """Record an action as perform_action does: the internal note on the row, the rest in its data."""
+    request = ActionRequest(**fields)
+    incident.record(action=action, actor="王科长", now=NOW, to=to, note=request.note, data=action_data(request))
+
+
+INTERNAL = {
+    "note": "内部：联系王科长13912345678",
+    "result": "已由李师傅清运",
+    "reason": "举报人张三情绪激动",
+    "assignee": "李师傅",
+}
+
+
+def test_status_notes_are_only_what_was_written_for_the_public(city):
     incident = _incident(city)
-    incident.record(action="file", actor="leader", now=NOW, to=Status.FILED, note="立案")
-    incident.record(action="void", actor="leader", now=NOW, to=Status.VOIDED, note="重复上报")
-    incident.record(action="noop", actor="leader", now=NOW, to=Status.VOIDED)
-    entry = o311.service_request(incident, city.catalogue)
-    assert entry["status"] == "closed"
-    assert entry["status_notes"] == "重复上报"
-    assert entry["expected_datetime"] is None
+    _act(incident, "file", Status.FILED, note=INTERNAL["note"])
+    assert o311.service_request(incident, city.catalogue, PUBLICATION)["status_notes"] == "已立案，等待派遣至责任单位。"
+    _act(incident, "dispatch", Status.DISPATCHED, note="内部派遣说明", assignee=INTERNAL["assignee"])
+    _act(incident, "claim", Status.CLAIMED, public_note="已安排环卫人员，预计今天下午清运。")
+    _act(incident, "extend", Status.CLAIMED, note=INTERNAL["note"], reason=INTERNAL["reason"])
+    entry = o311.service_request(incident, city.catalogue, PUBLICATION)
+    assert entry["status_notes"] == "已安排环卫人员，预计今天下午清运。"  # still the latest public note of this status
+    _act(incident, "handle", Status.HANDLED, result=INTERNAL["result"], note=INTERNAL["note"])
+    entry = o311.service_request(incident, city.catalogue, PUBLICATION, lang="en")
+    assert entry["status_notes"] == "Handled; waiting to be checked."  # the old public note no longer applies
+    _act(incident, "verify", Status.VERIFIED)
+    _act(incident, "close", Status.CLOSED, note=INTERNAL["note"], public_note="垃圾已清运。如有问题请拨打0571-87654321")
+    entry = o311.service_request(incident, city.catalogue, PUBLICATION)
+    assert entry["status"] == "closed" and entry["expected_datetime"] is None
+    assert entry["status_notes"] == "垃圾已清运。如有问题请拨打0571-****4321"  # public notes are redacted too
+    text = repr(entry)
+    for private in (*INTERNAL.values(), "王科长", "内部", "13912345678", "87654321"):
+        assert private not in text
+
+
+def test_voided_and_merged_requests_get_the_neutral_text_not_the_reason(city):
+    voided = _incident(city)
+    _act(voided, "void", Status.VOIDED, reason="重复上报，举报人王五13812345678", note="内部备注")
+    entry = o311.service_request(voided, city.catalogue, PUBLICATION)
+    assert (entry["status"], entry["status_notes"]) == ("closed", "经核实不予立案，已关闭。")
+    merged = _incident(city)
+    _act(merged, "merge", Status.MERGED, parent_id="another-case")
+    assert o311.service_request(merged, city.catalogue, PUBLICATION, lang="en")["status_notes"] == (
+        "Merged with another report of the same problem."
+    )
+
+
+def test_every_status_has_a_neutral_note_in_both_languages():
+    for status in Status:
+        zh, en = PUBLICATION.status_note(str(status)), PUBLICATION.status_note(str(status), "en")
+        assert zh and en and zh != en and not re.search(r"\d", zh + en)
+
+
+def test_every_public_text_goes_through_the_redaction(city):
+    incident = _incident(city)
+    incident.description = "井盖丢了，我是李四，电话１３８　１２３４　５６７８，身份证330106199001011234"
+    incident.address = "人民路1号（业主 +86 139-1234-5678，座机（0571）8765 4321）"
+    incident.timeline[0].data = {**incident.timeline[0].data, "media_url": "http://x.example/u/13812345678.jpg"}
+    _act(incident, "file", Status.FILED, public_note="已联系业主（电话138.1234.5678）")
+    entry = o311.service_request(incident, city.catalogue, PUBLICATION)
+    assert entry["description"] == "井盖丢了，我是李四，电话138****5678，身份证330***********1234"
+    assert entry["address"] == "人民路1号（业主 139****5678，座机0571-****4321）"
+    assert entry["status_notes"] == "已联系业主（电话138****5678）"
+    assert entry["media_url"] == "http://x.example/u/138****5678.jpg"
+    assert not FULL_NUMBER.search(repr(entry)), entry
+    assert entry["service_request_id"] == incident.id  # identifiers are not touched
 
 
 def test_created_answer_is_the_id_itself(city):
@@ -220,7 +287,7 @@ def test_other_fields():
 
 
 def test_services_xml_has_the_spec_elements(city):
-    xml = o311.to_xml("services", o311.services(city.catalogue)[:2])
+    xml = to_xml("services", o311.services(city.catalogue)[:2])
     assert xml.startswith('<?xml version="1.0" encoding="UTF-8"?>')
     services = xmltodict.parse(xml)["services"]["service"]
     assert len(services) == 2
@@ -229,22 +296,32 @@ def test_services_xml_has_the_spec_elements(city):
 
 
 def test_single_and_empty_lists_and_errors_render_as_the_spec_shows():
-    one = xmltodict.parse(
-        o311.to_xml("requests", [{"service_request_id": "1", "service_notice": None, "account_id": None}])
-    )
+    one = xmltodict.parse(to_xml("requests", [{"service_request_id": "1", "service_notice": None, "account_id": None}]))
     assert one == {
         "service_requests": {"request": {"service_request_id": "1", "service_notice": None, "account_id": None}}
     }
-    assert xmltodict.parse(o311.to_xml("requests", [])) == {"service_requests": None}
-    errors = xmltodict.parse(o311.to_xml("errors", o311.error_payload(403, "Invalid api_key")))
+    assert xmltodict.parse(to_xml("requests", [])) == {"service_requests": None}
+    errors = xmltodict.parse(to_xml("errors", o311.error_payload(403, "Invalid api_key")))
     assert errors == {"errors": {"error": {"code": "403", "description": "Invalid api_key"}}}
-    definition = xmltodict.parse(o311.to_xml("service_definition", {"service_code": "x", "attributes": []}))
+    definition = xmltodict.parse(to_xml("service_definition", {"service_code": "x", "attributes": []}))
     assert definition == {"service_definition": {"service_code": "x", "attributes": None}}
 
 
 def test_discovery_lists_one_endpoint_with_both_formats():
     body = o311.discovery("https://city.example/open311/v2/", NOW, contact="c", key_service="k")
     assert body["endpoints"][0]["specification"] == "http://wiki.open311.org/GeoReport_v2"
-    parsed = xmltodict.parse(o311.to_xml("discovery", body))["discovery"]
+    parsed = xmltodict.parse(to_xml("discovery", body))["discovery"]
     assert parsed["endpoints"]["endpoint"]["formats"]["format"] == ["application/json", "text/xml"]
     assert parsed["changeset"] == "2026-12-02T02:00:00+00:00"
+
+
+@pytest.mark.parametrize("control", [*(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"), "\ufffe", "\uffff"])
+def test_characters_xml_cannot_carry_are_dropped(control):
+    """Control characters other than tab, newline and CR, and U+FFFE/U+FFFF: the XML answer still parses."""
+    request = {
+        "service_request_id": "1",
+        "description": f"井盖{control}丢\t失\n了{control * 3}。",
+        "status_notes": control,
+    }
+    parsed = xmltodict.parse(to_xml("requests", [request]))["service_requests"]["request"]
+    assert parsed["description"] == "井盖丢\t失\n了。" and parsed["status_notes"] is None

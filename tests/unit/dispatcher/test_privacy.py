@@ -167,6 +167,122 @@ def test_redact(text, expected):
     assert redact(text) == expected
 
 
+# Every common way of writing a mainland mobile, a landline with its area code or an 18-digit ID number (居民身份证),
+# inside the kind of sentence a report carries; each must come out masked, and nothing else changed.
+NUMBERS = [
+    # mobiles
+    ("电话13812345678", "电话138****5678"),
+    ("联系：138 1234 5678。", "联系：138****5678。"),
+    ("138-1234-5678", "138****5678"),
+    ("138.1234.5678", "138****5678"),
+    ("138/1234/5678", "138****5678"),
+    ("138_1234_5678", "138****5678"),
+    ("(138)1234-5678", "(138****5678"),
+    ("1381234 5678", "138****5678"),
+    ("138 12345678", "138****5678"),
+    ("1 3 8 1 2 3 4 5 6 7 8", "138****5678"),
+    ("手机１３８１２３４５６７８", "手机138****5678"),
+    ("１３８－１２３４－５６７８", "138****5678"),
+    ("１３８　１２３４　５６７８", "138****5678"),
+    ("1３8-１234 5678", "138****5678"),
+    ("138\u200b1234\u200b5678", "138****5678"),
+    ("+86 138 1234 5678", "138****5678"),
+    ("+86-138-1234-5678", "138****5678"),
+    ("+8613812345678", "138****5678"),
+    ("＋86 13812345678", "138****5678"),
+    ("(+86)13812345678", "138****5678"),
+    ("（+86）138-1234-5678", "138****5678"),
+    ("0086 13812345678", "138****5678"),
+    ("0086-138.1234.5678", "138****5678"),
+    ("8613812345678", "138****5678"),
+    ("86-13812345678", "138****5678"),
+    ("电话13812345678/13912345678", "电话138****5678/139****5678"),
+    ("13812345678、13912345678", "138****5678、139****5678"),
+    ("13812345678-2号楼", "138****5678-2号楼"),
+    ("13812345678 2026-11-30", "138****5678 2026-11-30"),
+    ("2026-11-30 13812345678", "2026-11-30 138****5678"),
+    # landlines with an area code
+    ("0571-8765 4321", "0571-****4321"),
+    ("0571-87654321", "0571-****4321"),
+    ("(0571) 8765-4321", "0571-****4321"),
+    ("（0571）87654321", "0571-****4321"),
+    ("010-62345678", "010-****5678"),
+    ("020 8765 4321", "020-****4321"),
+    ("0755.8765.4321", "0755-****4321"),
+    ("０５７１－８７６５４３２１", "0571-****4321"),
+    ("+86 571 8765 4321", "0571-****4321"),
+    ("+86 (0)571 8765 4321", "0571-****4321"),
+    ("0086-10-62345678", "010-****5678"),
+    ("0571-87654321-801", "0571-****4321"),
+    ("0571-87654321转801", "0571-****4321"),
+    ("0571-8765432", "0571-****5432"),
+    # ID numbers (居民身份证): 18 characters, the last a digit or X
+    ("身份证330106199001011234", "身份证330***********1234"),
+    ("11010519491231002X", "110***********002X"),
+    ("11010519491231002x", "110***********002X"),
+    ("330106 19900101 123X", "330***********123X"),
+    ("3301 0619 9001 0112 3X", "330***********123X"),
+    ("330106-1990-0101-1234", "330***********1234"),
+    ("３３０１０６１９９００１０１１２３４", "330***********1234"),
+    ("330106.19900101.123ｘ", "330***********123X"),
+    # several in one text
+    (
+        "王五，13812345678，身份证330106199001011234，座机0571-87654321",
+        "王五，138****5678，身份证330***********1234，座机0571-****4321",
+    ),
+]
+
+
+@pytest.mark.parametrize("text, expected", NUMBERS, ids=[t for t, _ in NUMBERS])
+def test_redact_masks_phone_and_id_numbers_in_every_common_form(text, expected):
+    assert redact(text) == expected
+    assert redact(expected) == expected  # masking again changes nothing
+
+
+# What looks like a number but is none of a person's: must come out unchanged.
+NOT_PERSONAL = [
+    "2026-11-30",
+    "2026/11/30 13:45",
+    "2026-11-30T13:45:00+08:00",
+    "2026年11月30日13时45分",
+    "20261130",
+    "13:45:20",
+    "330199001002003",  # a unit grid code of the demo city (geo/democity.py: district 6 + street, community, unit 3 each)
+    "网格330199001002003内",
+    "330199001002003 330199001002004",  # two grid codes side by side
+    "案件 3f2a1381-2345-4678-9abc-13812345678d",  # an incident id (UUID)
+    "e1381234-5678-4abc-8def-0123456789ab",
+    "工单号 20261130000123",
+    "GC-2026-000123",
+    "¥1,380.50",
+    "金额13800元",
+    "罚款 138,001,234.50 元",
+    "12345",
+    "110",
+    "400-820-8820",
+    "95588",
+    "0571",
+    "坐标 120.1551234, 30.2741234",
+    "192.168.10.123",
+    "180.101.49.112 - - [30/Nov/2026 13:45:00]",
+    "1733112000.1",
+    "took 0.3123456789 s",
+    "第13、14、15号楼",
+    "12812345678",
+    "123812345678901",
+    "10086",
+]
+
+
+@pytest.mark.parametrize("text", NOT_PERSONAL)
+def test_redact_leaves_dates_codes_amounts_and_times_alone(text):
+    assert redact(text) == text
+
+
+def test_redact_passes_none_and_empty_through():
+    assert redact(None) is None and redact("") == ""
+
+
 def test_log_filter_redacts_message_args_and_traceback():
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
@@ -177,6 +293,7 @@ def test_log_filter_redacts_message_args_and_traceback():
     try:
         logger.warning("report from %s (%r)", "13812345678", {"phone": "13912345678"})
         logger.warning("plain 15012345678")
+        logger.warning("caller %s, id %s", "（0571）8765 4321", "３３０１０６１９９００１０１１２３４")
         try:
             raise ValueError("bad phone 18612345678")
         except ValueError:
@@ -186,6 +303,8 @@ def test_log_filter_redacts_message_args_and_traceback():
     text = stream.getvalue()
     assert not FULL_MOBILE.search(text), text
     assert "138****5678" in text and "139****5678" in text and "186****5678" in text and "Traceback" in text
+    assert "0571-****4321" in text and "330***********1234" in text
+    assert "8765" not in text and "３３０１０６１９９０" not in text
 
 
 def test_install_log_redaction_attaches_once_to_root_handlers_and_named_loggers():
