@@ -11,6 +11,8 @@ from dashboard.auth import init_auth
 from dashboard.hardening import init_hardening
 from dashboard.open311 import open311_bp
 from dashboard.runtime import Runtime, build_runtime, install_runtime
+from dashboard.strict_json import StrictJSONProvider
+from dispatcher.access.audit import install_audit_key
 from dispatcher.settings import Settings
 from dispatcher.store import cipher
 
@@ -22,12 +24,14 @@ def create_server(settings: Settings, runtime: Runtime | None = None) -> Flask:
     """The Flask server of one web process, wired to its runtime (database, city, Redis)."""
     settings.require_keys()  # no default or published secret: refuse to start
     cipher.install_key(settings.key("pii_key"))  # before anything reads or writes personal data
+    install_audit_key(settings.key("audit_key"), settings.audit_checkpoint_file)  # before anything is audited
     server = Flask("gridcommand")
     server.config.update(
         SECRET_KEY=settings.key("secret_key"),
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         JSON_AS_ASCII=False,
     )
+    server.json = StrictJSONProvider(server)  # request bodies: no NaN/Infinity, no absurd nesting (a 400)
     server.json.ensure_ascii = False
     server.json.sort_keys = False
     install_runtime(server, runtime or build_runtime(settings))

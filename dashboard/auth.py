@@ -1,31 +1,49 @@
 """Authentication: browser sessions (password + TOTP for privileged roles) and bearer API tokens.
 
-Every request resolves to at most one `Principal` (`current_principal()`); scope and permission
-checks live in dispatcher/cases/scope.py. Sessions are signed cookies carrying the account id, the
-account's session epoch (bumped to end all its sessions, e.g. when disabled), the login time
-(absolute timeout) and the last activity (idle timeout).
+Every request resolves to at most one `Principal` (`current_principal()`); scope and permission checks live in
+dispatcher/cases/scope.py.
+
+- A request that sends `Authorization: Bearer ...` is judged by that token alone (a junk token next to a session
+  cookie signs nobody in). A token works only where its kind belongs (`TOKEN_PLACES`): a device token only posts
+  positions, an Open311 key only speaks Open311; app and service tokens work on the REST API, the Dash callbacks
+  and Socket.IO.
+- Otherwise the signed session cookie carries a random session id; the session itself is held on the server
+  (dispatcher/access/sessions.py), so sign-out, disabling the account and a new password end it for good, with
+  idle and absolute timeouts.
+- Signing in: failures are throttled per client address and username (dashboard/throttle.py), never by locking
+  the account for everyone; a TOTP code is accepted once only.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import datetime, timedelta
 
-from flask import Flask, g, request, session
-from sqlalchemy import select
+from flask import Flask, current_app, g, request, session
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from dashboard.runtime import current_runtime, runtime_of
+from dashboard.throttle import SignInThrottle
 from dispatcher.access import audit
-from dispatcher.access.accounts import Account, Principal, account_for_token
-from dispatcher.access.passwords import check_password, check_totp
+from dispatcher.access import sessions as web_sessions
+from dispatcher.access.accounts import Account, ApiToken, Principal, live_token
+from dispatcher.access.passwords import check_password, totp_step
 from dispatcher.access.roles import Role
 from dispatcher.errors import EngineError
+from dispatcher.settings import Settings
 
 log = logging.getLogger(__name__)
 SECOND_FACTOR_ROLES = frozenset({Role.ADMIN, Role.AUDITOR, Role.LEADER})
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+THROTTLE = "gridcommand_signin_throttle"  # app.extensions key, installed by dashboard.hardening
+POSITIONS_PATH = "/api/v1/positions"
+# Where each kind of token works: (description, test of method and path).
+TOKEN_PLACES = {
+    "device": ("on POST /api/v1/positions", lambda method, path: method == "POST" and path == POSITIONS_PATH),
+    "open311": ("under /open311/", lambda method, path: path.startswith("/open311/")),
+    "app": ("on /api/v1, the Dash callbacks and Socket.IO", lambda method, path: _interactive(path)),
+    "service": ("on /api/v1, the Dash callbacks and Socket.IO", lambda method, path: _interactive(path)),
+}
 
 
 class Unauthenticated(EngineError):
@@ -34,75 +52,130 @@ class Unauthenticated(EngineError):
     status, code = 401, "unauthenticated"
 
 
+class WrongTokenKind(EngineError):
+    """A valid token used outside the place its kind is for (403)."""
+
+    status, code = 403, "token_kind"
+
+
 class LoginFailed(EngineError):
-    """Wrong credentials, locked or disabled account: one message for all, so nothing leaks (401)."""
+    """Wrong credentials or a disabled account: one message for all, so nothing leaks (401)."""
 
     status, code = 401, "login_failed"
 
 
+class SignInThrottled(EngineError):
+    """Too many failed sign-ins from this address for this username (429); `retry_after` in seconds."""
+
+    status, code = 429, "rate_limited"
+
+    def __init__(self, username: str, retry_after: int):
+        super().__init__(f"too many failed sign-ins for {username[:64]!r} from this address: retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+def _interactive(path: str) -> bool:
+    return path.startswith(("/api/", "/_dash-", "/socket.io"))
+
+
 def current_principal() -> Principal | None:
-    """The caller of this request (token first, then session), cached on `g`."""
+    """The caller of this request (its bearer token if it sends one, else its session), cached on `g`."""
     if "principal" not in g:
-        g.principal = _from_token() or _from_session()
+        g.credential = None
+        g.principal = _from_token(token) if (token := bearer_token()) is not None else _from_session()
     return g.principal
 
 
 def require_principal() -> Principal:
-    """The caller, or 401."""
+    """The caller, or 401 (403 for a token used where its kind does not work)."""
     principal = current_principal()
     if principal is None:
+        if problem := g.get("token_problem"):
+            raise WrongTokenKind(problem, field="Authorization")
         raise Unauthenticated("sign in, or send 'Authorization: Bearer <token>'")
     return principal
 
 
-def _from_token() -> Principal | None:
+def current_credential() -> tuple[str, str] | None:
+    """What signed this request in: ("session", hash of the session id) or ("token", token id); None if nothing."""
+    current_principal()
+    return g.get("credential")
+
+
+def current_token() -> ApiToken | None:
+    """The (detached) token row this request signed in with, if it used one."""
+    current_principal()
+    return g.get("api_token")
+
+
+def authenticated_by_token() -> bool:
+    """Whether a valid bearer token (not a cookie) signed this request in: it carries no ambient authority."""
+    credential = current_credential()
+    return credential is not None and credential[0] == "token"
+
+
+def bearer_token() -> str | None:
+    """The token of an `Authorization: Bearer` header (possibly empty or junk), or None without one."""
     header = request.headers.get("Authorization", "")
-    if not header.lower().startswith("bearer "):
-        return None
+    return header[7:].strip() if header[:7].lower() == "bearer " else None
+
+
+def _from_token(token: str) -> Principal | None:
+    """The account of a live token used where its kind works; else None (with `g.token_problem` if misplaced)."""
     with current_runtime().sessions() as db:
-        account = account_for_token(db, header[7:].strip())
-        return Principal.of(account) if account else None
-
-
-def _from_session() -> Principal | None:
-    account_id = session.get("account_id")
-    if not account_id:
-        return None
-    rt = current_runtime()
-    now = rt.clock()
-    settings = rt.settings
-    login_at = datetime.fromisoformat(session.get("login_at", "1970-01-01T00:00:00+00:00"))
-    seen_at = datetime.fromisoformat(session.get("seen_at", "1970-01-01T00:00:00+00:00"))
-    if now - login_at > timedelta(minutes=settings.session_absolute_minutes) or now - seen_at > timedelta(
-        minutes=settings.session_idle_minutes
-    ):
-        session.clear()
-        return None
-    with rt.sessions() as db:
-        account = db.get(Account, account_id)
-        if account is None or account.disabled or account.session_epoch != session.get("epoch"):
-            session.clear()
+        row = live_token(db, token) if token else None
+        account = db.get(Account, row.account_id) if row is not None else None
+        if row is None or account is None:
             return None
-        session["seen_at"] = now.isoformat()
+        place, works_here = TOKEN_PLACES.get(row.kind, ("nowhere", lambda method, path: False))
+        if not works_here(request.method, request.path):
+            g.token_problem = f"token {row.id} is a {row.kind!r} token: it works only {place}"
+            log.warning("refused %s %s: %s", request.method, request.path, g.token_problem)
+            return None
+        db.expunge(row)
+        g.api_token, g.credential = row, ("token", row.id)
         return Principal.of(account)
 
 
-def login(username: str, password: str, totp: str | None, *, now: datetime) -> Principal:
-    """Check credentials (and the second factor where the role needs one), then start a fresh session.
-
-    Every attempt is audited; failures are counted in their own committed transaction so that the
-    lockout holds even though the request fails.
-    """
+def _from_session() -> Principal | None:
+    """The account of the live server-side session the cookie names; else None, and the cookie is cleared."""
+    session_id = session.get("sid")
+    if not isinstance(session_id, str):
+        if session:
+            session.clear()  # a cookie from before server-side sessions, or tampered: nobody
+        return None
     rt = current_runtime()
     with rt.sessions.begin() as db:
+        account = web_sessions.resume(db, session_id, timeouts=timeouts(rt.settings), now=rt.clock())
+        principal = Principal.of(account) if account is not None else None
+    if principal is None:
+        session.clear()
+        return None
+    g.credential = ("session", web_sessions.hash_id(session_id))
+    return principal
+
+
+def timeouts(settings: Settings) -> web_sessions.Timeouts:
+    """The session timeouts of these settings."""
+    return web_sessions.Timeouts(
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        absolute=timedelta(minutes=settings.session_absolute_minutes),
+    )
+
+
+def login(username: str, password: str, totp: str | None, *, now: datetime) -> Principal:
+    """Check credentials (and the second factor where the role needs one), then start a fresh server-side session.
+
+    Every attempt is audited. An address that failed too often for this username is refused before anything
+    is checked (SignInThrottled, 429); other addresses are not affected.
+    """
+    rt = current_runtime()
+    address = request.remote_addr or "unknown"
+    throttle: SignInThrottle | None = current_app.extensions.get(THROTTLE)
+    wait = throttle.wait(address, username) if throttle is not None else 0
+    with rt.sessions.begin() as db:
         account = db.scalar(select(Account).where(Account.username == username))
-        refusal = _refusal(account, password, totp, now)
-        if account is not None and refusal is not None:
-            account.failed_logins += 1
-            if account.failed_logins >= MAX_FAILED_LOGINS:
-                account.locked_until, account.failed_logins = now + LOCKOUT, 0
-        elif account is not None:
-            account.failed_logins, account.locked_until = 0, None
+        refusal = "throttled" if wait else _refusal(db, account, password, totp, now)
         audit.append(
             db,
             actor=username[:64],
@@ -114,48 +187,71 @@ def login(username: str, password: str, totp: str | None, *, now: datetime) -> P
             detail={"reason": refusal} if refusal else None,
             now=now,
         )
-        if refusal is None:
-            principal, epoch = Principal.of(account), account.session_epoch
+        if refusal is None and account is not None:
+            session_id = web_sessions.start(db, account, now=now)
+            principal = Principal.of(account)
+    if wait:
+        raise SignInThrottled(username, wait)
     if refusal is not None:
-        raise LoginFailed("wrong username or password, or the account is locked")
+        if throttle is not None:
+            throttle.failed(address, username)
+        raise LoginFailed("wrong username or password")
+    if throttle is not None:
+        throttle.succeeded(address, username)
     session.clear()  # a new session: nothing from before the login survives
-    session.update(
-        account_id=principal.account_id,
-        epoch=epoch,
-        login_at=now.isoformat(),
-        seen_at=now.isoformat(),
-        csrf=secrets.token_urlsafe(24),
-    )
+    session["sid"] = session_id
     session.permanent = True
-    g.principal = principal
+    g.principal, g.credential = principal, ("session", web_sessions.hash_id(session_id))
     return principal
 
 
-def _refusal(account: Account | None, password: str, totp: str | None, now: datetime) -> str | None:
+def _refusal(db: Session, account: Account | None, password: str, totp: str | None, now: datetime) -> str | None:
     """Why a sign-in fails (for the audit trail only; the caller sees one message), or None."""
     if account is None:
         check_password(_DUMMY_HASH, password)  # the same work whether or not the user exists
         return "unknown user"
     if account.disabled:
         return "disabled"
-    if account.locked_until and account.locked_until > now:
-        return "locked"
     if not check_password(account.password_hash, password):
         return "wrong password"
-    if Role(account.role) in SECOND_FACTOR_ROLES and not (
-        totp and account.totp_secret and check_totp(account.totp_secret, totp, at=now)
-    ):
+    if Role(account.role) not in SECOND_FACTOR_ROLES:
+        return None
+    step = totp_step(account.totp_secret, totp, at=now) if totp and account.totp_secret else None
+    if step is None:
         return "second factor missing or wrong"
-    return None
+    claimed = db.execute(  # atomically: of two sign-ins with one code, only one wins
+        update(Account)
+        .where(Account.id == account.id, or_(Account.totp_last_step.is_(None), Account.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    return None if getattr(claimed, "rowcount", 0) == 1 else "second factor already used"
 
 
-def logout() -> None:
+def logout(*, now: datetime) -> None:
+    """End this browser's session on the server (its cookie signs nobody in any more, anywhere) and clear it."""
+    session_id = session.get("sid")
+    if isinstance(session_id, str):
+        with current_runtime().sessions.begin() as db:
+            account_id = web_sessions.end(db, session_id, reason="logout", now=now)
+            account = db.get(Account, account_id) if account_id else None
+            if account is not None:
+                audit.append(
+                    db,
+                    actor=account.username,
+                    role=account.role,
+                    ip=request.remote_addr,
+                    action="logout",
+                    target=f"account:{account.username}",
+                    result="ok",
+                    now=now,
+                )
     session.clear()
-    g.principal = None
+    g.principal, g.credential = None, None
 
 
 def init_auth(app: Flask) -> None:
-    """Cookie settings for sessions."""
+    """Cookie settings for sessions: HttpOnly, SameSite=Lax (Secure: dashboard/hardening.py)."""
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

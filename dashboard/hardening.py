@@ -2,6 +2,7 @@
 
 `init_hardening(server, settings)` installs all of it; call it once in `create_server`.
 
+- Session cookies are `Secure` when `settings.public_url` is https (HttpOnly and SameSite=Lax always).
 - Headers on every response: a Content-Security-Policy that runs only this origin's scripts (plus the
   hashes of Dash's own inline bootstrap scripts), X-Content-Type-Options, X-Frame-Options,
   Referrer-Policy, Permissions-Policy, Cross-Origin-Opener-Policy; `Cache-Control: no-store` on API
@@ -9,13 +10,17 @@
 - CORS is closed: no Access-Control-* header is ever sent, unless the request's Origin is listed in
   `settings.cors_origins` (then that origin, and only it, is allowed; never with credentials).
 - CSRF: a state-changing request (POST/PUT/PATCH/DELETE) that rides on the session cookie, or that
-  signs in, must come from this server's own origin (Origin header, else Referer), else 403. Requests
-  authenticated by `Authorization: Bearer` carry no ambient authority and are exempt, as are the
-  device endpoints under /osmand (no cookies), Open311 under /open311 (api_key in the form, no cookies)
-  and /socket.io (Engine.IO checks Origin itself).
+  signs in, must come from this server's own origin (Origin header, else Referer), else 403. The own
+  origins are the request's scheme://host and, behind a proxy, the origin of `settings.public_url`.
+  Requests signed in by a valid `Authorization: Bearer` token carry no ambient authority and are exempt
+  (a junk bearer header is not: the origin check still applies), as are the device endpoints under
+  /osmand (no cookies), Open311 under /open311 (api_key in the form, no cookies) and /socket.io
+  (Engine.IO checks Origin itself, against the same own origins: dashboard/realtime.py).
 - Rate limits per client IP (Flask-Limiter; Redis storage when the runtime has Redis, with an
   in-memory fallback while Redis is down): sign-in, public intake (incl. Open311 POSTs), OsmAnd.
-  429 in the API's error shape.
+  429 in the API's error shape. Failed sign-ins are also throttled per address and username
+  (dashboard/throttle.py, on the same storage).
+- `QuietRequestHandler`: the built-in web server's `Server` header names no software versions.
 """
 
 from __future__ import annotations
@@ -28,7 +33,10 @@ from urllib.parse import urlsplit
 from flask import Flask, jsonify, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
+from werkzeug.serving import WSGIRequestHandler
 
+from dashboard.auth import THROTTLE, authenticated_by_token, bearer_token
+from dashboard.throttle import SignInThrottle
 from dispatcher.access import privacy
 from dispatcher.settings import Settings
 from workers import keys
@@ -55,14 +63,16 @@ def init_hardening(server: Flask, settings: Settings) -> Limiter:
     """Install headers, CORS, CSRF and rate limits on `server`; returns the Flask-Limiter instance. Also
     masks phone numbers in this process's logs."""
     privacy.install_log_redaction()
+    server.config["SESSION_COOKIE_SECURE"] = (settings.public_url or "").lower().startswith("https://")
     limiter = _init_rate_limits(server, settings)
+    server.extensions[THROTTLE] = SignInThrottle(limiter.storage, prefix=keys.RATE_LIMITS)
     cors_origins = frozenset(o.rstrip("/") for o in settings.cors_origins)
     img_sources = _tile_sources(settings.tile_url)
     script_hashes: list[str] = []
 
     @server.before_request
     def _check_origin():
-        problem = csrf_problem(server)
+        problem = csrf_problem(server, settings.public_url)
         if problem:
             log.warning("refused %s %s: %s", request.method, request.path, problem)
             return _error(403, "cross_origin_request", problem, "Origin")
@@ -98,6 +108,15 @@ def own_origin() -> str:
     return f"{request.scheme}://{request.host}".lower()
 
 
+def own_origins(scheme: str, host: str, public_url: str | None) -> frozenset[str]:
+    """The origins of this server: scheme://host as the request reached it, and the public URL's (behind a proxy)."""
+    origins = {f"{scheme}://{host}".lower()}
+    public = _origin_of(public_url) if public_url else None
+    if public:
+        origins.add(public)
+    return frozenset(origins)
+
+
 def _origin_of(url: str) -> str | None:
     parts = urlsplit(url)
     if not parts.scheme or not parts.netloc:
@@ -105,21 +124,20 @@ def _origin_of(url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def _bearer() -> bool:
-    return request.headers.get("Authorization", "").lower().startswith("bearer ")
-
-
-def csrf_problem(server: Flask) -> str | None:
+def csrf_problem(server: Flask, public_url: str | None = None) -> str | None:
     """Why this request must be refused as a possible cross-site request forgery, or None."""
-    if request.method not in UNSAFE_METHODS or request.path.startswith(CSRF_EXEMPT_PREFIXES) or _bearer():
+    if request.method not in UNSAFE_METHODS or request.path.startswith(CSRF_EXEMPT_PREFIXES):
         return None
+    if bearer_token() is not None and authenticated_by_token():
+        return None  # a valid token, not the cookie, carries the authority; a junk one exempts nothing
     origin = request.headers.get("Origin")
     uses_cookie = bool(request.cookies.get(server.config.get("SESSION_COOKIE_NAME", "session")))
     if not (uses_cookie or request.path in LOGIN_PATHS or origin is not None):
         return None  # no cookie, no Origin: not a browser acting with the user's authority
-    expected = own_origin()
+    allowed = own_origins(request.scheme, request.host, public_url)
+    expected = " or ".join(sorted(allowed))
     if origin is not None:
-        if origin.rstrip("/").lower() == expected:
+        if origin.rstrip("/").lower() in allowed:
             return None
         return f"Origin {origin!r} is not this server ({expected}); cross-origin requests must use a bearer token"
     referer = request.headers.get("Referer")
@@ -128,7 +146,7 @@ def csrf_problem(server: Flask) -> str | None:
             f"{request.method} {request.path} with a session cookie needs an Origin or Referer header "
             f"naming this server ({expected})"
         )
-    if _origin_of(referer) == expected:
+    if _origin_of(referer) in allowed:
         return None
     return f"Referer origin {_origin_of(referer)!r} is not this server ({expected})"
 
@@ -256,3 +274,14 @@ def _error(status: int, code: str, message: str, field: str | None):
     response = jsonify(error={"code": code, "message": message, "field": field})
     response.status_code = status
     return response
+
+
+# --- the Server header -------------------------------------------------------------------------------
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Werkzeug's request handler, whose `Server` header says "GridCommand" instead of Werkzeug's and Python's
+    exact versions."""
+
+    def version_string(self) -> str:
+        return "GridCommand"

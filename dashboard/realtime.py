@@ -1,12 +1,16 @@
 """Socket.IO on the Dash/Flask server: signed-in clients join the rooms of their scope and re-sync from the outbox.
 
+- Only this server's own origins may open a socket (a browser's Origin must be the request's scheme://host or
+  the origin of `settings.public_url`); other origins are refused before anything else happens.
 - `connect` needs a valid session (or bearer token): Flask-SocketIO runs handlers in a request context
   with the connection's cookies, so `current_principal()` works; without one the connection is refused.
   The client joins exactly `dispatcher.cases.scope.rooms(principal)`, computed on the server, never "all".
-- `join` of any other room is refused (an error ack); `resync` replays only the events of the caller's scope.
-- A watcher (one background task per server, running while sockets are connected) re-reads the accounts
-  behind the connected sockets every `WATCH_INTERVAL_S` and disconnects those whose account was disabled
-  or whose session epoch changed (signed out everywhere), so a disabled user's sockets close within 5 s.
+- `join` of any other room is refused (an error ack); `resync` replays only the events of the caller's scope,
+  and an `after_seq` that is not an integer from 0 to 2^63-1 gets an error ack.
+- A watcher (one background task per server, running while sockets are connected) re-reads the credentials
+  behind the connected sockets every `WATCH_INTERVAL_S` and disconnects those whose session ended (sign-out,
+  account disabled, new password) or timed out, or whose token was revoked, within 5 s.
+- `socketio.run` serves with `QuietRequestHandler` (no software versions in the `Server` header).
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from flask import current_app, request
 from flask_socketio import SocketIO, emit, join_room
 from sqlalchemy import select
 
-from dashboard.auth import current_principal
+from dashboard.auth import current_credential, current_principal, timeouts
+from dashboard.hardening import QuietRequestHandler, own_origins
 from dashboard.runtime import current_runtime, runtime_of
-from dispatcher.access.accounts import Account
+from dispatcher.access import sessions as web_sessions
+from dispatcher.access.accounts import Account, ApiToken
 from dispatcher.cases.scope import can_see_event, rooms
 from dispatcher.settings import Settings
 from dispatcher.store import outbox
@@ -29,8 +35,19 @@ from workers import keys
 
 log = logging.getLogger(__name__)
 
-socketio = SocketIO()
+
+class QuietSocketIO(SocketIO):
+    """Flask-SocketIO whose built-in server (`run`) sends no software versions in its `Server` header."""
+
+    def run(self, app, host=None, port=None, **kwargs):  # pragma: no cover - serving forever
+        kwargs.setdefault("request_handler", QuietRequestHandler)
+        super().run(app, host=host, port=port, **kwargs)
+
+
+socketio = QuietSocketIO()
 RESYNC_LIMIT = 1000
+MAX_SEQ = 2**63 - 1  # outbox ids are BIGINT
+KINDS = ("session", "token")  # what a socket signed in with
 WATCH_INTERVAL_S = 2.0
 REGISTRY = "gridcommand_sockets"
 
@@ -38,7 +55,7 @@ REGISTRY = "gridcommand_sockets"
 @dataclass
 class Connection:
     account_id: str
-    epoch: int | None
+    credential: tuple[str, str]  # ("session", hash of the session id) or ("token", token id)
     rooms: frozenset[str]
 
 
@@ -82,9 +99,20 @@ def init_realtime(server, settings: Settings) -> None:
         async_mode="threading",
         message_queue=settings.redis_url,
         channel=keys.SOCKETIO_CHANNEL,
-        cors_allowed_origins=[],
+        cors_allowed_origins=lambda origin, environ: origin_allowed(origin, environ, settings.public_url),
     )
     server.extensions[REGISTRY] = SocketRegistry(server=socketio.server)
+
+
+def origin_allowed(origin: str | None, environ: dict, public_url: str | None) -> bool:
+    """Whether a browser at `origin` may open a socket: only this server's own origins (never "any")."""
+    if not origin:
+        return True  # not a browser (browsers always send Origin on WebSocket and cross-origin requests)
+    scheme, host = environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", "")
+    allowed = origin.rstrip("/").lower() in own_origins(scheme, host, public_url)
+    if not allowed:
+        log.warning("refused a socket from origin %r (this server: %s, public URL %s)", origin, host, public_url)
+    return allowed
 
 
 def _registry() -> SocketRegistry:
@@ -94,17 +122,14 @@ def _registry() -> SocketRegistry:
 @socketio.on("connect")
 def _connect(auth=None):
     """Only a signed-in user connects, and only into the rooms of their scope."""
-    principal = current_principal()
-    if principal is None:
+    principal, credential = current_principal(), current_credential()
+    if principal is None or credential is None:
         raise ConnectionRefusedError("unauthorized")
-    from flask import session
-
     allowed = rooms(principal)
     for room in allowed:
         join_room(room)
     registry = _registry()
-    epoch = session.get("epoch") if session.get("account_id") == principal.account_id else None
-    if registry.add(request.sid, Connection(principal.account_id, epoch, frozenset(allowed))):
+    if registry.add(request.sid, Connection(principal.account_id, credential, frozenset(allowed))):
         app = current_app._get_current_object()
         socketio.start_background_task(_watch, app, registry)
 
@@ -131,15 +156,14 @@ def _join(data=None):
 
 
 @socketio.on("resync")
-def _resync(data):
+def _resync(data=None):
     """Replay the caller's events after their last sequence number (pushes are at-most-once)."""
     principal = current_principal()
     if principal is None:
         return {"error": "unauthorized"}
-    try:
-        after = int((data or {}).get("after_seq", 0))
-    except (TypeError, ValueError, AttributeError):
-        return {"error": "after_seq must be an integer"}
+    after = data.get("after_seq", 0) if isinstance(data, dict) else None
+    if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_SEQ:
+        return {"error": f"after_seq must be an integer from 0 to {MAX_SEQ}"}
     runtime = current_runtime()
     with runtime.sessions() as session:
         events = outbox.since(session, after, RESYNC_LIMIT)
@@ -155,26 +179,26 @@ def _resync(data):
     }
 
 
-def revoked(session, connections: dict[str, Connection]) -> list[str]:
-    """The sids whose account is gone, disabled, or whose session epoch moved on."""
-    ids = {c.account_id for c in connections.values()}
-    if not ids:
-        return []
-    accounts = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids)))}
-    out = []
-    for sid, connection in connections.items():
-        account = accounts.get(connection.account_id)
-        if (
-            account is None
-            or account.disabled
-            or (connection.epoch is not None and account.session_epoch != connection.epoch)
-        ):
-            out.append(sid)
-    return out
+def revoked(session, connections: dict[str, Connection], *, settings, now) -> list[str]:
+    """The sids whose session is no longer live (ended, timed out, account disabled) or whose token was revoked."""
+    held = {kind: {c.credential[1] for c in connections.values() if c.credential[0] == kind} for kind in KINDS}
+    dead_sessions = web_sessions.dead(session, held["session"], timeouts=timeouts(settings), now=now)
+    live_tokens = set(
+        session.scalars(
+            select(ApiToken.id)
+            .join(Account, Account.id == ApiToken.account_id)
+            .where(ApiToken.id.in_(held["token"]), ApiToken.revoked_at.is_(None), Account.disabled.is_(False))
+        )
+    )
+    return [
+        sid
+        for sid, c in connections.items()
+        if (c.credential[1] in dead_sessions if c.credential[0] == "session" else c.credential[1] not in live_tokens)
+    ]
 
 
 def _watch(app, registry: SocketRegistry) -> None:
-    """Every couple of seconds, disconnect the sockets of disabled or signed-out accounts."""
+    """Every couple of seconds, disconnect the sockets whose session ended or token was revoked."""
     runtime = runtime_of(app)
     while True:
         socketio.sleep(WATCH_INTERVAL_S)
@@ -183,12 +207,12 @@ def _watch(app, registry: SocketRegistry) -> None:
         connections = registry.snapshot()
         try:
             with runtime.sessions() as session:
-                ended = revoked(session, connections)
+                ended = revoked(session, connections, settings=runtime.settings, now=runtime.clock())
         except Exception:  # database briefly unavailable: try again next round
             log.exception("socket watcher could not read accounts")
             continue
         for sid in ended:
-            log.info("closing socket %s: account %s disabled or signed out", sid, connections[sid].account_id)
+            log.info("closing socket %s: the session or token of account %s ended", sid, connections[sid].account_id)
             try:
                 registry.server.disconnect(sid, namespace="/")
             except Exception as exc:

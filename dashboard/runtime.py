@@ -13,11 +13,12 @@ import redis
 from flask import Flask, current_app
 from rq import Queue
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.cases.uow import UnitOfWork
 from dispatcher.city.loader import City, load_city
-from dispatcher.fleet.officers import Officer, by_device
+from dispatcher.fleet.devices import Enrolled, enrolled, hash_identifier
 from dispatcher.settings import Settings
 from dispatcher.store.db import make_engine, make_sessions
 from dispatcher.store.gridstore import current_version, load_index
@@ -27,7 +28,7 @@ from workers.redis_server import connect
 
 log = logging.getLogger(__name__)
 GRID_CHECK_EVERY_S = 5.0
-DEVICE_CACHE_S = 5.0  # an unknown device id reloads the roster at most this often
+DEVICE_CACHE_S = 2.0  # enrolments, revocations and duty changes reach every web process within this long
 
 
 def utc_now() -> datetime:
@@ -46,7 +47,7 @@ class Runtime:
     queue: Queue | None
     clock: Callable[[], datetime] = field(default=utc_now)
     _grids_checked: float = field(default=0.0, repr=False)
-    _devices: dict[str, Officer] = field(default_factory=dict, repr=False)
+    _devices: dict[str, Enrolled] = field(default_factory=dict, repr=False)
     _devices_loaded: float = field(default=float("-inf"), repr=False)
 
     @property
@@ -54,14 +55,26 @@ class Runtime:
         """Live officer positions (None without Redis)."""
         return None if self.redis is None else PositionStore(self.redis)
 
-    def officer_for_device(self, device_id: str) -> Officer | None:
-        """The officer carrying a tracker, from a roster cache refreshed every few seconds."""
-        if device_id not in self._devices and time.monotonic() - self._devices_loaded > DEVICE_CACHE_S:
-            with self.sessions() as session:
-                self._devices = by_device(session)
-                session.expunge_all()
-            self._devices_loaded = time.monotonic()
-        return self._devices.get(device_id)
+    def device_for(self, identifier: str) -> Enrolled | None:
+        """The live device a tracker's identifier belongs to (and its officer); None for an unknown or revoked one.
+
+        Served from a cache of the live devices reloaded every DEVICE_CACHE_S seconds, hit or miss, so a
+        revocation in any process takes effect here within that time. While the database is down the last
+        list stays in force (positions live in Redis; nobody can enrol or revoke meanwhile)."""
+        if time.monotonic() - self._devices_loaded > DEVICE_CACHE_S:
+            try:
+                with self.sessions() as session:
+                    devices = enrolled(session)
+                    session.expunge_all()
+            except OperationalError as exc:
+                log.warning("database unavailable, trackers checked against the last list: %s", exc.orig)
+                devices = self._devices
+            self._devices, self._devices_loaded = devices, time.monotonic()
+        return self._devices.get(hash_identifier(identifier))
+
+    def forget_devices(self) -> None:
+        """Reload the devices on the next lookup (after this process enrolled or revoked one)."""
+        self._devices_loaded = float("-inf")
 
     def refresh_grids(self) -> None:
         """Reload the grid index when another process imported a new grid version (checked every few seconds)."""

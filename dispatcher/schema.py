@@ -2,7 +2,9 @@
 
 from dispatcher.access.accounts import Account, ApiToken
 from dispatcher.access.audit import AuditRecord
+from dispatcher.access.sessions import WebSession
 from dispatcher.cases.incident import Incident, TimelineEntry
+from dispatcher.fleet.devices import Device
 from dispatcher.fleet.officers import Officer, OfficerPosition
 from dispatcher.intake.machine import MachineDetection, MachineSource
 from dispatcher.intake.media import Media
@@ -16,6 +18,7 @@ __all__ = [
     "ApiToken",
     "AuditRecord",
     "Base",
+    "Device",
     "GridImport",
     "GridRow",
     "IdempotencyRecord",
@@ -27,4 +30,5 @@ __all__ = [
     "OfficerPosition",
     "OutboxEvent",
     "TimelineEntry",
+    "WebSession",
 ]

@@ -27,9 +27,10 @@ limits (BENCH_RATE_LIMITS: intake, OsmAnd, sign-in), since one IP sends all of t
    HTTP; latency = arrival of the "incident.report" push minus the moment the 201 answer arrived.
    Floor: the same clients, events published straight into the `flask-socketio` Redis channel from
    this process to room "grid:330199" (no database, no outbox, no RQ).
-2. Position ingest: real OsmAnd GET requests from 8 threads; then the worker's batched history rows
-   and "positions" pushes (as received in room "grid:330199"). Baseline: the same fixes, one row per
-   session + commit, in process.
+2. Position ingest: real OsmAnd GET requests from 8 threads, each fix carrying the identifier of a tracker
+   enrolled for its officer beforehand (in process, as `gridcommand devices add` does); then the worker's
+   batched history rows and "positions" pushes (as received in room "grid:330199"). Baseline: the same
+   fixes, one row per session + commit, in process.
 3. Command-center page, with `--open-incidents` open (topped up first; QUALITY.md's target says 1,000):
    bytes of what a signed-in browser fetches on first load (page, Dash layout and dependencies, the
    callback that renders the page into the shell, the grid GeoJSON it references) and, with Chromium
@@ -92,6 +93,7 @@ BENCH_RATE_LIMITS = {
     "GRIDCOMMAND_RATE_LIMIT_INTAKE": "100000/minute",  # ~1,000 creates from one IP
     "GRIDCOMMAND_RATE_LIMIT_OSMAND": "1000000/minute",  # 4,000 fixes in seconds from one IP
     "GRIDCOMMAND_RATE_LIMIT_LOGIN": "10000/minute",
+    "GRIDCOMMAND_RATE_LIMIT_DEVICE": "100000/minute",  # the wrk pass sends each device's fixes 1 s apart
 }  # every Socket.IO client signs in (up to 100)
 SIO_CHANNEL = "flask-socketio"  # the channel Flask-SocketIO listens on (QUALITY.md: the RedisManager pitfall)
 ROSTER = REPO_ROOT / "data" / "demo_city" / "officers.yaml"
@@ -498,8 +500,27 @@ class Walk:
     fixes: list[dict] = field(default_factory=list)  # OsmAnd query params, oldest first
 
 
-def make_walks(n_fixes: int, seed: int) -> list[Walk]:
-    """Every device walks ~2 m per fix, 5 s apart, staying inside its officer's community; all in the past."""
+def enrol_trackers(env: dict) -> dict[str, str]:
+    """A tracker for every roster officer (officer id -> identifier), enrolled in the benchmark's database with the
+    server's own settings, as `gridcommand devices add` does (one transaction, audited)."""
+    from sqlalchemy import select
+
+    from dashboard.cli.base import open_database
+    from dispatcher.fleet.devices import issue
+    from dispatcher.fleet.officers import Officer
+    from dispatcher.settings import Settings
+
+    fields = {k.removeprefix("GRIDCOMMAND_").lower(): v for k, v in env.items() if k.startswith("GRIDCOMMAND_")}
+    settings = Settings(DATABASE_URL=env["DATABASE_URL"], REDIS_URL=env.get("REDIS_URL"), **fields)
+    now = datetime.now(UTC)
+    with open_database(settings, write=True) as session:
+        officers = list(session.scalars(select(Officer.id)))
+        return {o: issue(session, o, label="bench_live", actor="bench", now=now).identifier for o in officers}
+
+
+def make_walks(n_fixes: int, seed: int, trackers: dict[str, str]) -> list[Walk]:
+    """Every device walks ~2 m per fix, 5 s apart, staying inside its officer's community; all in the past.
+    `trackers` maps officer ids to their enrolled trackers' identifiers (what the fixes carry as `id`)."""
     import yaml
     from shapely import Point
 
@@ -521,7 +542,7 @@ def make_walks(n_fixes: int, seed: int) -> list[Walk]:
         units = units_of.get(community.code) or [community]
         lon, lat = _random_point_in(rng.choice(units).geometry, rng)
         heading = rng.uniform(0, 360)
-        walk = Walk(officer["device_id"], officer["id"])
+        walk = Walk(trackers[officer["id"]], officer["id"])
         for k in range(count):
             if k:
                 for _ in range(8):  # turn around at the community border (bounded)
@@ -679,10 +700,17 @@ def cpu_seconds(pid: int | None = None) -> float:
 
 
 def bench_positions(
-    report: Report, auth: Auth, sqlite_path: Path, workdir: Path, n_fixes: int, seed: int, pids: dict[str, int]
+    report: Report,
+    auth: Auth,
+    sqlite_path: Path,
+    workdir: Path,
+    n_fixes: int,
+    seed: int,
+    pids: dict[str, int],
+    trackers: dict[str, str],
 ) -> None:
     print(f"\n## 2. Position ingest through /osmand ({n_fixes:,} fixes, {INGEST_THREADS} threads)")
-    walks = make_walks(n_fixes, seed)
+    walks = make_walks(n_fixes, seed, trackers)
     print(
         f"  {len(walks)} devices, {min(len(w.fixes) for w in walks)}–{max(len(w.fixes) for w in walks)} fixes each, "
         f"{FIX_INTERVAL_S} s and ~{FIX_STEP_M:.0f} m apart"
@@ -822,7 +850,7 @@ def bench_positions(
         "",
         _ok(staleness is not None and staleness["max"] <= TARGET_STALENESS_S * 1000),
     )
-    wrk_rate = ingest_with_wrk(base, n_fixes, seed + 1, workdir)
+    wrk_rate = ingest_with_wrk(base, n_fixes, seed + 1, workdir, trackers)
     if wrk_rate is not None:
         rows_after = history_rows(sqlite_path)
         report.add(
@@ -852,7 +880,9 @@ end
 """
 
 
-def ingest_with_wrk(base: str, n_fixes: int, seed: int, workdir: Path) -> tuple[float, int] | None:
+def ingest_with_wrk(
+    base: str, n_fixes: int, seed: int, workdir: Path, trackers: dict[str, str]
+) -> tuple[float, int] | None:
     """The same kind of fixes sent by wrk (a C load generator, 1 thread, 8 connections); None if wrk is absent.
 
     Fixes are issued device by device in time order (each device's next fix comes ~300 requests later),
@@ -862,7 +892,7 @@ def ingest_with_wrk(base: str, n_fixes: int, seed: int, workdir: Path) -> tuple[
 
     if shutil.which("wrk") is None:
         return None
-    walks = make_walks(n_fixes, seed)
+    walks = make_walks(n_fixes, seed, trackers)
     longest = max(len(w.fixes) for w in walks)
     start = int(time.time()) - longest - 2  # after the first run's last fixes (a minute ago), 1 s apart, all past
     order = [w.fixes[k] | {"timestamp": str(start + k)} for k in range(longest) for w in walks if k < len(w.fixes)]
@@ -1175,6 +1205,8 @@ def main(argv: list[str] | None = None) -> int:
         _run_cli(["db", "upgrade"], env)
         _run_cli(["import-grids", str(DEMO_GRIDS)], env)
         _run_cli(["import-officers", str(ROSTER)], env)
+        trackers = enrol_trackers(env)
+        print(f"  enrolled {len(trackers)} trackers (one per officer)")
         account = create_bench_account(env)
         import requests
 
@@ -1205,6 +1237,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.fixes,
                     args.seed,
                     {"web": server.proc.pid, "worker": worker.proc.pid},
+                    trackers,
                 ),
             ),
             ("page", lambda: bench_page(report, auth, args.open_incidents, args.seed + 100)),

@@ -12,6 +12,7 @@ import redis as redis_lib
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
+from dispatcher.access.audit import install_audit_key
 from dispatcher.city.loader import City, load_city
 from dispatcher.settings import REPO_ROOT, Settings
 from dispatcher.store import cipher
@@ -45,6 +46,7 @@ def unavailable(what: str, exc: Exception):
 def pii_key():
     """The PII key of the default settings, installed as every process installs its own at start-up."""
     cipher.install_key(Settings().key("pii_key"))
+    install_audit_key(Settings().key("audit_key"))  # and the audit key (checkpoints: as create_server configures)
 
 
 @pytest.fixture(scope="session")
@@ -185,7 +187,9 @@ def app(db, city, clock):
 
 TEST_PASSWORD = "correct horse battery staple"
 # Who performs what in the tests, as in a real city: the district shift leader files, dispatches, verifies and
-# closes; a department head with district scope claims, handles and returns; the admin imports grids.
+# closes; the head of the department a case is dispatched to claims, handles and returns it ("dept:<code>"; seeing
+# a case does not let a department act on it); "dept" is a department head with district scope and no department
+# (it sees, it may not act); the admin imports grids.
 TEST_ACCOUNTS = {
     "leader": dict(role="shift_leader", region_code="330199", department_code=None),
     "dept": dict(role="dept_head", region_code="330199", department_code=None),
@@ -195,20 +199,26 @@ DEPARTMENT_ACTIONS = {"claim", "transfer", "return", "handle"}
 
 
 @pytest.fixture(scope="session")
-def tokens(backend) -> dict[str, str]:
+def tokens(backend, city) -> dict[str, str]:
     """Bearer tokens of the test accounts on the current backend (created once per backend)."""
     from dispatcher.access.accounts import Account, issue_token
     from dispatcher.access.passwords import hash_password
 
     _, engine = backend
     issued = {}
+    heads = {
+        f"dept:{code}": dict(role="dept_head", region_code=None, department_code=code)
+        for code in city.catalogue.departments
+    }
+    password_hash = hash_password(TEST_PASSWORD)
     with make_sessions(engine).begin() as session:
-        for name, fields in TEST_ACCOUNTS.items():
-            account = session.get(Account, f"t-{name}") or Account(
-                id=f"t-{name}",
-                username=f"test-{name}",
+        for name, fields in {**TEST_ACCOUNTS, **heads}.items():
+            slug = name.replace(":", "-")
+            account = session.get(Account, f"t-{slug}") or Account(
+                id=f"t-{slug}",
+                username=f"test-{slug}",
                 display_name=name,
-                password_hash=hash_password(TEST_PASSWORD),
+                password_hash=password_hash,
                 created_at=T0,
                 **fields,
             )
@@ -229,7 +239,7 @@ class ActingClient(FlaskClient):
         if self.tokens and "Authorization" not in headers:
             action = path.split("/actions/")[1].split("?")[0] if "/actions/" in path else None
             who = (
-                "dept"
+                self._department_head(path.split("/")[4])
                 if action in DEPARTMENT_ACTIONS
                 else "admin"
                 if path.startswith("/api/v1/grids/import")
@@ -237,6 +247,15 @@ class ActingClient(FlaskClient):
             )
             headers["Authorization"] = f"Bearer {self.tokens[who]}"
         return super().open(*args, headers=headers, **kwargs)
+
+    def _department_head(self, incident_id: str) -> str:
+        """The head of the department the incident is dispatched to ("dept" when it has none or does not exist)."""
+        from dispatcher.cases.incident import Incident
+
+        with self.application.extensions["gridcommand"].sessions() as session:
+            incident = session.get(Incident, incident_id)
+            department = incident.department_code if incident is not None else None
+        return f"dept:{department}" if f"dept:{department}" in self.tokens else "dept"
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import redis
 from rq import Queue
 from sqlalchemy.orm import Session, sessionmaker
 
+from dispatcher.access.audit import install_audit_key
 from dispatcher.settings import get_settings
 from dispatcher.store import cipher
 from dispatcher.store.db import make_engine, make_sessions
@@ -31,6 +32,7 @@ def worker_context() -> WorkerContext:
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set: workers need the Redis the web process uses")
     cipher.install_key(settings.key("pii_key"))
+    install_audit_key(settings.key("audit_key"), settings.audit_checkpoint_file)
     conn = connect(settings.redis_url)
     return WorkerContext(
         sessions=make_sessions(make_engine(settings.database_url, pool_size=2)),

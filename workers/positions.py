@@ -15,6 +15,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.cases import rooms
+from dispatcher.fleet.devices import mark_seen
 from dispatcher.fleet.officers import Officer, OfficerPosition, loads
 from dispatcher.fleet.positions import Fix, Track, advance, rejection
 from geo.grids import GridIndex
@@ -42,7 +43,10 @@ class PositionStore:
         self.redis = client
 
     def ingest(self, officer: Officer, fix: Fix, grids: GridIndex, now: datetime) -> Ingested:
-        """Filter one fix; if kept, update the track, the latest position and queue it for push and history."""
+        """Filter one fix; if kept, update the track, the latest position and queue it for push and history.
+
+        `fix.device_id` is the enrolled device's public id (never its identifier): the worker moves the device's
+        `last_seen_at` forward from it."""
         raw = self.redis.hget(TRACK, officer.id)
         last = Track.from_json(json.loads(raw)) if raw else None
         reason = rejection(fix, last, now)
@@ -52,6 +56,7 @@ class PositionStore:
         track, events = advance(last, fix, path.unit if path else None)
         position = {
             "officer_id": officer.id,
+            "device_id": fix.device_id,
             "lon": fix.lon,
             "lat": fix.lat,
             "at": fix.at.isoformat(),
@@ -124,6 +129,7 @@ def flush_positions(store: PositionStore, pusher, sessions: sessionmaker[Session
             by_room: dict[str, list[dict[str, Any]]] = {}
             for position in pending:
                 position["status"] = _live_status(position, busy)
+                position.pop("device_id", None)  # the tracker is the server's business, not the map's
                 for room in [rooms.ALL, *position.pop("rooms", [])]:
                     by_room.setdefault(room, []).append(position)
             for room, batch in by_room.items():
@@ -145,8 +151,14 @@ def flush_positions(store: PositionStore, pusher, sessions: sessionmaker[Session
                 }
                 for h in history
             ]
+            seen: dict[str, datetime] = {}
+            for h in history:
+                if h.get("device_id"):
+                    at = datetime.fromisoformat(h["at"])
+                    seen[h["device_id"]] = max(at, seen.get(h["device_id"], at))
             with sessions.begin() as session:
                 session.execute(insert(OfficerPosition), rows)
+                mark_seen(session, seen)
             store.drop(HISTORY, len(history))
         return len(pending), len(history)
 

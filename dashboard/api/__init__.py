@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from dashboard.auth import require_principal
 from dashboard.runtime import current_runtime
+from dashboard.strict_json import strict_loads
 from dispatcher.errors import EngineError
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,8 @@ def _current_grids():
 
 @api.before_request
 def _reject_unreadable_bodies():
-    """Bodies must be JSON: another media type is a 415, broken JSON a 400 (never read as an empty object)."""
+    """Bodies must be JSON: another media type is a 415, broken JSON a 400 (never read as an empty object), and
+    so are NaN, Infinity and absurdly nested JSON (dashboard/strict_json.py)."""
     if request.endpoint in MULTIPART_ENDPOINTS:  # reports with photos, voice, video: checked by the view itself
         request.max_content_length = current_runtime().settings.max_report_bytes
         return None
@@ -84,8 +86,8 @@ def _reject_unreadable_bodies():
     if not request.is_json:
         return error(415, "unsupported_media_type", f"send the body as application/json, not {request.mimetype!r}")
     try:
-        body = json.loads(request.get_data(cache=True))
-    except (ValueError, UnicodeDecodeError) as exc:
+        body = strict_loads(request.get_data(cache=True))
+    except (ValueError, UnicodeDecodeError) as exc:  # UnsafeJSON too: NaN, Infinity, nesting deeper than 100
         return error(400, "bad_json", f"request body is not valid JSON: {exc}")
     where = _nul_in(body, "body")
     return error(422, "nul_character", f"{where} contains a NUL character", where) if where else None
@@ -176,6 +178,7 @@ def init_api(app: Flask) -> None:
     """Register the API blueprint, its error handlers and its OpenAPI description."""
     from dashboard.api import (  # noqa: F401
         catalogue,
+        evidence,
         grids,
         health,
         incidents,

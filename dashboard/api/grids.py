@@ -11,7 +11,8 @@ from spectree import Response
 from dashboard.api import ErrorResponse, api, error, spec
 from dashboard.auth import require_principal
 from dashboard.runtime import current_runtime
-from dispatcher.access.roles import GRID_ADMINS
+from dispatcher.access.privacy import mask_phone
+from dispatcher.access.roles import GRID_ADMINS, Role, may_call_grid_leaders
 from dispatcher.errors import Forbidden
 from dispatcher.store.gridstore import load_index, replace_grids
 from geo.grids import Grid, GridPath, Level
@@ -69,18 +70,27 @@ def locate(query: LocateQuery):
     if path is None:
         return jsonify(outside=True, lon=query.lon, lat=query.lat, grid_version=city.grids.version)
     unit = city.grids.get(path.unit)
+    shown = shown_properties(unit.properties, require_principal().role)
     return jsonify(
         outside=False,
         lon=query.lon,
         lat=query.lat,
         grid_version=city.grids.version,
         **_describe(path),
-        leader={k: unit.properties.get(k) for k in ("leader_name", "leader_phone")},
+        leader={k: shown.get(k) for k in ("leader_name", "leader_phone")},
     )
 
 
-def feature(grid: Grid) -> dict:
-    """A grid as a GeoJSON feature."""
+def shown_properties(properties: dict, role: Role | None) -> dict:
+    """A grid's properties as `role` may see them: the grid leader's mobile masked ("138****5678") unless the role
+    is one that calls grid leaders (dispatcher.access.roles.GRID_LEADER_CALLERS)."""
+    if properties.get("leader_phone") is None or (role is not None and may_call_grid_leaders(role)):
+        return dict(properties)
+    return {**properties, "leader_phone": mask_phone(str(properties["leader_phone"]))}
+
+
+def feature(grid: Grid, role: Role | None) -> dict:
+    """A grid as a GeoJSON feature, as `role` may see it."""
     from shapely.geometry import mapping
 
     props = {
@@ -88,7 +98,7 @@ def feature(grid: Grid) -> dict:
         "name": grid.name,
         "level": str(grid.level),
         "parent": grid.parent_code,
-        **grid.properties,
+        **shown_properties(grid.properties, role),
     }
     return {"type": "Feature", "id": grid.code, "properties": props, "geometry": mapping(grid.geometry)}
 
@@ -96,12 +106,14 @@ def feature(grid: Grid) -> dict:
 @api.get("/grids")
 @spec.validate(query=GridsQuery, resp=Response(HTTP_200=FeatureCollectionOut, HTTP_422=ErrorResponse), tags=[TAG])
 def grids_geojson(query: GridsQuery):
-    """The grids of one level as a GeoJSON FeatureCollection (EPSG:4326)."""
+    """The grids of one level as a GeoJSON FeatureCollection (EPSG:4326); grid leaders' mobiles are masked for
+    roles that do not call them (all but hotline, dispatcher and shift leader)."""
     index = current_runtime().city.grids
     grids = index.by_level(query.level)
     if query.parent:
         grids = [g for g in grids if g.parent_code == query.parent]
-    return jsonify(type="FeatureCollection", grid_version=index.version, features=[feature(g) for g in grids])
+    role = require_principal().role
+    return jsonify(type="FeatureCollection", grid_version=index.version, features=[feature(g, role) for g in grids])
 
 
 @api.post("/grids/import")

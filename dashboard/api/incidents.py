@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from flask import jsonify, request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -14,14 +14,14 @@ from dashboard.api import ErrorResponse, api, error, spec
 from dashboard.auth import require_principal
 from dashboard.runtime import current_runtime
 from dispatcher.access import audit
-from dispatcher.access.accounts import check_report
+from dispatcher.access.accounts import Principal, check_report
 from dispatcher.access.privacy import present_reporter
-from dispatcher.access.roles import may_see_phones
+from dispatcher.access.roles import intake_channel, may_see_phones
 from dispatcher.cases import queries
 from dispatcher.cases.actions import get_incident, perform_action
 from dispatcher.cases.clocks import is_overdue, light
 from dispatcher.cases.commands import ActionRequest
-from dispatcher.cases.incident import Incident
+from dispatcher.cases.incident import Channel, Incident
 from dispatcher.cases.lifecycle import Action, Status, allowed_actions
 from dispatcher.cases.scope import scope_clause
 from dispatcher.cases.uow import UnitOfWork
@@ -32,6 +32,7 @@ from dispatcher.intake.reports import create_incident
 from dispatcher.store import idempotency
 
 TAG = "incidents"
+C = TypeVar("C", bound=CreateIncident)
 
 
 class CreateHeaders(BaseModel):
@@ -98,13 +99,18 @@ def present(incident: Incident, now: datetime) -> dict:
 @spec.validate(
     json=CreateIncident,
     headers=CreateHeaders,
-    resp=Response(HTTP_201=IncidentOut, HTTP_409=ErrorResponse, HTTP_422=ErrorResponse),
+    resp=Response(HTTP_201=IncidentOut, HTTP_403=ErrorResponse, HTTP_409=ErrorResponse, HTTP_422=ErrorResponse),
     tags=[TAG],
 )
 def create(json: CreateIncident, headers: CreateHeaders):
-    """Report an incident (受理). The same Idempotency-Key replays the first answer instead of creating twice."""
+    """Report an incident (受理). The same Idempotency-Key replays the first answer instead of creating twice.
+
+    The channel is one the sender's role may record (a grid worker: grid_worker; hotline: hotline; the
+    command center: any but open311); without one, the role's own. Another is a 403 naming role and channel.
+    """
     principal = require_principal()
     check_report(principal)
+    json = with_channel(json, principal, preferred=Channel.API)
     rt = current_runtime()
     now = rt.clock()
     key = f"{principal.account_id}:{headers.idempotency_key}" if headers.idempotency_key else None
@@ -132,6 +138,14 @@ def create(json: CreateIncident, headers: CreateHeaders):
         return _replay_after_race(key, digest)
     rt.after_commit()
     return jsonify(body), 201
+
+
+def with_channel(report: C, principal: Principal, *, preferred: Channel) -> C:
+    """The report with the channel its sender's role may use (dispatcher.access.roles.INTAKE_CHANNELS): the
+    requested one, or the role's own; 403 naming role and channel when the body asks for another."""
+    requested = str(report.channel) if "channel" in report.model_fields_set else None
+    channel = intake_channel(principal.role, requested, preferred=str(preferred), username=principal.username)
+    return report.model_copy(update={"channel": Channel(channel)})
 
 
 def _replay_after_race(key: str, digest: str):

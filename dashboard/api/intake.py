@@ -60,6 +60,10 @@ class CallbackOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     incident_id: str
     relation: str = Field(description="self: the case's own caller; merged: a duplicate report merged into it")
+    in_scope: bool = Field(
+        description="false: a merged report outside your scope; who called and their number are withheld "
+        "(null) and cannot be unmasked here"
+    )
     call_nature: str | None
     needs_callback: bool
 
@@ -97,23 +101,13 @@ def caller_history(query: HistoryQuery):
     principal = require_principal()
     rt = current_runtime()
     now = rt.clock()
-    allowed = may_see_phones(principal.role)
     with UnitOfWork(rt.sessions) as uow:
-        rows = callers.history(uow.session, query.phone, principal=principal, limit=query.limit) if allowed else []
-        audit.append(
-            uow.session,
-            actor=principal.username,
-            role=str(principal.role),
-            ip=request.remote_addr,
-            action="caller.lookup",
-            target=f"phone:{mask_phone(query.phone)}",
-            result="ok" if allowed else "denied",
-            detail={"found": len(rows)},
-            now=now,
+        rows = callers.look_up(
+            uow.session, query.phone, principal=principal, ip=request.remote_addr, now=now, limit=query.limit
         )
-        items = [present(i, now) for i in rows]
+        items = [present(i, now) for i in rows or []]
         uow.session.commit()
-    if not allowed:
+    if rows is None:
         raise Forbidden(f"role '{principal.role}' may not look callers up (user {principal.username})")
     return jsonify(phone=mask_phone(query.phone), items=items)
 
@@ -137,11 +131,13 @@ def incident_duplicates(incident_id: str, query: DuplicatesQuery):
 @spec.validate(resp=Response(HTTP_200=CallbacksOut, HTTP_404=ErrorResponse), tags=[TAG])
 def incident_callbacks(incident_id: str):
     """Everyone to call back about a case: its own caller and the caller of every report merged into it
-    (names and numbers masked; call-back roles unmask with POST /incidents/{id}/callbacks/unmask)."""
+    (names and numbers masked; call-back roles unmask with POST /incidents/{id}/callbacks/unmask). A merged report
+    outside your scope is listed with in_scope false and without any personal data."""
     principal = require_principal()
     with UnitOfWork(current_runtime().sessions) as uow:
         incident = get_incident(uow, incident_id, principal=principal)
-        items = [present_reporter(e, None) for e in merging.callback_list(uow.session, incident)]
+        entries = merging.callback_list(uow.session, incident, principal=principal)
+        items = [present_reporter(e, None) for e in entries]
         return jsonify(incident_id=incident.id, parent_id=incident.parent_id, items=items)
 
 
@@ -149,15 +145,16 @@ def incident_callbacks(incident_id: str):
 @spec.validate(resp=Response(HTTP_200=CallbacksOut, HTTP_403=ErrorResponse, HTTP_404=ErrorResponse), tags=[TAG])
 def unmask_callbacks(incident_id: str):
     """The call-back list in full, for roles that call back (hotline, dispatcher, shift leader); one audit
-    record ("unmask") per incident whose caller is shown."""
+    record ("unmask") per incident whose caller is shown. Merged reports outside your scope stay withheld
+    (in_scope false, no personal data) and are not unmasked."""
     principal = require_principal()
     rt = current_runtime()
     now = rt.clock()
     with UnitOfWork(rt.sessions) as uow:
         incident = get_incident(uow, incident_id, principal=principal)
         allowed = may_see_phones(principal.role)
-        entries = merging.callback_list(uow.session, incident) if allowed else []
-        targets = [e["incident_id"] for e in entries] or [incident.id]
+        entries = merging.callback_list(uow.session, incident, principal=principal) if allowed else []
+        targets = [e["incident_id"] for e in entries if e["in_scope"]] or [incident.id]
         audit.append_many(
             uow.session,
             [

@@ -34,7 +34,7 @@ class RecommendQuery(BaseModel):
 
 
 def present(officer: Officer, position: dict | None, load: int, now: datetime) -> dict:
-    """An officer as the API and the map see them."""
+    """An officer as the API and the map see them (no tracker ids: trackers authenticate by them)."""
     at = datetime.fromisoformat(position["at"]) if position else None
     public = (
         None
@@ -47,7 +47,6 @@ def present(officer: Officer, position: dict | None, load: int, now: datetime) -
         "role": officer.role,
         "department_code": officer.department_code,
         "grid_community": officer.grid_community,
-        "device_id": officer.device_id,
         "status": str(status_of(officer, at, load, now)),
         "position": public,
         "load": load,

@@ -1,17 +1,31 @@
-"""Officer positions in: the OsmAnd / Traccar client protocol at /osmand, and a JSON batch endpoint."""
+"""Officer positions in: the OsmAnd / Traccar client protocol at /osmand, and a JSON batch endpoint.
+
+Trackers authenticate as Traccar's do, by the device identifier they send as `id` — here a random identifier
+of an enrolled device (dispatcher/fleet/devices.py, `gridcommand devices add`); an unknown and a revoked
+identifier get one and the same answer. Each device has its own rate limit (settings.rate_limit_device) on
+top of the per-address one (dashboard/hardening.py). The batch endpoint takes only an API token bound to
+the device it posts for. NaN and ±Infinity are refused in every number, naming the field.
+"""
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
+from flask_limiter import RateLimitExceeded
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from spectree import Response
 
 from dashboard.api import ErrorResponse, api, error, spec
-from dashboard.runtime import current_runtime
+from dashboard.auth import require_principal
+from dashboard.runtime import Runtime, current_runtime
+from dispatcher.errors import Forbidden
+from dispatcher.fleet.devices import Enrolled, device_of_token
+from dispatcher.fleet.officers import Officer
 from dispatcher.fleet.positions import Fix
 
 osmand_bp = Blueprint("osmand", __name__)
@@ -33,6 +47,11 @@ KNOWN_KEYS = {
     "hdop",
 }
 
+UNKNOWN_DEVICE = (
+    "this device identifier is not enrolled, or was revoked: enrol the tracker (`gridcommand devices add OFFICER` "
+    "or the admin's device page) and enter the new identifier"
+)  # the same words for an unknown and a revoked identifier: the answer tells nothing about which
+FINITE = ConfigDict(allow_inf_nan=False)  # NaN and Infinity break every JSON reader downstream
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 
@@ -40,7 +59,7 @@ Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 class OsmAndParams(BaseModel):
     """The query/form fields of the OsmAnd protocol (speed in knots)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
     id: Annotated[str, Field(min_length=1, max_length=64)]
     lat: Latitude
     lon: Longitude
@@ -53,6 +72,7 @@ class OsmAndParams(BaseModel):
 
 
 class Coords(BaseModel):
+    model_config = FINITE
     latitude: Latitude
     longitude: Longitude
     accuracy: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
@@ -62,11 +82,13 @@ class Coords(BaseModel):
 
 
 class Battery(BaseModel):
+    model_config = FINITE
     level: Annotated[float, Field(ge=-1, le=1)] | None = None
     is_charging: bool | None = None
 
 
 class Location(BaseModel):
+    model_config = FINITE
     timestamp: str | float | None = None
     coords: Coords
     is_moving: bool | None = None
@@ -78,13 +100,17 @@ class Location(BaseModel):
 class OsmAndJson(BaseModel):
     """The JSON form of the OsmAnd / Traccar client protocol (speed in m/s)."""
 
+    model_config = FINITE
+
     device_id: Annotated[str, Field(min_length=1, max_length=64)]
     location: Location
 
 
 class BatchFix(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    device_id: Annotated[str, Field(min_length=1, max_length=64)]
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    device_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="the public id (dv-…) of the device the token is bound to; absent means that one"
+    )
     at: datetime
     lon: Longitude
     lat: Latitude
@@ -96,7 +122,7 @@ class BatchFix(BaseModel):
 class PositionBatch(BaseModel):
     """Many fixes at once (e.g. from a mobile app that buffered while offline)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     positions: Annotated[list[BatchFix], Field(min_length=1, max_length=1000)]
 
 
@@ -158,11 +184,21 @@ def fix_from_params(values: dict[str, str], now: datetime) -> Fix:
     )
 
 
+def json_body() -> Any:
+    """The JSON body as Python reads it: NaN and ±Infinity come through, so that the model refuses them naming
+    their field (the app's strict JSON reader would only say "NaN"); nesting too deep for the parser is refused."""
+    try:
+        return json.loads(request.get_data(cache=True))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadInput(f"request body is not valid JSON: {str(exc)[:200]}") from None
+
+
 def fix_from_json(body: Any, now: datetime) -> Fix:
     """A Fix from the JSON form of the protocol."""
     data = OsmAndJson.model_validate(body)
     loc, coords = data.location, data.location.coords
-    attributes = {**(loc.extras or {}), **({"event": loc.event} if loc.event else {})}
+    extras = {k: v for k, v in (loc.extras or {}).items() if isinstance(v, str | int)}  # no floats: no NaN
+    attributes = {**extras, **({"event": loc.event} if loc.event else {})}
     battery = (
         loc.battery.level * 100 if loc.battery and loc.battery.level is not None and loc.battery.level >= 0 else None
     )
@@ -185,16 +221,39 @@ def _describe(exc: ValidationError) -> str:
 
 
 def ingest(fix: Fix):
-    """Run one fix through the pipeline: 404 for an unknown device, 200 whether kept or filtered as noise."""
+    """Run one fix through the pipeline: 401 for an identifier that is not a live device, 429 when the device
+    sends too often, 200 whether kept or filtered as noise."""
     rt = current_runtime()
     store = rt.positions
     if store is None:
         return error(503, "positions_unavailable", "the position store (Redis) is not configured")
-    officer = rt.officer_for_device(fix.device_id)
-    if officer is None:
-        return error(404, "unknown_device", f"unknown device {fix.device_id!r}", "id")
-    result = store.ingest(officer, fix, rt.city.grids, rt.clock())
+    device = rt.device_for(fix.device_id)
+    if device is None:
+        return error(401, "unknown_device", UNKNOWN_DEVICE, "id")
+    limited = over_device_limit(rt, device.device_id)
+    if limited is not None:
+        return limited
+    result = store.ingest(device.officer, replace(fix, device_id=device.device_id), rt.city.grids, rt.clock())
     return jsonify(accepted=result.accepted, reason=result.reason, events=list(result.events)), 200
+
+
+def over_device_limit(rt: Runtime, device_id: str):
+    """A 429 naming the device when it sent more than settings.rate_limit_device, else None (Flask-Limiter's
+    storage, with its in-memory fallback while Redis is away)."""
+    limiter = next(iter(current_app.extensions.get("limiter", ())), None)
+    if limiter is None:
+        return None
+    try:
+        with limiter.shared_limit(  # one budget per device across /osmand and the batch endpoint
+            lambda: rt.settings.rate_limit_device, "device", key_func=lambda: device_id, override_defaults=False
+        ):
+            return None
+    except RateLimitExceeded as exc:
+        return error(
+            429,
+            "rate_limited",
+            f"too many position reports from device {device_id}: at most {exc.description}; retry later",
+        )
 
 
 @osmand_bp.route("/osmand", methods=["GET", "POST"])
@@ -203,10 +262,7 @@ def osmand():
     now = current_runtime().clock()
     try:
         if request.method == "POST" and request.is_json:
-            body = request.get_json(silent=True)
-            if body is None:
-                raise BadInput("request body is not valid JSON")
-            fix = fix_from_json(body, now)
+            fix = fix_from_json(json_body(), now)
         else:
             fix = fix_from_params({**request.args.to_dict(), **request.form.to_dict()}, now)
     except ValidationError as exc:
@@ -216,24 +272,54 @@ def osmand():
     return ingest(fix)
 
 
+def posting_device(rt: Runtime) -> Enrolled:
+    """The live device the request's bearer token is bound to; Forbidden for a person or any other token."""
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    if token:
+        with rt.sessions() as session:
+            device = device_of_token(session, token)
+            officer = session.get(Officer, device.officer_id) if device is not None else None
+            session.expunge_all()
+        if device is not None and officer is not None:
+            return Enrolled(device.id, officer)
+    caller = require_principal()
+    raise Forbidden(
+        f"positions come from trackers: {caller.username} ({caller.role}) may not post them; send the API token "
+        "bound to the device (`gridcommand devices token DEVICE --account USER`)",
+        field="Authorization",
+    )
+
+
 @api.post("/positions")
-@spec.validate(json=PositionBatch, resp=Response(HTTP_200=BatchOut, HTTP_422=ErrorResponse), tags=["officers"])
+@spec.validate(
+    json=PositionBatch,
+    resp=Response(HTTP_200=BatchOut, HTTP_403=ErrorResponse, HTTP_422=ErrorResponse, HTTP_429=ErrorResponse),
+    tags=["officers"],
+)
 def positions(json: PositionBatch):
-    """A batch of fixes; each result says accepted, filtered (with the reason) or unknown device."""
+    """A batch of fixes of the one device the bearer token is bound to; each result says accepted or filtered
+    (with the reason). People and tokens not bound to that device get 403."""
     rt = current_runtime()
+    device = posting_device(rt)
+    for index, item in enumerate(json.positions):
+        if item.device_id is not None and item.device_id != device.device_id:
+            raise Forbidden(
+                f"this token is bound to device {device.device_id}; it may not post for device {item.device_id!r}",
+                field=f"positions.{index}.device_id",
+            )
     if rt.positions is None:
         return error(503, "positions_unavailable", "the position store (Redis) is not configured")
+    limited = over_device_limit(rt, device.device_id)
+    if limited is not None:
+        return limited
     now = rt.clock()
     results: list[dict] = [{} for _ in json.positions]
     for index in sorted(range(len(json.positions)), key=lambda i: json.positions[i].at):  # oldest first
         item = json.positions[index]
-        officer = rt.officer_for_device(item.device_id)
-        if officer is None:
-            results[index] = {"device_id": item.device_id, "accepted": False, "reason": "unknown device"}
-            continue
         at = item.at if item.at.tzinfo else item.at.replace(tzinfo=UTC)
         fix = Fix(
-            device_id=item.device_id,
+            device_id=device.device_id,
             at=at,
             lon=item.lon,
             lat=item.lat,
@@ -241,6 +327,6 @@ def positions(json: PositionBatch):
             heading=item.heading,
             accuracy_m=item.accuracy_m,
         )
-        result = rt.positions.ingest(officer, fix, rt.city.grids, now)
-        results[index] = {"device_id": item.device_id, "accepted": result.accepted, "reason": result.reason}
+        result = rt.positions.ingest(device.officer, fix, rt.city.grids, now)
+        results[index] = {"device_id": device.device_id, "accepted": result.accepted, "reason": result.reason}
     return jsonify(accepted=sum(r["accepted"] for r in results), results=results)

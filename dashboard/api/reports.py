@@ -1,49 +1,46 @@
-"""Reports from the field with evidence (grid workers' phones): multipart intake, self-handling, media download.
+"""Reports from the field with evidence (grid workers' phones): multipart intake and self-handling.
 
 POST /reports takes multipart/form-data: a `report` part (JSON: the fields of POST /incidents plus a
 client-generated `client_id`, and for 自行处置 `self_handled: true` with `result`) and file parts `photo`,
 `voice`, `video`, `before`, `after` (each may repeat). Every file is sniffed, hashed and staged before the
 transaction; the incident, its media rows, timeline, outbox and audit commit together, and only then are
-the files published under their final names. See dispatcher/intake/media.py for the storage rules.
+the files published under their final names. See dispatcher/intake/media.py for the storage rules and
+dashboard/api/evidence.py for listing and downloading. The report's channel comes from the sender's role
+(dispatcher.access.roles.INTAKE_CHANNELS): a grid worker reports as `grid_worker`, never as `open311`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from flask import Response as FlaskResponse
 from flask import jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from spectree import Response
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.api import ErrorResponse, _nul_in, api, error, spec
-from dashboard.api.incidents import present
+from dashboard.api.incidents import present, with_channel
 from dashboard.auth import require_principal
 from dashboard.runtime import current_runtime
-from dispatcher.access import audit
+from dashboard.strict_json import strict_loads
 from dispatcher.access.accounts import check_report
 from dispatcher.access.roles import Role
-from dispatcher.cases.actions import get_incident
 from dispatcher.cases.incident import Channel
 from dispatcher.cases.uow import UnitOfWork
-from dispatcher.errors import Forbidden, Invalid, NotFound
+from dispatcher.errors import Forbidden, Invalid
 from dispatcher.intake.commands import CreateIncident
+from dispatcher.intake.exif import exif_facts
 from dispatcher.intake.media import (
     IMAGES,
     FileType,
-    IntegrityFailure,
     Kind,
     Media,
     MediaStore,
     MediaTooLarge,
-    exif_facts,
     identify,
     new_media_id,
     storage_name,
@@ -100,11 +97,6 @@ class ReportOut(BaseModel):
     media: list[MediaOut]
 
 
-class MediaList(BaseModel):
-    incident_id: str
-    items: list[MediaOut]
-
-
 @dataclass
 class Upload:
     """One file part, checked and hashed, waiting to be staged."""
@@ -155,6 +147,7 @@ def create_report():
         report = ReportIn.model_validate(raw)
     except ValidationError as exc:
         return _invalid(exc)
+    report = with_channel(report, principal, preferred=Channel.GRID_WORKER)
     if report.self_handled and principal.role is not Role.GRID_WORKER:
         raise Forbidden(
             f"role '{principal.role}' may not self-handle reports; only a grid worker may (user {principal.username})"
@@ -223,7 +216,7 @@ def _report_json() -> Any:
     if text is None:
         raise Invalid(f"the multipart body needs a '{REPORT_PART}' part holding the report as JSON", field=REPORT_PART)
     try:
-        raw = json.loads(text)
+        raw = strict_loads(text)  # no NaN/Infinity, no absurd nesting
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid(f"part '{REPORT_PART}' is not valid JSON: {exc}", field=REPORT_PART) from None
     if not isinstance(raw, dict):
@@ -333,64 +326,3 @@ def _replay_after_race(key: str, digest: str):
         if seen is None:
             return error(409, "conflict", "this report is being processed; retry", "client_id")
         return _replayed(seen.response)
-
-
-@api.get("/incidents/<incident_id>/media")
-@spec.validate(resp=Response(HTTP_200=MediaList, HTTP_404=ErrorResponse), tags=[TAG])
-def list_media(incident_id: str):
-    """The photos, voice notes and videos of an incident (metadata; download each with GET /media/{id})."""
-    with UnitOfWork(current_runtime().sessions) as uow:
-        incident = get_incident(uow, incident_id, principal=require_principal())
-        rows = uow.session.scalars(
-            select(Media).where(Media.incident_id == incident.id).order_by(Media.created_at, Media.id)
-        )
-        return jsonify(incident_id=incident.id, items=[m.as_dict() for m in rows])
-
-
-@api.get("/media/<media_id>")
-@spec.validate(resp=Response(HTTP_404=ErrorResponse, HTTP_409=ErrorResponse), tags=[TAG])
-def download_media(media_id: str):
-    """Download one evidence file (always as an attachment), after checking its SHA-256; every download is audited."""
-    principal = require_principal()
-    rt = current_runtime()
-    now = rt.clock()
-    store = MediaStore(rt.settings.media_dir)
-    with UnitOfWork(rt.sessions) as uow:
-        media = uow.session.get(Media, media_id) if len(media_id) <= 36 else None
-        if media is None:
-            raise NotFound(f"media {media_id} does not exist", field="media_id")
-
-        def record(result: str, **detail):
-            audit.append(
-                uow.session,
-                actor=principal.username,
-                role=str(principal.role),
-                ip=request.remote_addr,
-                action="media.download",
-                target=f"media:{media.id}",
-                result=result,
-                detail={"incident": media.incident_id, "sha256": media.sha256, **detail},
-                now=now,
-            )
-            uow.session.commit()
-
-        try:
-            get_incident(uow, media.incident_id, principal=principal)
-        except NotFound:
-            record("denied", reason="out of scope")
-            raise NotFound(f"media {media_id} does not exist", field="media_id") from None
-        try:
-            data = store.read_verified(media)
-        except IntegrityFailure as exc:
-            log.error("evidence file %s failed its integrity check", media.id)
-            record("failed", reason="integrity")
-            return error(409, exc.code, f"evidence file {media.id} failed its integrity check", "media_id")
-        record("ok", size=len(data))
-        ext = media.path.rsplit(".", 1)[-1]
-    response = FlaskResponse(data, mimetype=media.content_type)  # bytes in hand: exactly what was verified
-    response.headers.set("Content-Disposition", "attachment", filename=f"{media.id}.{ext}")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-SHA256"] = media.sha256
-    return response

@@ -8,8 +8,8 @@ from flask import jsonify
 from pydantic import BaseModel, ConfigDict, Field
 from spectree import Response
 
-from dashboard.api import ErrorResponse, api, spec
-from dashboard.auth import login, logout, require_principal
+from dashboard.api import ErrorResponse, api, error, spec
+from dashboard.auth import SignInThrottled, login, logout, require_principal
 from dashboard.runtime import current_runtime
 
 TAG = "auth"
@@ -44,18 +44,26 @@ def _out(principal) -> dict:
 
 @api.post("/auth/login")
 @spec.validate(
-    json=Credentials, resp=Response(HTTP_200=PrincipalOut, HTTP_401=ErrorResponse, HTTP_422=ErrorResponse), tags=[TAG]
+    json=Credentials,
+    resp=Response(HTTP_200=PrincipalOut, HTTP_401=ErrorResponse, HTTP_422=ErrorResponse, HTTP_429=ErrorResponse),
+    tags=[TAG],
 )
 def api_login(json: Credentials):
-    """Start a session (cookie). Repeated failures lock the account for 15 minutes."""
-    return jsonify(_out(login(json.username, json.password, json.totp, now=current_runtime().clock())))
+    """Start a session (cookie). Repeated failures from one address for one username are refused for a while
+    (429 with Retry-After), from that address only."""
+    try:
+        principal = login(json.username, json.password, json.totp, now=current_runtime().clock())
+    except SignInThrottled as exc:
+        body, status = error(exc.status, exc.code, exc.message, "username")
+        return body, status, {"Retry-After": str(exc.retry_after)}
+    return jsonify(_out(principal))
 
 
 @api.post("/auth/logout")
 @spec.validate(tags=[TAG])
 def api_logout():
-    """End this session."""
-    logout()
+    """End this session on the server: its cookie no longer signs anyone in (REST, Dash, Socket.IO)."""
+    logout(now=current_runtime().clock())
     return jsonify(ok=True)
 
 

@@ -8,7 +8,7 @@ import click
 
 from dashboard.cli.base import admin_session, main
 from dispatcher.access.roles import Role
-from dispatcher.access.roster import create_account, disable, grant_token, revoke_token
+from dispatcher.access.roster import create_account, disable, grant_token, revoke_token, set_password
 
 
 @main.group()
@@ -41,6 +41,16 @@ def accounts_create(
         )
         secret = account.totp_secret
     click.echo(f"created {username} ({role}); password: {password}" + (f"; TOTP secret: {secret}" if secret else ""))
+
+
+@accounts.command("password")
+@click.argument("username")
+def accounts_password(username: str) -> None:
+    """Give an account a new generated password (printed once); every session it had ends."""
+    password = secrets.token_urlsafe(12)
+    with admin_session() as (session, now):
+        set_password(session, username, password, actor="cli", now=now)
+    click.echo(f"new password of {username}: {password} (its sessions have ended)")
 
 
 @accounts.command("disable")

@@ -12,6 +12,7 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from dispatcher.access.audit import install_audit_key
 from dispatcher.access.privacy import install_log_redaction
 from dispatcher.errors import EngineError
 from dispatcher.settings import Settings, get_settings
@@ -26,6 +27,7 @@ def open_engine(settings: Settings) -> Iterator[Engine]:
     """The engine of DATABASE_URL with this process's PII key installed, disposed afterwards. Every command that
     touches the database goes through here (or `_database`)."""
     cipher.install_key(settings.key("pii_key"))
+    install_audit_key(settings.key("audit_key"), settings.audit_checkpoint_file)
     engine = make_engine(settings.database_url)
     try:
         yield engine

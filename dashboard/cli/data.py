@@ -10,9 +10,11 @@ import click
 from sqlalchemy import func, select
 
 from dashboard.cli.base import main, open_database, open_engine
-from dispatcher.access.audit import verify
+from dispatcher.access.audit import seal
+from dispatcher.access.audit_verify import verify
 from dispatcher.fleet.officers import Officer, load_roster
 from dispatcher.settings import Settings, get_settings
+from dispatcher.store.db import make_sessions
 from dispatcher.store.gridstore import replace_grids
 from dispatcher.store.migrate import upgrade
 from geo.importer import GridImportError, load_grids
@@ -31,8 +33,11 @@ def db_upgrade() -> None:
 
 
 def upgrade_schema(settings: Settings) -> None:
+    """Apply the migrations, then seal audit records written before the audit key (a keyed record after them)."""
     with open_engine(settings) as engine:
         upgrade(engine)
+        with make_sessions(engine).begin() as session:
+            seal(session, now=datetime.now(UTC))
 
 
 @main.group("audit")
@@ -41,15 +46,28 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-def audit_verify() -> None:
-    """Check the audit trail's hash chain: exit 0 if intact, 3 naming the first edited/deleted/reordered record."""
+@click.option(
+    "--checkpoints",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Signed checkpoint file (GRIDCOMMAND_AUDIT_CHECKPOINT_FILE, or a copy collected elsewhere): also detect "
+    "deleted newest records with a rolled-back head, and a re-chained trail.",
+)
+def audit_verify(checkpoints: Path | None) -> None:
+    """Check the audit trail's keyed chain (and checkpoints): exit 0 if intact, 3 naming the first broken record."""
     with open_database(get_settings()) as session:
-        result = verify(session)
+        result = verify(session, checkpoints=checkpoints)
     if result.ok:
-        click.echo(f"audit trail intact: {result.count} records")
+        legacy = f", {result.legacy} of them from before the audit key (sealed)" if result.legacy else ""
+        if checkpoints is None:
+            click.echo(f"audit trail intact: {result.count} records{legacy}")
+            click.echo("  (without --checkpoints the newest records could have been deleted with the head)", err=True)
+        else:
+            click.echo(f"audit trail intact: {result.count} records{legacy}; {result.checkpoints} checkpoints match")
         return
+    where = f"checkpoint line {result.checkpoint_line}" if result.checkpoint_line else None
+    at = f"record {result.broken_id}" if result.broken_id is not None else None
     click.echo(
-        f"audit trail BROKEN at record {result.broken_id} ({result.kind}): {result.reason}; "
+        f"audit trail BROKEN at {' / '.join(filter(None, (at, where)))} ({result.kind}): {result.reason}; "
         f"{result.count} records before it are intact",
         err=True,
     )

@@ -14,6 +14,7 @@ from dashboard.cli.base import main
 from dashboard.cli.data import upgrade_schema
 from dashboard.cli.demo import (
     demo_accounts,
+    demo_trackers,
     ensure_demo_backlog,
     ensure_demo_grids,
     ensure_demo_officers,
@@ -58,8 +59,9 @@ def demo(host: str, port: int, officers: int, rate: float) -> None:
     ensure_demo_officers(settings)
     ensure_demo_backlog(settings)
     tokens = demo_accounts(settings)
+    devices = demo_trackers(settings) if officers else {}
     settings = settings.model_copy(update={"demo_mode": True})
-    with services(settings) as running, simulator(port, officers, rate, tokens):
+    with services(settings) as running, simulator(port, officers, rate, tokens, devices):
         click.echo(f"GridCommand demo: http://{host}:{port}/  (API: http://{host}:{port}/api/v1/openapi.json)")
         run_web(running, host, port)
 

@@ -13,7 +13,7 @@ import dash
 from dash import Input, Output, State, dcc, html, no_update
 from flask import Flask
 
-from dashboard.pages import command, hotline, triage, wall
+from dashboard.pages import command, devices, hotline, triage, wall
 from dashboard.pages.i18n import DEFAULT_LANG, lang_of
 from dashboard.pages.login import init_login
 from dashboard.realtime import init_realtime
@@ -24,6 +24,7 @@ if importlib.util.find_spec("dashboard.pages.audit") is not None:  # added by th
     PAGES["/audit"] = importlib.import_module("dashboard.pages.audit")
 PAGES["/hotline"] = hotline  # the call-taker's console
 PAGES["/triage"] = triage  # 待甄别: unplaced reports, suspected duplicates
+PAGES["/devices"] = devices  # the administrator enrols and revokes officers' trackers
 
 
 def mount_dash(server: Flask, settings: Settings) -> dash.Dash:

@@ -1,4 +1,4 @@
-"""The auditor's page (/audit): search the audit trail, newest first, page by page, and verify its hash chain.
+"""The auditor's page (/audit): search the audit trail, newest first, page by page, and verify its keyed chain.
 
 Only the auditor role sees anything: the layout and every callback check `current_principal()` and
 answer with a "forbidden" notice (and no records) otherwise, so a replayed callback reveals nothing.
@@ -15,9 +15,10 @@ from dash import Input, Output, State, dcc, html, no_update
 from flask import has_request_context, request
 
 from dashboard.auth import current_principal
-from dashboard.pages.i18n import lang_of, role_label, t
+from dashboard.pages.i18n import STRINGS, lang_of, role_label, t
 from dashboard.runtime import current_runtime
 from dispatcher.access import audit
+from dispatcher.access.audit_verify import verify as verify_trail
 
 PAGE_SIZE = 50
 RESULTS = ("ok", "denied", "failed")
@@ -151,6 +152,12 @@ def row(record: audit.AuditRecord, lang: str) -> dict:
     }
 
 
+def kind_label(kind: str | None, lang: str) -> str:
+    """What went wrong, in words (the code itself for a kind without a translation)."""
+    key = f"audit_kind_{kind}"
+    return t(key, lang) if key in STRINGS else str(kind)
+
+
 def register(app: dash.Dash) -> None:
     @app.callback(
         Output("audit-table", "children"),
@@ -207,7 +214,7 @@ def register(app: dash.Dash) -> None:
             return no_update
         rt = current_runtime()
         with rt.sessions() as session:
-            result = audit.verify(session)
+            result = verify_trail(session)
         with rt.sessions.begin() as session:
             audit.append(
                 session,
@@ -227,7 +234,7 @@ def register(app: dash.Dash) -> None:
                 "audit_broken",
                 lang,
                 id=result.broken_id,
-                kind=t(f"audit_kind_{result.kind}", lang),
+                kind=kind_label(result.kind, lang),
                 reason=result.reason,
             ),
             className="gc-audit-broken",

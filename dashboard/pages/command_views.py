@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dash import html
 
+from dashboard.api.grids import shown_properties
 from dashboard.pages.components import ago, light_dot, viewer
 from dashboard.pages.i18n import t
 from dashboard.runtime import current_runtime
+from dispatcher.access.roles import may_call_grid_leaders
 from dispatcher.cases import queries
 from dispatcher.cases.clocks import is_overdue, light
 from dispatcher.cases.lifecycle import Status
@@ -93,11 +95,13 @@ def queue_row(incident, rt, now, lang: str) -> html.Div:
 
 
 def grid_panel(props: dict, lang: str) -> list:
-    """The clicked grid: code, name, leader and phone, its open incidents (those inside the user's scope).
+    """The clicked grid: code, name, leader and phone (masked, and no call link, for roles that do not call grid
+    leaders), its open incidents (those inside the user's scope).
 
     Only the grid code is taken from the browser; everything else is read from the server's grids.
     """
-    scope = scope_clause(viewer())
+    principal = viewer()
+    scope = scope_clause(principal)
     rt = current_runtime()
     now = rt.clock()
     grid = rt.city.grids.find(str(props["code"]))
@@ -116,7 +120,7 @@ def grid_panel(props: dict, lang: str) -> list:
             )
             for i in items
         ]
-    info = grid.properties
+    info = shown_properties(grid.properties, principal.role)  # the leader's mobile masked unless the role calls
     name = grid.name if lang == "zh" else info.get("name_en") or grid.name
     return [
         html.Div(
@@ -127,7 +131,9 @@ def grid_panel(props: dict, lang: str) -> list:
         html.Div(
             [
                 html.Span(t("grid_phone", lang)),
-                html.A(info.get("leader_phone") or "—", href=f"tel:{info.get('leader_phone', '')}"),
+                html.A(info["leader_phone"], href=f"tel:{info['leader_phone']}")
+                if info.get("leader_phone") and may_call_grid_leaders(principal.role)
+                else html.Span(info.get("leader_phone") or "—"),
             ],
             className="gc-kv",
         ),

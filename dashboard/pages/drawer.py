@@ -15,8 +15,9 @@ from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
 from dispatcher.cases.actions import get_incident, perform_action
 from dispatcher.cases.commands import ActionRequest
+from dispatcher.cases.incident import Incident
 from dispatcher.cases.lifecycle import Action
-from dispatcher.cases.scope import ACTIONS
+from dispatcher.cases.scope import may_act
 from dispatcher.cases.uow import UnitOfWork
 from dispatcher.errors import EngineError
 
@@ -45,9 +46,14 @@ def empty(lang: str) -> html.Div:
 
 
 def action_request(
-    action: Action, text: str | None, department: str | None, assignee: str | None, deadline
+    action: Action,
+    text: str | None,
+    department: str | None,
+    assignee: str | None,
+    deadline,
+    public_note: str | None = None,
 ) -> ActionRequest:
-    """The parameters an action needs, from the drawer's one text box, department and officer choice."""
+    """The parameters an action needs, from the drawer's text boxes, department and officer choice."""
     text = (text or "").strip() or None
     fields: dict = {"note": text}
     if action in NEEDS_REASON:
@@ -60,6 +66,7 @@ def action_request(
         fields.update(department=department or None, assignee=assignee)
     if action is Action.EXTEND and deadline is not None:
         fields["until"] = deadline + timedelta(days=1)
+    fields["public_note"] = (public_note or "").strip() or None  # shown on Open311; the note above never is
     return ActionRequest(**{k: v for k, v in fields.items() if v is not None})
 
 
@@ -70,23 +77,24 @@ def perform(
     text: str | None,
     department: str | None,
     assignee: str | None,
+    public_note: str | None = None,
 ):
     """Run one action through the engine exactly as the REST API does (one unit of work, then the relay),
     as the signed-in user: the engine checks the role's permission and the incident's scope."""
     rt = current_runtime()
     with rt.working_for(principal, request.remote_addr) as (uow, now):
         current = get_incident(uow, incident_id, principal=principal)
-        req = action_request(action, text, department, assignee, current.stage_deadline)
+        req = action_request(action, text, department, assignee, current.stage_deadline, public_note)
         incident = perform_action(
             uow, rt.city, incident_id, action, req, actor=principal.username, now=now, principal=principal
         )
     return incident.status
 
 
-def allowed_actions(view: dict, principal: Principal) -> list[str]:
-    """The actions the status allows that the role may also take (a leader's list is empty: read only)."""
-    permitted = {str(a) for a in ACTIONS[principal.role]}
-    return [a for a in view["allowed_actions"] if a in permitted]
+def allowed_actions(view: dict, principal: Principal, incident: Incident) -> list[str]:
+    """The actions the status allows that this person may take on this case (the engine's one rule: a region lets
+    you see a case, acting needs it dispatched to your department or assigned to you; a leader's list is empty)."""
+    return [a for a in view["allowed_actions"] if may_act(principal, Action(a), incident)]
 
 
 def recommendations(incident_id: str) -> list[dict]:
@@ -195,6 +203,7 @@ def actions(view: dict, lang: str) -> list:
     parts = [
         html.Div(t("actions", lang), className="gc-sec"),
         dcc.Textarea(id="cc-act-note", placeholder=t("note_placeholder", lang), className="gc-note"),
+        dcc.Textarea(id="cc-act-public", placeholder=t("public_note_placeholder", lang), className="gc-note"),
     ]
     if "dispatch" in view["allowed_actions"]:
         catalogue = current_runtime().city.catalogue
@@ -294,9 +303,9 @@ def register(app: dash.Dash) -> None:
                 incident = get_incident(uow, incident_id, principal=principal)  # NotFound outside the scope
                 view = present(incident, rt.clock())
                 timeline = [e.as_dict() for e in incident.timeline]
+                view["allowed_actions"] = allowed_actions(view, principal, incident)
         except EngineError as exc:
             return html.Div(exc.message, className="gc-hint"), [], None, "gc-drawer"
-        view["allowed_actions"] = allowed_actions(view, principal)
         version = f"{incident_id}:{view['version']}"
         buttons = actions(view, lang) if version != shown else no_update
         return details(view, timeline, lang), buttons, version, "gc-drawer gc-drawer-open"
@@ -316,12 +325,13 @@ def register(app: dash.Dash) -> None:
         Input({"type": "cc-rec", "officer": ALL}, "n_clicks"),
         State("cc-selected", "data"),
         State("cc-act-note", "value"),
+        State("cc-act-public", "value"),
         State("cc-dispatch-dept", "value"),
         State("cc-act-result", "data"),
         State("gc-lang", "data"),
         prevent_initial_call=True,
     )
-    def act(_acts, _recs, incident_id, text, department, count, lang):
+    def act(_acts, _recs, incident_id, text, public_note, department, count, lang):
         """A button press performs the action through the engine; the outcome shows as a toast."""
         if (
             not incident_id
@@ -339,7 +349,7 @@ def register(app: dash.Dash) -> None:
             except ValueError:
                 return no_update, no_update
         try:
-            perform(principal, incident_id, action, text, department, assignee)
+            perform(principal, incident_id, action, text, department, assignee, public_note)
         except EngineError as exc:
             return html.Div(t("failed", lang, message=exc.message), className="gc-toast-err"), no_update
         except ValueError as exc:  # pydantic: a field the action needs is malformed

@@ -14,10 +14,8 @@ from dashboard.pages.hotline_form import MIN_LOOKUP_DIGITS, NATURES, PHONE_DIGIT
 from dashboard.pages.i18n import t
 from dashboard.pages.intake_widgets import category_name
 from dashboard.runtime import current_runtime
-from dispatcher.access import audit
 from dispatcher.access.accounts import Principal
 from dispatcher.access.privacy import mask_phone, present_reporter
-from dispatcher.access.roles import may_see_phones
 from dispatcher.cases.uow import UnitOfWork
 from dispatcher.intake import callers
 
@@ -48,22 +46,13 @@ def look_up(principal: Principal, number: str) -> CallerLookup:
     and numbers are masked for any role that may not see them (dispatcher.access.privacy.present_reporter)."""
     rt = current_runtime()
     now = rt.clock()
-    permitted = may_see_phones(principal.role)
     with UnitOfWork(rt.sessions) as uow:
-        rows = callers.history(uow.session, number, principal=principal, limit=HISTORY_LIMIT) if permitted else []
-        audit.append(
-            uow.session,
-            actor=principal.username,
-            role=str(principal.role),
-            ip=request.remote_addr,
-            action="caller.lookup",
-            target=f"phone:{mask_phone(number)}",
-            result="ok" if permitted else "denied",
-            detail={"found": len(rows)},
-            now=now,
+        rows = callers.look_up(
+            uow.session, number, principal=principal, ip=request.remote_addr, now=now, limit=HISTORY_LIMIT
         )
-        calls = [present_reporter(i.snapshot(), principal.role) for i in rows]
+        calls = [present_reporter(i.snapshot(), principal.role) for i in rows or []]
         uow.session.commit()
+    permitted = rows is not None
     return CallerLookup(permitted, calls)
 
 

@@ -50,6 +50,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "actions": ("操作", "Actions"),
     "no_actions": ("当前状态无可执行操作", "No actions in this status"),
     "note_placeholder": ("意见 / 原因 / 处置结果", "Note / reason / result"),
+    "public_note_placeholder": (
+        "公开答复（显示在 Open311 上，勿写个人信息）",
+        "Note for the public (shown on Open311; no personal data)",
+    ),
     "dispatch_to": ("派遣部门", "Dispatch to"),
     "nearest": ("就近人员", "Nearest officers"),
     "no_officers": ("暂无可用人员位置", "No officer positions yet"),
@@ -93,8 +97,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "login_totp_hint": ("系统管理员、审计员和领导账号需要填写", "Required for admin, auditor and leader accounts"),
     "login_submit": ("登录", "Sign in"),
     "login_failed": (
-        "登录失败：用户名、密码或验证码有误，或账号已被锁定",
-        "Sign-in failed: wrong credentials or code, or the account is locked",
+        "登录失败：用户名、密码或验证码有误，或账号已停用",
+        "Sign-in failed: wrong credentials or code, or the account is disabled",
+    ),
+    "login_throttled": (
+        "登录失败次数过多：请 {seconds} 秒后再试",
+        "Too many failed sign-ins from this address: try again in {seconds} s",
     ),
     "login_demo": ("演示账号（仅演示模式）", "Demo accounts (demo mode only)"),
     "login_demo_sign_in": ("一键登录", "Sign in"),
@@ -137,6 +145,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "audit_kind_reordered": ("顺序被调换", "reordered"),
     "audit_kind_tail_deleted": ("末尾记录被删除", "newest records deleted"),
     "audit_kind_head": ("链尾与记录不符", "head does not match"),
+    "audit_kind_rechained": ("被无密钥重新链接", "re-chained without the key"),
+    "audit_kind_truncated": ("末尾记录被删除且链尾被回滚", "newest records deleted and head rolled back"),
+    "audit_kind_unsealed": ("未经密钥封存", "not sealed by the key"),
+    "audit_kind_checkpoint": ("与签名检查点不符", "does not match a signed checkpoint"),
 }
 
 STATUS: dict[str, tuple[str, str]] = {
@@ -331,6 +343,34 @@ STRINGS.update(
         "tr_void_reason": ("作废原因", "Reason for voiding"),
         "tr_need_reason": ("请填写作废原因", "Give a reason"),
         "tr_merge": ("合并到此案件", "Merge into this"),
+    }
+)
+# ---- the administrator's tracker page (/devices): dashboard/pages/devices.py ----
+STRINGS.update(
+    {
+        "devices_title": ("定位终端管理", "Trackers"),
+        "devices_forbidden": ("无权访问：仅系统管理员可管理定位终端", "Forbidden: only administrators manage trackers"),
+        "devices_pick": ("请选择人员", "Pick an officer"),
+        "devices_label": ("终端说明（如：工作手机）", "Label (e.g. work phone)"),
+        "devices_issue": ("发放终端", "Issue a tracker"),
+        "devices_issued": (
+            "已为 {officer} 发放终端 {device}。设备标识码只显示这一次，请立即填入定位软件：",
+            "Tracker {device} issued for {officer}. The identifier is shown this once: enter it in the tracker now:",
+        ),
+        "devices_identifier": ("设备标识码", "Device identifier"),
+        "devices_traccar": ("Traccar Client 服务器地址", "Traccar Client server URL"),
+        "devices_osmand": ("OsmAnd 在线跟踪网址", "OsmAnd online tracking URL"),
+        "devices_revoke": ("吊销", "Revoke"),
+        "devices_revoked": ("终端 {device} 已吊销，数秒内失效", "Tracker {device} revoked: it stops within seconds"),
+        "devices_none": ("无终端", "No tracker"),
+        "devices_live": ("在用", "Live"),
+        "devices_state_revoked": ("已吊销", "Revoked"),
+        "devices_col_officer": ("人员", "Officer"),
+        "devices_col_device": ("终端", "Tracker"),
+        "devices_col_label": ("说明", "Label"),
+        "devices_col_state": ("状态", "State"),
+        "devices_col_created": ("发放时间 (UTC)", "Issued (UTC)"),
+        "devices_col_seen": ("最近定位 (UTC)", "Last fix (UTC)"),
     }
 )
 for _key, _pair in {

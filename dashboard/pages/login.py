@@ -2,9 +2,12 @@
 
 - GET /login shows the form (Chinese by default, English with ?lang=en). POST /login calls
   dashboard.auth.login (password, plus TOTP for admin/auditor/leader), then redirects to `next` (a local
-  path) or the role's landing page: /wall for leaders, /audit for auditors, / for everyone else. Any
-  failure re-renders the form with one generic message (never which part was wrong), status 401.
-- /logout (POST from the header's button; GET also works) ends the session and returns to /login.
+  path) or the role's landing page: /wall for leaders, /audit for auditors, /devices for the admin, / for everyone else. Any
+  failure re-renders the form with one generic message (never which part was wrong), status 401; too many
+  failures from one address for one username re-render it with a retry message, status 429.
+- POST /logout (the header's sign-out button, a same-origin form under the CSRF rules of dashboard/hardening.py)
+  ends the session on the server and returns to /login. There is no GET /logout: a link or an image elsewhere
+  cannot sign anyone out, and a stale cookie cannot outlive sign-out.
 - `gate()` runs before every request: Dash pages without a principal redirect (302) to /login?next=...,
   Dash's JSON endpoints answer 401 in the API's error shape. Assets and component bundles stay public.
 - Demo mode only (settings.demo_mode): the form also lists the demo accounts of
@@ -28,7 +31,7 @@ from flask import (
     request,
 )
 
-from dashboard.auth import LoginFailed, current_principal, login, logout
+from dashboard.auth import LoginFailed, SignInThrottled, current_principal, login, logout
 from dashboard.pages.i18n import lang_of, role_label, t
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
@@ -38,7 +41,7 @@ log = logging.getLogger(__name__)
 
 login_bp = Blueprint("login", __name__)
 
-LANDING = {Role.LEADER: "/wall", Role.AUDITOR: "/audit"}
+LANDING = {Role.LEADER: "/wall", Role.AUDITOR: "/audit", Role.ADMIN: "/devices"}
 # Dash's page routes (endpoint names are the rules) and its JSON endpoints.
 DASH_PAGE_ENDPOINTS = frozenset({"/", "/<path:path>"})
 DASH_DATA_PATHS = frozenset({"/_dash-layout", "/_dash-dependencies", "/_dash-update-component", "/_reload-hash"})
@@ -191,7 +194,15 @@ PAGE = """<!doctype html>
 </html>"""
 
 
-def _render(lang: str, next_path: str | None, *, error: bool = False, username: str = "", status: int = 200):
+def _render(
+    lang: str,
+    next_path: str | None,
+    *,
+    error: bool = False,
+    username: str = "",
+    status: int = 200,
+    retry_after: int | None = None,
+):
     strings = {
         k: t(f"login_{k}", lang)
         for k in ("username", "password", "totp", "totp_hint", "submit", "demo", "demo_sign_in", "demo_code")
@@ -204,12 +215,21 @@ def _render(lang: str, next_path: str | None, *, error: bool = False, username: 
         s=strings,
         next=next_path,
         username=username[:MAX_USERNAME],
-        error=t("login_failed", lang) if error else None,
+        error=_error_text(lang, error, retry_after),
         demo=demo,
         other_lang="zh" if lang == "en" else "en",
         other_label="中文" if lang == "en" else "English",
     )
-    return html, status, {"Content-Type": "text/html; charset=utf-8"}
+    headers = {"Content-Type": "text/html; charset=utf-8"}
+    if retry_after:
+        headers["Retry-After"] = str(retry_after)
+    return html, status, headers
+
+
+def _error_text(lang: str, error: bool, retry_after: int | None) -> str | None:
+    if retry_after:
+        return t("login_throttled", lang, seconds=retry_after)
+    return t("login_failed", lang) if error else None
 
 
 @login_bp.get("/login")
@@ -236,6 +256,9 @@ def login_submit():
         return _render(lang, next_path, error=True, username=username, status=401)
     try:
         principal = login(username, password, totp, now=current_runtime().clock())
+    except SignInThrottled as exc:
+        log.info("sign-in throttled for %r from %s", username[:MAX_USERNAME], request.remote_addr)
+        return _render(lang, next_path, error=True, username=username, status=429, retry_after=exc.retry_after)
     except LoginFailed:
         log.info("sign-in failed for %r from %s", username[:MAX_USERNAME], request.remote_addr)
         return _render(lang, next_path, error=True, username=username, status=401)
@@ -243,10 +266,11 @@ def login_submit():
     return redirect(next_path or landing(principal) + ("?lang=en" if lang == "en" else ""), 303)
 
 
-@login_bp.route("/logout", methods=["GET", "POST"])
+@login_bp.post("/logout")
 def logout_view():
+    """End this browser's session (POST only) and go back to the sign-in page."""
     lang = lang_of(request.values.get("lang"))
-    logout()
+    logout(now=current_runtime().clock())
     return redirect("/login" + ("?lang=en" if lang == "en" else ""), 303)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from dispatcher.access.roles import REPORTERS, Role
 from dispatcher.errors import Forbidden
 from dispatcher.store.base import Base
-from dispatcher.store.columns import UTCDateTime
+from dispatcher.store.columns import EncryptedText, UTCDateTime
 
 
 class Account(Base):
@@ -28,11 +28,9 @@ class Account(Base):
     region_code: Mapped[str | None] = mapped_column(String(32))  # a grid at any level; None = no region scope
     department_code: Mapped[str | None] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(255))
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)  # encrypted at rest like callers' data
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)  # the last accepted code's time step: each once
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    session_epoch: Mapped[int] = mapped_column(Integer, default=0)  # bumped to end every session at once
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -48,6 +46,9 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the one tracker (dispatcher.fleet.devices) a device/service token may post positions for; no FK: access
+    # does not know the fleet's tables
+    device_id: Mapped[str | None] = mapped_column(String(16), index=True)
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(session: Session, account: Account, *, name: str, kind: str, now: datetime) -> str:
-    """Create a token for `account`; the plain value is returned once and never stored."""
+def issue_token(
+    session: Session, account: Account, *, name: str, kind: str, now: datetime, device_id: str | None = None
+) -> str:
+    """Create a token for `account` (bound to one tracker with `device_id`); the plain value is returned once
+    and never stored."""
     token = "gc_" + secrets.token_urlsafe(32)
     session.add(
         ApiToken(
@@ -80,9 +84,19 @@ def issue_token(session: Session, account: Account, *, name: str, kind: str, now
             kind=kind,
             token_hash=hash_token(token),
             created_at=now,
+            device_id=device_id,
         )
     )
     return token
+
+
+def live_token(session: Session, token: str) -> ApiToken | None:
+    """The live (unrevoked) token row of an enabled account, or None."""
+    return session.execute(
+        select(ApiToken)
+        .join(Account, ApiToken.account_id == Account.id)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), Account.disabled.is_(False))
+    ).scalar_one_or_none()
 
 
 def account_for_token(session: Session, token: str) -> Account | None:

@@ -1,10 +1,13 @@
-"""The audit trail: who did what, when, from where, with what result; append-only and hash-chained.
+"""The audit trail: who did what, when, from where, with what result; append-only, keyed and checkpointed.
 
-Every record's `hash` is the SHA-256 of a canonical JSON of its fields and `prev_hash`, the previous
-record's hash (the first record's `prev_hash` is 64 zeros). Editing a record breaks its own hash;
-deleting one breaks the link of the record after it; reordering breaks the links; and a one-row
-`audit_head` table (updated in the same transaction as each append) holds the last id and hash, so
-deleting the newest records is caught too. `verify` walks the chain and names the first broken record.
+Every record's `hash` is an HMAC-SHA256, under the audit key (kept out of the database, see audit_keys.py), of a
+canonical JSON of its fields and `prev_hash`, the previous record's hash (the first record's `prev_hash` is 64
+zeros). Editing a record breaks its own MAC; deleting one breaks the link of the record after it; reordering
+breaks the links; and without the key nobody can recompute MACs to re-chain the trail after an edit. A one-row
+`audit_head` table (updated in the same transaction as each append) holds the last id and MAC, so deleting the
+newest records is caught too unless the head is rolled back with them: that is what the signed checkpoints
+outside the database are for (audit_checkpoints.py). `audit_verify.verify` walks the chain and names the first
+broken record.
 
 Appends are serialised so the chain never forks: on PostgreSQL by a transaction-scoped advisory lock
 (`AUDIT_LOCK_KEY`, taken after the outbox's so lock order is always the same) plus the head row's lock,
@@ -17,11 +20,11 @@ Pure SQLAlchemy: no Flask. The caller commits.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -40,10 +43,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from dispatcher.access import audit_checkpoints, audit_keys
+from dispatcher.access.audit_keys import GENESIS, HASHED_FIELDS, legacy_hash
+from dispatcher.access.audit_keys import canonical as canonical  # re-exported: the trail's canonical form
+from dispatcher.access.audit_keys import record_mac as record_mac  # re-exported: a record's MAC, installed key
 from dispatcher.store.base import Base
 from dispatcher.store.columns import UTCDateTime
 
-GENESIS = "0" * 64
 AUDIT_LOCK_KEY = 0x61756474  # "audt": orders audit appends on PostgreSQL
 OUTBOX_LOCK_KEY = 0x67726964  # dispatcher/cases/uow.py's; taken first, so every transaction locks outbox → audit
 HEAD_ID = 1
@@ -53,7 +59,13 @@ RecordId = BigInteger().with_variant(Integer(), "sqlite")
 
 # Column widths; values are cut to fit *before* hashing, so the stored row and its hash always agree.
 WIDTHS = {"actor": 64, "role": 32, "ip": 64, "action": 64, "target": 128, "result": 16}
-HASHED_FIELDS = ("at", "actor", "role", "ip", "action", "target", "result", "detail")
+
+
+def install_audit_key(secret: str, checkpoint_file: Path | None = None) -> None:
+    """At start-up: chain and verify under `secret` (settings.audit_key), and after every commit that appended
+    records write a signed checkpoint line to `checkpoint_file` (settings.audit_checkpoint_file; None: none)."""
+    audit_keys.install(secret)
+    audit_checkpoints.configure(checkpoint_file)
 
 
 class AuditRecord(Base):
@@ -107,7 +119,7 @@ class AuditHead(Base):
     last_hash: Mapped[str] = mapped_column(String(64))
 
 
-_HEAD_TABLE: Table = Base.metadata.tables[AuditHead.__tablename__]  # the Table (`__table__` is typed FromClause)
+HEAD_TABLE: Table = Base.metadata.tables[AuditHead.__tablename__]  # the Table (`__table__` is typed FromClause)
 
 # Tables made by `Base.metadata.create_all` (unit tests) get the same append-only guard as the migration's.
 _SQLITE_GUARDS = tuple(
@@ -117,26 +129,6 @@ _SQLITE_GUARDS = tuple(
 )
 for _ddl in _SQLITE_GUARDS:
     event.listen(AuditRecord.__table__, "after_create", DDL(_ddl).execute_if(dialect="sqlite"))
-
-
-def _utc_text(at: datetime) -> str:
-    if at.tzinfo is None:
-        raise ValueError(f"naive datetime {at!r}: pass timezone-aware times")
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def canonical(fields: dict[str, Any], prev_hash: str) -> bytes:
-    """The exact bytes that are hashed: sorted keys, no spaces, UTF-8, the time as UTC to the microsecond."""
-    body: dict[str, Any] = {name: fields.get(name) for name in HASHED_FIELDS}
-    body["at"] = _utc_text(body["at"])
-    body["detail"] = body["detail"] or {}
-    body["prev_hash"] = prev_hash
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-
-
-def record_hash(fields: dict[str, Any], prev_hash: str) -> str:
-    """The hex SHA-256 of a record's canonical form."""
-    return hashlib.sha256(canonical(fields, prev_hash)).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -177,21 +169,48 @@ def append_many(session: Session, entries: Iterable[Entry], *, now: datetime) ->
     entries = list(entries)
     if not entries:
         return []
+    key = audit_keys.installed()
     last_id, prev = _lock_head(session)
     records = []
     for entry in entries:
         fields = _normalised(entry, now)
-        record = AuditRecord(**fields, prev_hash=prev, hash=record_hash(fields, prev))
+        record = AuditRecord(**fields, prev_hash=prev, hash=key.record_mac(fields, prev))
         prev = record.hash
         records.append(record)
     session.add_all(records)
     session.flush()
-    head = _HEAD_TABLE
+    head = HEAD_TABLE
     if last_id is None:
         session.execute(head.insert().values(id=HEAD_ID, last_id=records[-1].id, last_hash=prev))
     else:
         session.execute(update(head).where(head.c.id == HEAD_ID).values(last_id=records[-1].id, last_hash=prev))
+    if audit_checkpoints.enabled():
+        newest = records[-1].id
+        checkpoint = audit_checkpoints.Checkpoint(
+            count=_count_through(session, newest), last_id=newest, head=prev, at=audit_checkpoints.at_text(now)
+        )
+        audit_checkpoints.expect(session, checkpoint)
     return records
+
+
+def _count_through(session: Session, last_id: int) -> int:
+    """How many records the trail holds up to `last_id` (under the append lock): counted once per process and
+    database, then from the last checkpoint this process wrote (records are never deleted, ids never reused)."""
+    known = audit_checkpoints.known(session)
+    counted = select(func.count()).select_from(AuditRecord)
+    if known is not None and known[0] <= last_id:
+        since = session.scalar(counted.where(AuditRecord.id > known[0], AuditRecord.id <= last_id))
+        return known[1] + (since or 0)
+    return session.scalar(counted.where(AuditRecord.id <= last_id)) or 0
+
+
+def seal(session: Session, *, now: datetime) -> AuditRecord | None:
+    """If the newest record predates the audit key (a plain SHA-256 chain), append a keyed `audit.sealed` record
+    after it, so the unkeyed records before it can no longer be rewritten undetected (the caller commits)."""
+    newest = session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc()).limit(1)).first()
+    if newest is None or newest.hash != legacy_hash(newest.fields(), newest.prev_hash):
+        return None  # nothing to seal: empty, already keyed (or broken, which verify reports)
+    return append(session, actor=SYSTEM, action="audit.sealed", target=f"audit_log:{newest.id}", now=now)
 
 
 def _lock_head(session: Session) -> tuple[int | None, str]:
@@ -204,7 +223,7 @@ def _lock_head(session: Session) -> tuple[int | None, str]:
             text("SELECT pg_advisory_xact_lock(:a), pg_advisory_xact_lock(:b)"),
             {"a": OUTBOX_LOCK_KEY, "b": AUDIT_LOCK_KEY},
         )
-    head = _HEAD_TABLE
+    head = HEAD_TABLE
     row = session.execute(
         select(head.c.last_id, head.c.last_hash).where(head.c.id == HEAD_ID).with_for_update()
     ).first()
@@ -231,104 +250,6 @@ def _normalised(entry: Entry, now: datetime) -> dict[str, Any]:
         "result": cut("result", entry.result),
         "detail": detail,
     }
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """The outcome of walking the chain: `broken_id` and `reason` name the first problem, if any.
-
-    `kind` is one of "edited", "deleted", "reordered", "tail_deleted", "head" (None when intact).
-    For a deleted tail `broken_id` is the newest surviving record (0 when none survives); `count` is the
-    number of records checked and found intact before the first problem.
-    """
-
-    ok: bool
-    count: int
-    broken_id: int | None = None
-    reason: str | None = None
-    kind: str | None = None
-
-
-def verify(session: Session, *, batch: int = 5000) -> VerifyResult:
-    """Walk every record in id order, recompute each hash, check each link, then check the head."""
-    count, prev_id, prev_hash, after = 0, 0, GENESIS, None
-    while True:
-        query = select(AuditRecord).order_by(AuditRecord.id).limit(batch)
-        if after is not None:
-            query = query.where(AuditRecord.id > after)
-        rows = list(session.scalars(query))
-        if not rows:
-            break
-        for record in rows:
-            if record_hash(record.fields(), record.prev_hash) != record.hash:
-                return VerifyResult(
-                    False,
-                    count,
-                    record.id,
-                    f"record {record.id} was edited: its hash does not match its contents",
-                    "edited",
-                )
-            if record.prev_hash != prev_hash:
-                return _broken_link(session, count, record, prev_id)
-            count += 1
-            prev_id, prev_hash = record.id, record.hash
-        after = rows[-1].id
-        for record in rows:
-            session.expunge(record)
-    return _check_head(session, count, prev_id, prev_hash)
-
-
-def _broken_link(session: Session, count: int, record: AuditRecord, prev_id: int) -> VerifyResult:
-    """Record `record` does not link to the record before it (`prev_id`): reordered, deleted, or rewritten."""
-    elsewhere = session.execute(select(AuditRecord.id).where(AuditRecord.hash == record.prev_hash).limit(1)).scalar()
-    if elsewhere is not None:
-        return VerifyResult(
-            False,
-            count,
-            record.id,
-            f"record {record.id} was reordered: it follows record {elsewhere}, not record {prev_id}",
-            "reordered",
-        )
-    if prev_id and record.id == prev_id + 1:
-        # No id is missing (ids are never reused), so the record before was rewritten with a recomputed hash.
-        return VerifyResult(
-            False,
-            count,
-            prev_id,
-            f"record {prev_id} was edited (its hash recomputed): record {record.id} no longer links to it",
-            "edited",
-        )
-    return VerifyResult(
-        False,
-        count,
-        record.id,
-        f"record {record.id} does not link to the record before it: a record before it was deleted",
-        "deleted",
-    )
-
-
-def _check_head(session: Session, count: int, last_id: int, last_hash: str) -> VerifyResult:
-    """The chain is whole; does it end where the head says the newest record is?"""
-    head = _HEAD_TABLE
-    row = session.execute(select(head.c.last_id, head.c.last_hash).where(head.c.id == HEAD_ID)).first()
-    if row is None or (row.last_id == last_id and row.last_hash == last_hash):
-        return VerifyResult(True, count)
-    if row.last_id > last_id:
-        return VerifyResult(
-            False,
-            count,
-            last_id,
-            f"records after id {last_id} were deleted (the newest record was id {row.last_id})",
-            "tail_deleted",
-        )
-    return VerifyResult(
-        False,
-        count,
-        row.last_id,
-        f"the audit head says record {row.last_id} is the newest, but the chain ends at record "
-        f"{last_id}: records after {row.last_id} were not written by the audit trail",
-        "head",
-    )
 
 
 @dataclass(frozen=True)

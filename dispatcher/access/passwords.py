@@ -1,4 +1,8 @@
-"""Password hashing (Argon2id) and TOTP second factors; pure, no web imports."""
+"""Password hashing (Argon2id) and TOTP second factors; pure, no web imports.
+
+A TOTP code is accepted once only: `totp_step` says which 30 s time step a code belongs to, and the caller
+refuses a step that is not later than the account's last accepted one (`Account.totp_last_step`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from datetime import datetime
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from pyotp.utils import strings_equal
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 
@@ -27,6 +32,17 @@ def new_totp_secret() -> str:
     return pyotp.random_base32()
 
 
-def check_totp(secret: str, code: str, *, at: datetime | None = None) -> bool:
-    """A 6-digit code valid now (one 30 s step of drift allowed)."""
-    return pyotp.TOTP(secret).verify(code.strip(), for_time=at, valid_window=1)
+def check_totp(secret: str, code: str, *, at: datetime) -> bool:
+    """A 6-digit code valid at `at` (one 30 s step of drift allowed); says nothing about reuse, see `totp_step`."""
+    return totp_step(secret, code, at=at) is not None
+
+
+def totp_step(secret: str, code: str, *, at: datetime) -> int | None:
+    """The time step (30 s counter) whose code `code` is, within one step of drift around `at`; None if none."""
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(at)
+    code = code.strip()
+    for step in (current + 1, current, current - 1):
+        if strings_equal(totp.generate_otp(step), code):
+            return step
+    return None

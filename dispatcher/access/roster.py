@@ -1,4 +1,5 @@
-"""Managing accounts: create, disable (ending every session), issue and revoke tokens; each change is audited."""
+"""Managing accounts: create, disable and set a new password (both end every session), issue and revoke tokens;
+each change is audited."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatcher.access import audit
+from dispatcher.access import audit, sessions
 from dispatcher.access.accounts import Account, ApiToken, issue_token
 from dispatcher.access.passwords import hash_password, new_totp_secret
 from dispatcher.access.roles import Role
 from dispatcher.errors import Invalid, NotFound
 
 SECOND_FACTOR_ROLES = frozenset({Role.ADMIN, Role.AUDITOR, Role.LEADER})
+MIN_PASSWORD = 12
 
 
 def create_account(
@@ -49,8 +51,6 @@ def create_account(
         password_hash=hash_password(password),
         totp_secret=totp_secret,
         disabled=False,
-        failed_logins=0,
-        session_epoch=0,
         created_at=now,
     )
     session.add(account)
@@ -77,26 +77,62 @@ def disable(session: Session, username: str, *, actor: str, now: datetime) -> Ac
     """Disable an account and end all its sessions (its open sockets close within seconds)."""
     account = find(session, username)
     account.disabled = True
-    account.session_epoch += 1
+    ended = sessions.end_all(session, account.id, reason="disabled", now=now)
     for token in session.scalars(
         select(ApiToken).where(ApiToken.account_id == account.id, ApiToken.revoked_at.is_(None))
     ):
         token.revoked_at = now
-    audit.append(session, actor=actor, action="account.disable", target=f"account:{username}", result="ok", now=now)
+    audit.append(
+        session,
+        actor=actor,
+        action="account.disable",
+        target=f"account:{username}",
+        result="ok",
+        detail={"sessions_ended": ended},
+        now=now,
+    )
     return account
 
 
-def grant_token(session: Session, username: str, *, name: str, kind: str, actor: str, now: datetime) -> str:
-    """A new API token for an account (shown once)."""
+def set_password(session: Session, username: str, password: str, *, actor: str, now: datetime) -> Account:
+    """Give an account a new password and end all its sessions (they were opened with the old one)."""
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"the new password of {username!r} needs at least {MIN_PASSWORD} characters", field="password")
     account = find(session, username)
-    token = issue_token(session, account, name=name, kind=kind, now=now)
+    account.password_hash = hash_password(password)
+    ended = sessions.end_all(session, account.id, reason="password", now=now)
+    audit.append(
+        session,
+        actor=actor,
+        action="account.password",
+        target=f"account:{username}",
+        result="ok",
+        detail={"sessions_ended": ended},
+        now=now,
+    )
+    return account
+
+
+def grant_token(
+    session: Session,
+    username: str,
+    *,
+    name: str,
+    kind: str,
+    actor: str,
+    now: datetime,
+    device_id: str | None = None,
+) -> str:
+    """A new API token for an account (shown once); with `device_id`, bound to that one tracker."""
+    account = find(session, username)
+    token = issue_token(session, account, name=name, kind=kind, now=now, device_id=device_id)
     audit.append(
         session,
         actor=actor,
         action="token.issue",
         target=f"account:{username}",
         result="ok",
-        detail={"name": name, "kind": kind},
+        detail={"name": name, "kind": kind, **({"device_id": device_id} if device_id else {})},
         now=now,
     )
     return token

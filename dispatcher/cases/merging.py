@@ -2,7 +2,9 @@
 
 `attach` / `detach` check the parent, link or unlink the child, keep the parent's `merged_count`, and write a
 timeline row (and so an outbox event) on the parent. Every merged caller still gets a call back:
-`callback_list` lists the parent's caller and each merged one.
+`callback_list` lists the parent's caller and each merged one. A merged report keeps its own scope: for a caller
+who may not see it, its entry says only that someone is to be called back (its id is already on the parent's
+timeline), never who or at what number, and so it can never be unmasked through the parent.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatcher.access.accounts import Principal
 from dispatcher.cases.incident import CallNature, Incident
 from dispatcher.cases.lifecycle import OPEN_STATUSES, Status
+from dispatcher.cases.scope import can_see
 from dispatcher.errors import Conflict, Invalid, NotFound
 
 MERGED_IN = "merged_in"  # the parent's timeline row when a duplicate is folded into it
@@ -100,6 +104,9 @@ def merged_children(session: Session, parent_id: str) -> list[Incident]:
     )
 
 
+PERSONAL = ("reporter_name", "reporter_phone", "callback_name", "callback_phone")
+
+
 def callback_entry(incident: Incident, relation: str) -> dict[str, Any]:
     """One caller to call back about a case (plain: the caller masks it for whoever asks)."""
     nature = incident.call_nature
@@ -107,6 +114,7 @@ def callback_entry(incident: Incident, relation: str) -> dict[str, Any]:
     return {
         "incident_id": incident.id,
         "relation": relation,
+        "in_scope": True,
         "channel": incident.channel,
         "status": incident.status,
         "created_at": incident.created_at.isoformat() if incident.created_at else None,
@@ -119,9 +127,28 @@ def callback_entry(incident: Incident, relation: str) -> dict[str, Any]:
     }
 
 
-def callback_list(session: Session, incident: Incident) -> list[dict[str, Any]]:
-    """Everyone to call back about `incident`: its own caller, then each report merged into it."""
+def withheld_entry(incident: Incident, relation: str) -> dict[str, Any]:
+    """A merged report outside the asker's scope: that its caller is to be called back, without who or how."""
+    entry = callback_entry(incident, relation)
+    return {
+        "incident_id": incident.id,
+        "relation": relation,
+        "in_scope": False,
+        "call_nature": entry["call_nature"],
+        "needs_callback": entry["needs_callback"],
+        **dict.fromkeys(PERSONAL),
+    }
+
+
+def callback_list(session: Session, incident: Incident, principal: Principal | None = None) -> list[dict[str, Any]]:
+    """Everyone to call back about `incident`: its own caller, then each report merged into it. With a principal,
+    each merged report is checked against the principal's own scope: one they may not see is withheld (None: the
+    engine's own use, everything)."""
+    shown = lambda child: principal is None or can_see(principal, child)
     return [
         callback_entry(incident, "self"),
-        *(callback_entry(child, "merged") for child in merged_children(session, incident.id)),
+        *(
+            callback_entry(child, "merged") if shown(child) else withheld_entry(child, "merged")
+            for child in merged_children(session, incident.id)
+        ),
     ]

@@ -1,4 +1,5 @@
-"""Who may see and do what, decided in one place: the role's permissions and the account's scope."""
+"""Who may see and do what, decided in one place: the role's permissions, the account's scope and, to act, whose
+case it is."""
 
 from __future__ import annotations
 
@@ -70,23 +71,67 @@ def scope_clause(principal: Principal) -> ColumnElement[bool]:
     return or_(*parts) if len(parts) > 1 else parts[0]
 
 
+def in_grid(principal: Principal, incident: Incident) -> bool:
+    """The incident lies in the caller's region (their grid at any level)."""
+    path = {incident.grid_district, incident.grid_street, incident.grid_community, incident.grid_unit} - {None}
+    return principal.region_code is not None and principal.region_code in path
+
+
 def can_see(principal: Principal, incident: Incident) -> bool:
     """The same rule as `scope_clause`, for one loaded incident."""
     if principal.role not in CASE_READERS:
         return False
-    path = {incident.grid_district, incident.grid_street, incident.grid_community, incident.grid_unit} - {None}
-    in_region = principal.region_code is not None and principal.region_code in path
     in_department = principal.department_code is not None and principal.department_code == incident.department_code
-    unplaced = not path and incident.department_code is None and principal.role in TRIAGE_ROLES
-    return in_region or in_department or unplaced
+    path = (incident.grid_district, incident.grid_street, incident.grid_community, incident.grid_unit)
+    unplaced = (
+        all(code is None for code in path) and incident.department_code is None and principal.role in TRIAGE_ROLES
+    )
+    return in_grid(principal, incident) or in_department or unplaced
+
+
+# Who acts on what: the command center on every case it sees (its region, and unplaced reports in triage), grid
+# workers in their own grid, departments only on what is dispatched to them. Seeing a case (a department's
+# region scope, a street an officer patrols) never lets a department-side account act on it.
+DEPARTMENT_ROLES = frozenset({R.DEPT_HANDLER, R.DEPT_HEAD, R.ENFORCEMENT})
+GRID_ROLES = frozenset({R.GRID_WORKER})
+
+
+def dispatched_to(principal: Principal, incident: Incident) -> bool:
+    """The incident is dispatched to the caller's department, or assigned to the caller by name."""
+    in_department = principal.department_code is not None and principal.department_code == incident.department_code
+    return in_department or (incident.assignee is not None and incident.assignee == principal.username)
+
+
+def refusal(principal: Principal, action: Action, incident: Incident) -> str | None:
+    """Why the caller may not take `action` on this incident (naming user and incident), or None if they may.
+
+    The one rule behind `may_act` and `check_action`; the status still decides whether the action applies."""
+    who = f"user {principal.username}"
+    if action not in ACTIONS[principal.role]:
+        return f"role '{principal.role}' may not '{action}' incidents ({who})"
+    if not can_see(principal, incident):
+        return f"incident {incident.id} is outside the scope of {who}"
+    if principal.role in DEPARTMENT_ROLES and not dispatched_to(principal, incident):
+        assigned = f" and assigned to {incident.assignee}" if incident.assignee else ""
+        return (
+            f"incident {incident.id} is dispatched to department {incident.department_code or '(none)'}{assigned}, "
+            f"not to department {principal.department_code or '(none)'} of {who}: seeing a case does not let you "
+            f"'{action}' it"
+        )
+    if principal.role in GRID_ROLES and not in_grid(principal, incident):
+        return f"incident {incident.id} is not in grid {principal.region_code or '(none)'} of {who}"
+    return None
+
+
+def may_act(principal: Principal, action: Action, incident: Incident) -> bool:
+    """Whether the caller may take `action` on this incident (for offering buttons; acting goes through check_action)."""
+    return refusal(principal, action, incident) is None
 
 
 def check_action(principal: Principal, action: Action, incident: Incident) -> None:
-    """Forbidden unless the role may take `action` and the incident is in scope."""
-    if action not in ACTIONS[principal.role]:
-        raise Forbidden(f"role '{principal.role}' may not '{action}' incidents (user {principal.username})")
-    if not can_see(principal, incident):
-        raise Forbidden(f"incident {incident.id} is outside the scope of user {principal.username}")
+    """Forbidden, naming why, unless the caller may take `action` on this incident: every path that acts calls this."""
+    if (reason := refusal(principal, action, incident)) is not None:
+        raise Forbidden(reason)
 
 
 def rooms(principal: Principal) -> list[str]:

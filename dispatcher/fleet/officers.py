@@ -1,4 +1,4 @@
-"""Officers (grid workers, enforcement officers, department handlers), their devices and position history."""
+"""Officers (grid workers, enforcement officers, department handlers) and their position history."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ class OfficerStatus(StrEnum):
 
 
 class Officer(Base):
-    """A person in the field with a tracked device."""
+    """A person in the field (their trackers are `Device`s, dispatcher/fleet/devices.py)."""
 
     __tablename__ = "officer"
 
@@ -57,6 +57,8 @@ class Officer(Base):
     role: Mapped[str] = mapped_column(String(16))
     department_code: Mapped[str | None] = mapped_column(String(32))
     grid_community: Mapped[str | None] = mapped_column(String(32), index=True)
+    # The roster's name for the officer's tracker hardware: a plain label, never a credential and never in an API
+    # answer. Trackers authenticate with an enrolled device's random identifier (dispatcher/fleet/devices.py).
     device_id: Mapped[str] = mapped_column(String(64), unique=True)
     on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -103,11 +105,6 @@ def loads(session: Session) -> dict[str, int]:
         .group_by(Incident.assignee)
     )
     return {assignee: n for assignee, n in rows if assignee is not None}  # the query excludes None already
-
-
-def by_device(session: Session) -> dict[str, Officer]:
-    """Every officer keyed by device id (the tracker's `id`)."""
-    return {o.device_id: o for o in session.scalars(select(Officer))}
 
 
 def load_roster(path: Path) -> list[Officer]:

@@ -9,12 +9,14 @@ key derived from settings.pii_key with its own HKDF info (`cipher.lookup_hash`).
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatcher.access import privacy
+from dispatcher.access import audit, privacy
 from dispatcher.access.accounts import Principal
+from dispatcher.access.roles import may_see_phones
 from dispatcher.cases.incident import Incident
 from dispatcher.cases.scope import scope_clause
 from dispatcher.errors import Invalid
@@ -54,3 +56,24 @@ def history(session: Session, phone: str, *, principal: Principal, limit: int = 
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def look_up(
+    session: Session, phone: str, *, principal: Principal, ip: str | None, now: datetime, limit: int = 50
+) -> list[Incident] | None:
+    """`history` for the roles that may see callers' numbers (None for any other role); every lookup, a refused
+    one too, leaves one `caller.lookup` audit record with the number masked, in the caller's transaction."""
+    permitted = may_see_phones(principal.role)
+    rows = history(session, phone, principal=principal, limit=limit) if permitted else []
+    audit.append(
+        session,
+        actor=principal.username,
+        role=str(principal.role),
+        ip=ip,
+        action="caller.lookup",
+        target=f"phone:{privacy.mask_phone(phone)}",
+        result="ok" if permitted else "denied",
+        detail={"found": len(rows)},
+        now=now,
+    )
+    return rows if permitted else None

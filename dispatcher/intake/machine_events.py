@@ -172,7 +172,7 @@ Latitude = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-90, le=9
 class MachineEvent(BaseModel):
     """One detection as a camera or sensor gateway sends it; unknown keys are kept as attributes."""
 
-    model_config = ConfigDict(extra="allow", str_strip_whitespace=True, frozen=True)
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True, frozen=True, allow_inf_nan=False)
 
     source_id: Annotated[
         str,
@@ -221,7 +221,7 @@ class MachineEvent(BaseModel):
     @field_validator("attributes")
     @classmethod
     def _small(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and len(json.dumps(value, ensure_ascii=False, default=str)) > MAX_ATTRIBUTES_BYTES:
+        if value is not None and json_size(value) > MAX_ATTRIBUTES_BYTES:
             raise ValueError(f"attributes are larger than {MAX_ATTRIBUTES_BYTES} bytes")
         return value
 
@@ -239,13 +239,18 @@ class MachineEvent(BaseModel):
 
     @model_validator(mode="after")
     def _checks(self) -> MachineEvent:
-        if len(json.dumps(self.all_attributes(), ensure_ascii=False, default=str)) > MAX_ATTRIBUTES_BYTES:
+        if json_size(self.all_attributes()) > MAX_ATTRIBUTES_BYTES:
             raise ValueError(f"attributes are larger than {MAX_ATTRIBUTES_BYTES} bytes")
         return self
 
     def all_attributes(self) -> dict[str, Any]:
         """`attributes` plus any unknown top-level keys."""
         return {**(self.model_extra or {}), **(self.attributes or {})}
+
+
+def json_size(value: Any) -> int:
+    """The size of `value` as JSON; ValueError for NaN or Infinity anywhere in it (they are not JSON)."""
+    return len(json.dumps(value, ensure_ascii=False, default=str, allow_nan=False))
 
 
 def snapshot_bytes(value: str) -> bytes:
@@ -260,7 +265,7 @@ def snapshot_bytes(value: str) -> bytes:
 class MachineBatch(BaseModel):
     """Several detections at once (a gateway's buffer)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     events: Annotated[list[MachineEvent], Field(min_length=1, max_length=MAX_BATCH)]
 

@@ -3,11 +3,14 @@
 - The type of every upload is *sniffed* from its first bytes (`filetype`, plus Pillow for images); the
   declared Content-Type is only checked against it. HTML, SVG, executables and anything else outside the
   short allow-list of each part are refused, whatever they were declared as.
+- Images are never decoded: Pillow reads their header, and one claiming more than `MAX_IMAGE_PIXELS`
+  pixels (a decompression bomb: a few hundred KiB that decode to gigabytes) is refused with 413 before
+  anything reads further. EXIF is read from headers only (dispatcher/intake/exif.py).
 - SHA-256 is computed at upload and stored with the row; `MediaStore.read_verified` checks it before a
   file is handed out.
 - Originals live under `settings.media_dir` (var_dir/media by default) (outside any web root) under generated names
-  `<sha256[:2]>/<uuid>.<ext>`; files are created with mode 'xb' and published with a hard link, so an
-  existing file is never overwritten.
+  `<sha256[:2]>/<uuid>.<ext>`; files are created exclusively (O_EXCL) and published with a hard link, so an
+  existing file is never overwritten. Files are 0600 and folders 0700: only the service's user reads evidence.
 - Writing is two-phase: `stage` writes `<sha256[:2]>/.<uuid>.<ext>.part` before the database commit,
   `publish` links it to its final name after the commit, `discard` removes it when the commit failed.
   A crash between commit and publish leaves the staged file, which `read_verified` publishes on first read.
@@ -18,16 +21,13 @@ Pure Python + SQLAlchemy + Pillow: no Flask.
 from __future__ import annotations
 
 import hashlib
-import io
-import math
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
-from zoneinfo import ZoneInfo
 
 import filetype
 from sqlalchemy import Float, ForeignKey, Index, Integer, String
@@ -128,6 +128,8 @@ ALLOWED: dict[Kind, dict[str, FileType]] = {
 }
 GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 SNIFF_BYTES = 8192
+MAX_IMAGE_PIXELS = 64_000_000  # above any phone's default photo mode (50 MP); 256 MB once decoded as RGBA
+FILE_MODE, FOLDER_MODE = 0o600, 0o700
 
 
 class UnsupportedMedia(EngineError):
@@ -142,6 +144,12 @@ class MediaTooLarge(EngineError):
     status, code = 413, "file_too_large"
 
 
+class ImageTooLarge(EngineError):
+    """An image whose header claims more pixels than `MAX_IMAGE_PIXELS` (a decompression bomb)."""
+
+    status, code = 413, "image_too_large"
+
+
 def identify(
     kind: Kind, stream: IO[bytes], declared: str | None, *, part: str, filename: str | None = None
 ) -> FileType:
@@ -149,7 +157,8 @@ def identify(
 
     UnsupportedMedia (415) naming the part when the content is not an allowed type for the part (HTML, SVG,
     executables, ... are never recognised as one), or when the declared Content-Type names something else.
-    Images are also opened with Pillow (header only), which must agree on the format.
+    Images are also opened with Pillow (header only), which must agree on the format; ImageTooLarge (413)
+    naming the part when the header claims more than MAX_IMAGE_PIXELS pixels.
     """
     label = f"part '{part}'" + (f" ({filename})" if filename else "")
     stream.seek(0)
@@ -170,90 +179,32 @@ def identify(
 
 
 def _check_image(found: FileType, stream: IO[bytes], label: str, part: str) -> None:
-    """Pillow must agree with the magic bytes on the image format."""
+    """Pillow must agree with the magic bytes on the image format, and the header must claim a sane size.
+
+    Only the header is read (`Image.open` is lazy); no pixel is decoded here or anywhere else."""
     from PIL import Image
 
     try:
         with Image.open(stream) as image:
-            fmt = (image.format or "").lower()
+            fmt, (width, height) = (image.format or "").lower(), image.size
+    except Image.DecompressionBombError:  # Pillow's own limit, twice its MAX_IMAGE_PIXELS
+        raise _too_large(label, part, None) from None
     except Exception:
         raise UnsupportedMedia(f"{label} is not a readable {found.mime} image", field=part) from None
     finally:
         stream.seek(0)
     if {"jpeg": "jpg"}.get(fmt, fmt) != found.ext:
         raise UnsupportedMedia(f"{label} decodes as {fmt or 'nothing'}, not {found.mime}", field=part)
+    if width * height > MAX_IMAGE_PIXELS:
+        raise _too_large(label, part, (width, height))
 
 
-# --- EXIF ------------------------------------------------------------------------------------------------------
-
-EXIF_IFD, GPS_IFD = 0x8769, 0x8825
-DATETIME_ORIGINAL, OFFSET_TIME_ORIGINAL, DATETIME = 36867, 36881, 306
-GPS_LAT_REF, GPS_LAT, GPS_LON_REF, GPS_LON = 1, 2, 3, 4
-
-
-@dataclass(frozen=True)
-class ExifFacts:
-    """What a photo says about itself: when it was taken (UTC) and where (WGS-84)."""
-
-    taken_at: datetime | None = None
-    lon: float | None = None
-    lat: float | None = None
-
-
-def exif_facts(data: bytes | IO[bytes], *, local_tz: str = "Asia/Shanghai") -> ExifFacts:
-    """DateTimeOriginal (with OffsetTimeOriginal, else the local time zone) and GPS position of a photo.
-
-    Never raises: a photo without (or with broken) EXIF gives empty facts.
-    """
-    from PIL import Image
-
-    try:
-        stream = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
-        with Image.open(stream) as image:
-            exif = image.getexif()
-            sub = exif.get_ifd(EXIF_IFD)
-            gps = exif.get_ifd(GPS_IFD)
-    except Exception:
-        return ExifFacts()
-    taken = _taken_at(sub.get(DATETIME_ORIGINAL) or exif.get(DATETIME), sub.get(OFFSET_TIME_ORIGINAL), local_tz)
-    lat = _coordinate(gps.get(GPS_LAT), gps.get(GPS_LAT_REF), "S", 90)
-    lon = _coordinate(gps.get(GPS_LON), gps.get(GPS_LON_REF), "W", 180)
-    if lat is None or lon is None:
-        lat = lon = None
-    return ExifFacts(taken, lon, lat)
-
-
-def _taken_at(value: Any, offset: Any, local_tz: str) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        naive = datetime.strptime(value.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
-    except ValueError:
-        return None
-    tz: Any = ZoneInfo(local_tz)
-    if isinstance(offset, str):
-        try:
-            sign = -1 if offset.strip().startswith("-") else 1
-            hours, minutes = offset.strip().lstrip("+-").split(":")
-            tz = timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
-        except ValueError:
-            pass
-    return naive.replace(tzinfo=tz).astimezone(UTC)
-
-
-def _coordinate(value: Any, ref: Any, negative: str, limit: float) -> float | None:
-    try:
-        degrees, minutes, seconds = (float(v) for v in value)
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
-    result = degrees + minutes / 60 + seconds / 3600
-    if isinstance(ref, bytes):
-        ref = ref.decode("ascii", "ignore")
-    if isinstance(ref, str) and ref.strip("\x00 ").upper() == negative:
-        result = -result
-    if math.isnan(result) or not -limit <= result <= limit:
-        return None
-    return round(result, 7)
+def _too_large(label: str, part: str, size: tuple[int, int] | None) -> ImageTooLarge:
+    claimed = f"{size[0]}×{size[1]} pixels" if size else "more pixels than Pillow's decompression-bomb limit"
+    return ImageTooLarge(
+        f"{label} is an image of {claimed}; at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels are accepted",
+        field=part,
+    )
 
 
 # --- the file store ----------------------------------------------------------------------------------------------
@@ -271,6 +222,11 @@ def staged_name(name: str) -> str:
 
 def new_media_id() -> str:
     return str(uuid.uuid4())
+
+
+def _create(path: Path) -> IO[bytes]:
+    """A new file opened for writing, readable by the service's user only; FileExistsError if it exists."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE), "wb")
 
 
 class IntegrityFailure(EngineError):
@@ -291,13 +247,21 @@ class MediaStore:
             raise ValueError(f"media path {name!r} escapes the store")
         return path
 
+    def _folder(self, path: Path) -> None:
+        """Create the store and the file's folder, private to the service's user (0700)."""
+        for folder in (self.root, path.parent):
+            folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+            info = folder.stat()
+            if info.st_mode & 0o077 and info.st_uid == os.getuid():  # made before, or by a lax umask: tighten
+                os.chmod(folder, FOLDER_MODE)
+
     def stage(self, name: str, stream: IO[bytes], *, chunk: int = 1 << 20) -> Path:
-        """Copy `stream` to the staged (temporary) name of `name`; fails if that name exists."""
+        """Copy `stream` to the staged (temporary) name of `name` (a new 0600 file); fails if that name exists."""
         target = self._path(staged_name(name))
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._folder(target)
         stream.seek(0)
         try:
-            with open(target, "xb") as out:
+            with _create(target) as out:
                 while block := stream.read(chunk):
                     out.write(block)
                 out.flush()
@@ -314,8 +278,8 @@ class MediaStore:
             os.link(staged, final)
         except FileExistsError:
             raise
-        except OSError:  # a file system without hard links: copy into a new file opened 'xb'
-            with open(staged, "rb") as src, open(final, "xb") as out:
+        except OSError:  # a file system without hard links: copy into a new file, created exclusively
+            with open(staged, "rb") as src, _create(final) as out:
                 while block := src.read(1 << 20):
                     out.write(block)
                 out.flush()

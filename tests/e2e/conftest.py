@@ -80,6 +80,7 @@ class LiveServer(str):
     """The server's base URL, carrying the API token of the shift leader account (`.token`)."""
 
     token: str = ""
+    env: dict[str, str] = {}  # the server's environment (for `gridcommand` commands against its database)
 
 
 def _seed_accounts(database_url: str) -> str:
@@ -135,6 +136,7 @@ def live_server(tmp_path_factory):
         _wait_healthy(url, proc)
         live = LiveServer(url)
         live.token = token
+        live.env = env
         yield live
     finally:
         proc.terminate()

@@ -1,5 +1,6 @@
 """Signing in through the browser: anonymous visitors land on the sign-in page, a wrong password says nothing
-specific, a dispatcher gets the command center with their name in the header, and signing out ends it."""
+specific, a dispatcher gets the command center with their name in the header, and signing out (a POST) ends the
+session on the server: the old cookie put back into the browser signs nobody in."""
 
 from __future__ import annotations
 
@@ -43,8 +44,29 @@ def test_anonymous_browser_is_sent_to_login_and_signs_in_to_the_command_center(a
     header = page.inner_text("header")
     assert E2E_ACCOUNTS["dispatcher"]["display_name"] in header and "指挥中心坐席" in header
 
+    kept = [c for c in anonymous_page.context.cookies() if c["name"] == "session"]
+    assert kept
+    form = page.locator("form.gc-logout-form")
+    assert form.get_attribute("method").lower() == "post" and form.get_attribute("action") == "/logout"
     page.click("#gc-logout")
     page.wait_for_url("**/login*")
     page.goto(live_server + "/")
     page.wait_for_url("**/login?next=%2F")
+    anonymous_page.context.add_cookies(kept)  # the cookie from before signing out, kept (or stolen)
+    page.goto(live_server + "/")
+    page.wait_for_url("**/login?next=%2F")  # it signs nobody in any more
     assert anonymous_page.errors == [] or all("401" in e or "Failed to load" in e for e in anonymous_page.errors)
+
+
+def test_the_server_header_names_no_versions(live_server):
+    """`gridcommand serve` answered `Server: Werkzeug/3.x Python/3.11.x`: it names no software versions now."""
+    import urllib.error
+    import urllib.request
+
+    with urllib.request.urlopen(live_server + "/health", timeout=10) as response:
+        assert response.headers["Server"] == "GridCommand"
+    request = urllib.request.Request(live_server + "/api/v1/incidents", headers={"Authorization": "Bearer x"})
+    try:
+        urllib.request.urlopen(request, timeout=10)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 401 and exc.headers["Server"] == "GridCommand"

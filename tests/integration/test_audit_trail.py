@@ -1,5 +1,7 @@
 """The audit trail on both backends: the API's actions land in it, the database keeps it append-only,
-concurrent appends keep one chain, and `gridcommand audit verify` names an edited, deleted or truncated record.
+concurrent appends keep one chain, and `gridcommand audit verify` names an edited, deleted or truncated record;
+with `--checkpoints FILE` also the attacks the database alone cannot show (issue 9, item 10): the newest records
+deleted with the head rolled back, the trail re-chained without the key, a forged checkpoint line.
 
 The shared test database's trail is never tampered with (its chain must stay valid across the whole run):
 tampering happens in a separate database per backend (`tamperable`), wiped before each test.
@@ -21,7 +23,8 @@ from click.testing import CliRunner
 
 from dashboard.cli import main
 from dispatcher.access import audit
-from dispatcher.access.audit import GENESIS, AuditRecord
+from dispatcher.access.audit import GENESIS, AuditRecord, install_audit_key, legacy_hash
+from dispatcher.access.audit_verify import VerifyResult, verify
 from dispatcher.cases.uow import UnitOfWork
 from dispatcher.intake.commands import CreateIncident
 from dispatcher.intake.reports import create_incident
@@ -44,9 +47,9 @@ def records_after(sessions, after: int) -> list[AuditRecord]:
         return list(session.scalars(sa.select(AuditRecord).where(AuditRecord.id > after).order_by(AuditRecord.id)))
 
 
-def verified(sessions) -> audit.VerifyResult:
+def verified(sessions) -> VerifyResult:
     with sessions() as session:
-        return audit.verify(session)
+        return verify(session)
 
 
 # --- the shared database: what the application writes ------------------------------------------------------------
@@ -288,7 +291,17 @@ def fill(sessions, n: int = 5) -> list[int]:
 
 
 @pytest.fixture
-def cli_env(tamperable, monkeypatch):
+def checkpoints(tmp_path, monkeypatch):
+    """A checkpoint file of this test's own, for this process and the commands it runs."""
+    path = tmp_path / "audit-checkpoints.log"
+    monkeypatch.setenv("GRIDCOMMAND_AUDIT_CHECKPOINT_FILE", str(path))
+    install_audit_key(get_settings().key("audit_key"), path)
+    yield path
+    install_audit_key(get_settings().key("audit_key"), None)
+
+
+@pytest.fixture
+def cli_env(tamperable, checkpoints, monkeypatch):
     url = tamperable[0]
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.delenv("REDIS_URL", raising=False)
@@ -297,8 +310,8 @@ def cli_env(tamperable, monkeypatch):
     get_settings.cache_clear()
 
 
-def run_verify():
-    return CliRunner().invoke(main, ["audit", "verify"], catch_exceptions=False)
+def run_verify(*options: str):
+    return CliRunner().invoke(main, ["audit", "verify", *options], catch_exceptions=False)
 
 
 def test_the_triggers_refuse_update_and_delete_until_bypassed(tamperable):
@@ -307,7 +320,7 @@ def test_the_triggers_refuse_update_and_delete_until_bypassed(tamperable):
     for sql in ("UPDATE audit_log SET actor = 'li'", "DELETE FROM audit_log"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(sa.text(sql))
-    assert verified(sessions) == audit.VerifyResult(True, 2)
+    assert verified(sessions) == VerifyResult(True, 2)
     tamper("UPDATE audit_log SET actor = 'li' WHERE id = :id", id=ids[0])
     assert verified(sessions).broken_id == ids[0]
 
@@ -383,6 +396,94 @@ def test_the_installed_command_exits_3_on_a_broken_trail(tamperable):
     )
     assert done.returncode == 3, done.stdout + done.stderr
     assert f"record {ids[1]}" in done.stderr and "edited" in done.stderr
+
+
+# --- signed checkpoints outside the database (issue 9, item 10) -----------------------------------------------------
+
+
+def roll_back(tamper, to_id: int) -> None:
+    """Delete every record after `to_id` and point the head at it, as someone with write access to the database."""
+    tamper(
+        "DELETE FROM audit_log WHERE id > :id",
+        "UPDATE audit_head SET last_id = :id, last_hash = (SELECT hash FROM audit_log WHERE id = :id)",
+        id=to_id,
+    )
+
+
+def rechain(sessions, tamper, ids: list[int], *, edit: int, start: int) -> None:
+    """Edit record ids[edit] and recompute every hash from ids[start] on, head included, with SHA-256 as the
+    chain was computed before the audit key: what re-chaining looks like to someone without the key."""
+    with sessions() as session:
+        rows = session.scalars(sa.select(AuditRecord).where(AuditRecord.id >= ids[start]).order_by(AuditRecord.id))
+        prev = GENESIS if start == 0 else session.get(AuditRecord, ids[start - 1]).hash
+        statements = []
+        for row in rows:
+            fields = {**row.fields(), "actor": "wang" if row.id == ids[edit] else row.actor}
+            digest = legacy_hash(fields, prev)
+            statements.append(
+                f"UPDATE audit_log SET actor = '{fields['actor']}', prev_hash = '{prev}', hash = '{digest}' "
+                f"WHERE id = {row.id}"
+            )
+            prev = digest
+    tamper(*statements, f"UPDATE audit_head SET last_hash = '{prev}'")
+
+
+def test_checkpoints_are_written_after_each_commit_and_an_intact_trail_matches_them(tamperable, cli_env, checkpoints):
+    _, _, sessions, _ = tamperable
+    fill(sessions, 4)
+    assert len(checkpoints.read_text().splitlines()) == 4
+    out = run_verify("--checkpoints", str(checkpoints))
+    assert out.exit_code == 0, out.output
+    assert "audit trail intact: 4 records; 4 checkpoints match" in out.output
+
+
+def test_deleting_the_tail_and_rolling_back_the_head_is_caught_by_the_checkpoints(tamperable, cli_env, checkpoints):
+    _, _, sessions, tamper = tamperable
+    ids = fill(sessions, 5)
+    roll_back(tamper, ids[2])
+    assert run_verify().exit_code == 0  # the database alone cannot tell: the chain links, the head agrees
+    out = run_verify("--checkpoints", str(checkpoints))
+    assert out.exit_code == 3, out.output
+    assert f"BROKEN at record {ids[2]} / checkpoint line 4 (truncated)" in out.output
+    assert f"the records after {ids[2]} were deleted" in out.output
+
+
+def test_re_chaining_after_an_edit_without_the_key_is_caught_with_and_without_checkpoints(
+    tamperable, cli_env, checkpoints
+):
+    _, _, sessions, tamper = tamperable
+    ids = fill(sessions, 5)
+    rechain(sessions, tamper, ids, edit=2, start=2)
+    out = run_verify()
+    assert out.exit_code == 3 and f"BROKEN at record {ids[2]} (rechained)" in out.output, out.output
+    rechain(sessions, tamper, ids, edit=2, start=0)  # everything, so that it all looks older than the key
+    out = run_verify()
+    assert out.exit_code == 3 and "(unsealed)" in out.output, out.output
+    out = run_verify("--checkpoints", str(checkpoints))
+    assert out.exit_code == 3, out.output
+    assert f"BROKEN at record {ids[0]} / checkpoint line 1 (rechained)" in out.output
+    assert "the trail was rewritten after that checkpoint" in out.output
+
+
+def test_a_forged_checkpoint_line_is_caught(tamperable, cli_env, checkpoints):
+    _, _, sessions, tamper = tamperable
+    ids = fill(sessions, 3)
+    roll_back(tamper, ids[0])
+    with sessions() as session:  # cover the truncation with a line for the new head, signed without the key
+        head = session.get(AuditRecord, ids[0]).hash
+    forged = {"at": "2026-12-02T03:00:00.000000Z", "count": 1, "head": head, "last_id": ids[0]}
+    forged["sig"] = legacy_hash({**forged, "at": T0, "detail": {}}, GENESIS)
+    with checkpoints.open("a") as file:
+        file.write(json.dumps(forged) + "\n")
+    out = run_verify("--checkpoints", str(checkpoints))
+    assert out.exit_code == 3, out.output
+    assert "checkpoint line 4: not signed by the audit key: the line was forged or altered" in out.output
+
+
+def test_the_checkpoint_file_is_created_0600(tamperable, checkpoints):
+    _, _, sessions, _ = tamperable
+    fill(sessions, 1)
+    assert checkpoints.stat().st_mode & 0o777 == 0o600
 
 
 # --- the auditor's page ---------------------------------------------------------------------------------------------

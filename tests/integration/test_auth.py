@@ -1,9 +1,11 @@
-"""Signing in: passwords, lockout, TOTP for privileged roles, session timeouts, disabled accounts, tokens."""
+"""Signing in: passwords, throttling per address, TOTP for privileged roles (once per code, encrypted at rest),
+session timeouts, disabled accounts, tokens. Sessions ending for good: tests/integration/test_web_sessions.py."""
 
 from datetime import timedelta
 
 import pyotp
 import pytest
+import sqlalchemy as sa
 
 from dispatcher.access.roles import Role
 from dispatcher.access.roster import create_account, disable, grant_token
@@ -90,18 +92,79 @@ def test_the_session_cookie_changes_on_login(browser, accounts):
     assert after is not None and (before is None or before.value != after.value)
 
 
-def test_repeated_failures_lock_the_account(browser, accounts):
+@pytest.fixture
+def pages(app):
+    """The Dash pages and the sign-in form (/login, /logout) mounted on `app`."""
+    from dashboard.pages import mount_dash
+
+    mount_dash(app, app.extensions["gridcommand"].settings)
+    return app
+
+
+def test_repeated_failures_throttle_that_address_never_the_account_everywhere(pages, browser, app, accounts):
+    """Guessing the password from one address must not lock its owner out: the owner signs in from another."""
     for _ in range(5):
         assert login(browser, accounts["dispatcher"], "wrong").status_code == 401
-    locked = login(browser, accounts["dispatcher"])  # the right password no longer opens it
-    assert locked.status_code == 401 and "locked" in locked.json["error"]["message"]
+    throttled = login(browser, accounts["dispatcher"])  # from the guessing address even the right one waits
+    assert throttled.status_code == 429 and throttled.json["error"]["code"] == "rate_limited"
+    assert "retry in" in throttled.json["error"]["message"] and 0 < int(throttled.headers["Retry-After"]) <= 60
+    form = browser.post("/login", data={"username": accounts["dispatcher"], "password": PASSWORD})
+    assert form.status_code == 429 and "秒后再试" in form.get_data(as_text=True) and form.headers["Retry-After"]
+    assert browser.get("/api/v1/auth/me").status_code == 401
+
+    elsewhere = app.test_client()
+    elsewhere.environ_base.update(REMOTE_ADDR="10.20.30.40", HTTP_ORIGIN="http://localhost")
+    assert login(elsewhere, accounts["dispatcher"]).status_code == 200  # the owner, from another address
+    assert elsewhere.get("/api/v1/auth/me").json["username"] == accounts["dispatcher"]
+    other_user = login(browser, accounts["leader"], "wrong")  # the guessing address, another username: heard
+    assert other_user.status_code == 401
+
+
+def test_a_success_clears_the_count_and_throttled_attempts_are_audited(db, app, browser, accounts):
+    _, engine, _ = db
+    for _ in range(4):
+        login(browser, accounts["dispatcher"], "wrong")
+    assert login(browser, accounts["dispatcher"]).status_code == 200  # the fifth try is right: count cleared
+    for _ in range(4):
+        assert login(browser, accounts["dispatcher"], "wrong").status_code == 401
+    other = app.test_client()  # (another address: the per-address limit of 10 sign-ins a minute is spent)
+    other.environ_base.update(REMOTE_ADDR="10.0.0.7", HTTP_ORIGIN="http://localhost")
+    for _ in range(5):
+        login(other, accounts["dispatcher"], "wrong")
+    assert login(other, accounts["dispatcher"]).status_code == 429
+    where = "target = :t AND action = 'login_failed' AND ip = '10.0.0.7' AND CAST(detail AS TEXT) LIKE '%throttled%'"
+    assert count(engine, "audit_log", where, t=f"account:{accounts['dispatcher']}") == 1
 
 
 def test_privileged_roles_need_the_second_factor(browser, accounts, clock):
     assert login(browser, accounts["leader"]).status_code == 401
-    assert login(browser, accounts["leader"], totp="000000").status_code == 401
+    code = pyotp.TOTP(accounts["secret"]).at(clock.now)
+    assert login(browser, accounts["leader"], totp="000000" if code != "000000" else "111111").status_code == 401
+    assert login(browser, accounts["leader"], totp=code).status_code == 200
+
+
+def test_a_totp_code_signs_in_once_only(db, app, browser, accounts, clock):
+    """A code seen over a shoulder or replayed from a log opens nothing once it has been used."""
+    _, engine, _ = db
     code = pyotp.TOTP(accounts["secret"]).at(clock.now)
     assert login(browser, accounts["leader"], totp=code).status_code == 200
+    browser.post("/api/v1/auth/logout")
+    replay = app.test_client()
+    replay.environ_base.update(REMOTE_ADDR="10.0.0.9", HTTP_ORIGIN="http://localhost")
+    assert login(replay, accounts["leader"], totp=code).status_code == 401  # same code, same 30 s step
+    clock.now += timedelta(seconds=30)
+    assert login(replay, accounts["leader"], totp=code).status_code == 401  # still inside the drift window
+    fresh = pyotp.TOTP(accounts["secret"]).at(clock.now)
+    assert login(replay, accounts["leader"], totp=fresh).status_code == 200
+    reused = "target = :t AND CAST(detail AS TEXT) LIKE '%second factor already used%'"
+    assert count(engine, "audit_log", reused, t=f"account:{accounts['leader']}") == 2
+
+
+def test_totp_secrets_are_encrypted_at_rest(db, accounts):
+    _, engine, _ = db
+    with engine.connect() as conn:
+        stored = conn.scalar(sa.text("SELECT totp_secret FROM account WHERE username = :u"), {"u": accounts["leader"]})
+    assert stored.startswith("v1:") and accounts["secret"] not in stored
 
 
 def test_idle_and_absolute_timeouts(app, browser, accounts, clock):
@@ -143,3 +206,55 @@ def test_actor_is_the_signed_in_user_not_a_header(client, city, db):
     entries = client.get(f"/api/v1/incidents/{created['id']}/timeline").json["entries"]
     assert entries[0]["actor"] == "test-leader"
     assert count(engine, "timeline", "actor = 'someone-else'") == 0
+
+
+@pytest.fixture
+def tokens_of_each_kind(db, accounts) -> dict[str, str]:
+    """One token of every kind, all of the same (dispatcher) account."""
+    _, _, sessions = db
+    with sessions.begin() as session:
+        return {
+            kind: grant_token(session, accounts["dispatcher"], name=kind, kind=kind, actor="test", now=T0)
+            for kind in ("device", "open311", "app", "service")
+        }
+
+
+def test_a_token_works_only_where_its_kind_belongs(pages, anonymous, tokens_of_each_kind, city):
+    """A tracker's device token cannot act as the dispatcher who holds it, nor an Open311 key on the API."""
+    body = {"description": "token kind", "category_code": "020101", "lon": 120.16, "lat": 30.27}
+    for kind in ("device", "open311"):
+        auth = {"Authorization": f"Bearer {tokens_of_each_kind[kind]}"}
+        for method, path, kwargs in [
+            ("get", "/api/v1/incidents", {}),
+            ("post", "/api/v1/incidents", {"json": body}),
+            ("get", "/api/v1/auth/me", {}),
+            ("get", "/_dash-layout", {}),
+        ]:
+            response = getattr(anonymous, method)(path, headers=auth, **kwargs)
+            assert response.status_code in (401, 403), (kind, path, response.status_code)
+            if path.startswith("/api/"):
+                error = response.json["error"]
+                assert error["code"] == "token_kind" and f"'{kind}' token" in error["message"], error
+    device = anonymous.post(
+        "/api/v1/positions",
+        json={"positions": [{"at": T0.isoformat(), "lon": 120.16, "lat": 30.27}]},
+        headers={"Authorization": f"Bearer {tokens_of_each_kind['device']}"},
+    )
+    assert device.status_code != 401 and device.json.get("error", {}).get("code") != "token_kind"
+    services = anonymous.get(
+        "/open311/v2/services.json", headers={"Authorization": f"Bearer {tokens_of_each_kind['open311']}"}
+    )
+    assert services.status_code == 200
+    for kind in ("app", "service"):
+        auth = {"Authorization": f"Bearer {tokens_of_each_kind[kind]}"}
+        assert anonymous.get("/api/v1/incidents", headers=auth).status_code == 200, kind
+        assert anonymous.get("/_dash-layout", headers=auth).status_code == 200, kind
+
+
+def test_a_junk_bearer_next_to_a_session_cookie_signs_nobody_in(browser, accounts):
+    """The header is judged alone: a bad token does not fall back to the cookie beside it."""
+    assert login(browser, accounts["dispatcher"]).status_code == 200
+    assert browser.get("/api/v1/auth/me").status_code == 200
+    junk = browser.get("/api/v1/auth/me", headers={"Authorization": "Bearer x"})
+    assert junk.status_code == 401
+    assert browser.get("/api/v1/auth/me").status_code == 200  # the session itself is untouched

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 import sqlalchemy as sa
+import sqlalchemy.orm
 from click.testing import CliRunner
 
 from dashboard.cli import main
@@ -165,3 +166,32 @@ def test_the_installed_entry_point_reads_database_url_from_the_environment(tmp_p
         assert done.returncode == 0, done.stderr
     assert "imported 4 grids" in done.stdout and "grid version 1" in done.stdout
     assert grid_imports(url) == ([(1, 4)], {1})
+
+
+def test_a_new_password_from_the_command_line_works_once_printed_and_ends_every_session(upgraded):
+    from dispatcher.access.accounts import Account
+    from dispatcher.access.passwords import check_password
+    from dispatcher.access.sessions import WebSession
+    from tests.conftest import T0
+
+    created = run(
+        "accounts", "create", "zhangwei", "--name", "值班长 张伟", "--role", "shift_leader", "--region", "330199"
+    )
+    assert created.exit_code == 0, created.output
+    engine = sa.create_engine(upgraded)
+    with engine.begin() as conn:
+        account_id = conn.scalar(sa.text("SELECT id FROM account WHERE username = 'zhangwei'"))
+        conn.execute(
+            sa.insert(WebSession.__table__).values(
+                id_hash="a" * 64, account_id=account_id, created_at=T0, last_seen_at=T0
+            )
+        )
+    result = run("accounts", "password", "zhangwei")
+    assert result.exit_code == 0, result.output
+    new_password = result.output.split("new password of zhangwei: ")[1].split()[0]
+    with sa.orm.Session(engine) as session:
+        account = session.scalar(sa.select(Account).where(Account.username == "zhangwei"))
+        assert check_password(account.password_hash, new_password)
+        assert session.get(WebSession, "a" * 64).ended_at is not None
+    engine.dispose()
+    assert run("accounts", "password", "nobody").exit_code == 2

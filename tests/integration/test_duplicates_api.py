@@ -169,3 +169,52 @@ def test_triage_lists_unplaced_and_suspected_duplicates_with_reasons(client, cit
     assert lonely["id"] not in {i["incident"]["id"] for i in items}
     act(client, second["id"], "merge", parent_id=first["id"])
     assert [i["incident"]["id"] for i in client.get("/api/v1/triage").json["items"]] == [outside["id"]]
+
+
+def test_a_merged_report_outside_the_callers_scope_is_withheld_and_cannot_be_unmasked(client, city, clock, db):
+    """Issue 9, item 6: a report from another street merged into a case in mine does not hand me its caller."""
+    _, engine, sessions = db
+    units = city.grids.by_level("unit")
+    mine = units[10]
+    street = city.grids.path_of(mine.code).street
+    other = next(i for i, u in enumerate(units) if city.grids.path_of(u.code).street != street)
+    parent = post(client, city, reporter_name="王小明", reporter_phone="13812345678", call_nature="callback")
+    child = post(
+        client,
+        city,
+        unit_index=other,
+        reporter_name="李四",
+        reporter_phone="13900001111",
+        call_nature="callback",
+        callback_name="李大妈",
+        callback_phone="13700002222",
+    )
+    assert act(client, child["id"], "merge", parent_id=parent["id"]).status_code == 200  # by the district
+    principal, token = make_account(sessions, "dispatcher", street, None)
+    h = bearer(token)
+    assert client.get(f"/api/v1/incidents/{child['id']}", headers=h).status_code == 404  # not mine to see
+
+    listed = client.get(f"/api/v1/incidents/{parent['id']}/callbacks", headers=h)
+    assert listed.status_code == 200, listed.json
+    for leak in ("李", "1111", "2222"):  # neither masked nor in full
+        assert leak not in listed.get_data(as_text=True), leak
+    own, withheld = listed.json["items"]
+    assert (own["incident_id"], own["in_scope"], own["reporter_phone"]) == (parent["id"], True, "138****5678")
+    assert (withheld["incident_id"], withheld["relation"], withheld["in_scope"]) == (child["id"], "merged", False)
+    assert withheld["needs_callback"] is True
+    personal = ("reporter_name", "reporter_phone", "callback_name", "callback_phone")
+    assert [withheld[k] for k in personal] == [None] * 4
+
+    full = client.post(f"/api/v1/incidents/{parent['id']}/callbacks/unmask", headers=h)
+    assert full.status_code == 200, full.json
+    assert [i["reporter_phone"] for i in full.json["items"]] == ["13812345678", None]
+    assert "13900001111" not in full.get_data(as_text=True) and "13700002222" not in full.get_data(as_text=True)
+    unmasked = f"action = 'unmask' AND actor = '{principal.username}'"
+    assert count(engine, "audit_log", unmasked + " AND target = :t", t=f"incident:{parent['id']}") == 1
+    assert count(engine, "audit_log", unmasked + " AND target = :t", t=f"incident:{child['id']}") == 0
+    direct = client.post(f"/api/v1/incidents/{child['id']}/unmask", headers=h)
+    assert direct.status_code == 404 and "13900001111" not in direct.get_data(as_text=True)
+
+    district = client.post(f"/api/v1/incidents/{parent['id']}/callbacks/unmask").json  # the district sees both
+    assert [i["reporter_phone"] for i in district["items"]] == ["13812345678", "13900001111"]
+    assert [i["in_scope"] for i in district["items"]] == [True, True]

@@ -2,9 +2,13 @@
 
 import copy
 import json
+import re
+
+import pytest
 
 from tests.conftest import DEMO_GRIDS
 from tests.integration.helpers import count
+from tests.integration.test_hotline_page import account_token, callback, dash_server  # noqa: F401 (a fixture)
 
 
 def test_locate_returns_the_full_path_with_names_and_leader(client, city):
@@ -98,3 +102,66 @@ def test_a_grid_import_by_another_process_is_picked_up(app, client, db, city, de
     assert body["outside"] is True and body["grid_version"] == str(version)
     with sessions.begin() as session:
         replace_grids(session, demo_grids, source="tests", actor="tests", now=datetime.now(UTC))
+
+
+# --- issue 9: grid leaders' mobiles are shown in full only to the roles that call them ----------------------------
+
+MASKED = re.compile(r"^1\d{2}\*{4}\d{4}$")
+
+
+def unit_with_leader(city):
+    return next(u for u in city.grids.by_level("unit") if u.properties.get("leader_phone"))
+
+
+def units_of(client, city, unit, token: str) -> dict:
+    headers = {"Authorization": f"Bearer {token}"}
+    features = client.get(f"/api/v1/grids?level=unit&parent={unit.parent_code}", headers=headers).json["features"]
+    return next(f["properties"] for f in features if f["properties"]["code"] == unit.code)
+
+
+def located_leader(client, unit, token: str) -> dict:
+    point = unit.geometry.representative_point()
+    headers = {"Authorization": f"Bearer {token}"}
+    return client.get(f"/api/v1/locate?lon={point.x}&lat={point.y}", headers=headers).json["leader"]
+
+
+@pytest.mark.parametrize("role", ["enforcement", "dept_head", "dept_handler", "leader", "grid_worker", "admin"])
+def test_roles_that_do_not_call_grid_leaders_see_their_mobiles_masked(client, city, db, role):
+    """Before: every signed-in role got every grid leader's full mobile number from the map layers."""
+    unit = unit_with_leader(city)
+    phone = unit.properties["leader_phone"]
+    token = account_token(db, role, region=None if role == "admin" else "330199")
+    shown = units_of(client, city, unit, token)
+    assert MASKED.match(shown["leader_phone"]) and shown["leader_phone"] == f"{phone[:3]}****{phone[-4:]}"
+    assert shown["leader_name"] == unit.properties["leader_name"]
+    assert located_leader(client, unit, token)["leader_phone"] == shown["leader_phone"]
+
+
+@pytest.mark.parametrize("role", ["hotline", "dispatcher", "shift_leader"])
+def test_the_roles_that_call_grid_leaders_see_the_full_number(client, city, db, role):
+    unit = unit_with_leader(city)
+    token = account_token(db, role)
+    assert units_of(client, city, unit, token)["leader_phone"] == unit.properties["leader_phone"]
+    assert located_leader(client, unit, token)["leader_phone"] == unit.properties["leader_phone"]
+
+
+def grid_popup(client, token: str, unit) -> str:
+    out = callback(
+        client,
+        token,
+        "cc-grid-panel.children",
+        [("cc-communities", "clickData", None), ("cc-units", "clickData", {"properties": {"code": unit.code}})],
+        [("gc-lang", "data", "zh")],
+        changed="cc-units.clickData",
+    )
+    return json.dumps(out, ensure_ascii=False)
+
+
+@pytest.mark.usefixtures("dash_server")
+def test_the_command_centers_grid_popup_masks_the_mobile_for_an_enforcement_officer(client, city, db):
+    unit = unit_with_leader(city)
+    phone = unit.properties["leader_phone"]
+    officer = grid_popup(client, account_token(db, "enforcement"), unit)
+    assert phone not in officer and f"{phone[:3]}****{phone[-4:]}" in officer and "tel:" not in officer
+    dispatcher = grid_popup(client, account_token(db, "dispatcher"), unit)
+    assert phone in dispatcher and f"tel:{phone}" in dispatcher

@@ -9,7 +9,9 @@ from flask.testing import FlaskClient
 
 from dashboard.app import create_server
 from dispatcher.settings import Settings
-from tests.integration.helpers import inside
+from tests.conftest import TEST_PASSWORD
+from tests.integration.helpers import count, inside
+from tests.integration.test_scope_matrix import make_account
 
 OWN = "http://localhost"
 EVIL = "https://evil.example"
@@ -154,6 +156,47 @@ def test_bearer_requests_and_devices_are_not_subject_to_the_origin_check(client,
     assert fix.status_code != 403
 
 
+def test_a_junk_bearer_header_does_not_skip_the_origin_check(app, anonymous, city, db):
+    """A forged cross-site request riding on a real session cookie gains nothing by adding 'Bearer x'."""
+    _, engine, _ = db
+    principal, _ = make_account(db[2], "dispatcher", "330199", None)
+    anonymous.environ_base["HTTP_ORIGIN"] = OWN
+    signed = anonymous.post("/api/v1/auth/login", json={"username": principal.username, "password": TEST_PASSWORD})
+    assert signed.status_code == 200
+    before = count(engine, "incident")
+    for junk in ("Bearer x", "Bearer ", "bearer gc_forged"):
+        forged = anonymous.post("/api/v1/incidents", json=_body(city), headers={"Origin": EVIL, "Authorization": junk})
+        assert forged.status_code == 403 and forged.json["error"]["code"] == "cross_origin_request", junk
+        out = anonymous.post("/api/v1/auth/logout", headers={"Origin": EVIL, "Authorization": junk})
+        assert out.status_code == 403, junk
+    assert count(engine, "incident") == before
+    assert anonymous.get("/api/v1/auth/me").status_code == 200  # still signed in: the forged sign-out failed
+
+
+def test_the_public_url_is_an_own_origin_behind_a_proxy(make_client):
+    """Behind a TLS proxy the browser's Origin is the public URL, not the host the proxy forwards to."""
+    client = make_client(public_url="https://city.example.gov.cn")
+    client.set_cookie("session", "some-session")
+    own = client.post("/api/v1/incidents", json={}, headers={"Origin": "https://city.example.gov.cn"})
+    assert own.status_code == 401  # past the origin check; the fake session is no session
+    evil = client.post("/api/v1/incidents", json={}, headers={"Origin": EVIL})
+    assert evil.status_code == 403 and "https://city.example.gov.cn" in evil.json["error"]["message"]
+
+
+def test_session_cookies_are_secure_when_the_public_url_is_https(make_client, db):
+    principal, _ = make_account(db[2], "dispatcher", "330199", None)
+    body = {"username": principal.username, "password": TEST_PASSWORD}
+    for public_url, secure in [("https://city.example.gov.cn", True), ("http://10.0.0.5:8050", False), (None, False)]:
+        client = make_client(public_url=public_url)
+        origin = public_url or OWN
+        response = client.post("/api/v1/auth/login", json=body, headers={"Origin": origin})
+        assert response.status_code == 200, response.json
+        cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
+        attributes = [a.strip().lower() for a in cookie.split(";")]
+        assert ("secure" in attributes) is secure, (public_url, cookie)
+        assert "httponly" in attributes and "samesite=lax" in attributes
+
+
 def test_cookieless_cross_origin_form_post_is_refused(anonymous, city):
     response = anonymous.post("/api/v1/incidents", data={"description": "x"}, headers={"Origin": EVIL})
     assert response.status_code == 403
@@ -195,7 +238,8 @@ def test_default_limits_are_the_documented_ones():
 def test_login_is_limited_to_ten_a_minute_per_address(anonymous):
     anonymous.environ_base["HTTP_ORIGIN"] = OWN
     body = {"username": "nobody", "password": "wrong"}
-    _limited_after(lambda: anonymous.post("/api/v1/auth/login", json=body), 10)
+    names = iter(range(100))  # another username each time: below the failures-per-username throttle
+    _limited_after(lambda: anonymous.post("/api/v1/auth/login", json={**body, "username": f"nobody-{next(names)}"}), 10)
     assert anonymous.get("/api/v1/auth/me").status_code == 401  # only signing in is limited
     other = anonymous.post(
         "/api/v1/auth/login", json=body, environ_base={"REMOTE_ADDR": "10.1.2.3", "HTTP_ORIGIN": OWN}
@@ -246,3 +290,46 @@ def test_a_three_megabyte_body_is_413(client):
     response = client.post("/api/v1/incidents", data=body, content_type="application/json")
     assert response.status_code == 413
     assert response.json["error"]["code"] == "request_entity_too_large"
+
+
+# --- the Server header ----------------------------------------------------------------------------------
+
+
+def test_the_server_header_names_no_versions(app):
+    """`Server: Werkzeug/3.1.3 Python/3.11.7` told an attacker which known flaws to try."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    from dashboard.hardening import QuietRequestHandler
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        with urllib.request.urlopen(f"{base}/health", timeout=10) as response:
+            headers = [response.headers.get("Server")]
+        try:
+            urllib.request.urlopen(f"{base}/api/v1/incidents", timeout=10)
+        except urllib.error.HTTPError as exc:  # 401
+            headers.append(exc.headers.get("Server"))
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    assert headers == ["GridCommand", "GridCommand"]
+
+
+def test_serve_runs_with_the_quiet_request_handler(app, monkeypatch):
+    """`gridcommand serve` starts the web server through `socketio.run`: it must use the quiet handler."""
+    from dashboard.hardening import QuietRequestHandler
+    from dashboard.pages import mount_dash
+    from dashboard.realtime import socketio
+
+    mount_dash(app, app.extensions["gridcommand"].settings)
+    started = {}
+    monkeypatch.setattr(app, "run", lambda **options: started.update(options))
+    socketio.run(app, host="127.0.0.1", port=8050, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+    assert started["request_handler"] is QuietRequestHandler

@@ -42,7 +42,7 @@ def gateway_token(db) -> str:
                 now=T0,
             )
             session.flush()
-        return issue_token(session, account, name="video gateway", kind="device", now=T0)
+        return issue_token(session, account, name="video gateway", kind="service", now=T0)
 
 
 class Gateway:
@@ -242,7 +242,6 @@ def test_a_batch_with_one_bad_event_records_nothing(gateway, spot, db):
         ({"event_type": ""}, "event_type"),
         ({"lat": 95.0}, "lat"),
         ({"lon": 200.0}, "lon"),
-        ({"lon": float("nan")}, "lon"),
         ({"lat": "north"}, "lat"),
         ({"detected_at": "2026-12-02T10:00:00"}, "detected_at"),  # no time zone
         ({"detected_at": "yesterday"}, "detected_at"),
@@ -261,6 +260,13 @@ def test_bad_events_are_422_naming_the_field(gateway, spot, db, change, field):
     r = gateway.post(body)
     assert r.status_code == 422, r.json
     assert r.json["error"]["field"] == field, r.json
+    assert count(engine, "incident") == 0
+
+
+def test_a_non_finite_coordinate_is_refused_and_records_nothing(gateway, spot, db):
+    _, engine, _ = db
+    r = gateway.post({**event(spot), "lon": float("nan")})
+    assert r.status_code == 400 and "NaN" in r.json["error"]["message"], r.json
     assert count(engine, "incident") == 0
 
 

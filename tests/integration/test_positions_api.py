@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import redis as redis_lib
 
+from dispatcher.fleet.devices import devices_of, grant_device_token, issue
 from dispatcher.fleet.officers import Officer
 from tests.conftest import T0
 from tests.integration.helpers import act, count, inside, report
@@ -14,9 +15,16 @@ from workers.positions import PositionStore, flush_positions
 from workers.push import CHANNEL
 
 
+def enrol(sessions, officer_id: str) -> str:
+    """Enrol a tracker for an officer (as `gridcommand devices add` does); its identifier."""
+    with sessions.begin() as session:
+        return issue(session, officer_id, label="tests", actor="tests", now=T0).identifier
+
+
 @pytest.fixture
 def live(app, client, db, redis_url, city):
-    """The app with a real Redis position store and three officers in the first community."""
+    """The app with a real Redis position store and three officers in the first community, each with an enrolled
+    tracker (`live.trackers`: officer id → the tracker's identifier)."""
     _, engine, sessions = db
     runtime = app.extensions["gridcommand"]
     runtime.redis = redis_lib.Redis.from_url(redis_url)
@@ -47,6 +55,7 @@ def live(app, client, db, redis_url, city):
                 ),
             ]
         )
+    app.trackers = {officer: enrol(sessions, officer) for officer in ("GW1", "ZF1", "OFF")}
     return app
 
 
@@ -60,17 +69,18 @@ def _ts(seconds=0):
 
 def test_osmand_get_form_and_json_forms_are_all_accepted(live, city):
     client = live.test_client()
+    gw1 = live.trackers["GW1"]
     lon, lat = inside(_unit(city))
-    got = client.get(f"/osmand?id=dev-1&lat={lat}&lon={lon}&timestamp={_ts()}&speed=2&bearing=90&accuracy=5&batt=80")
+    got = client.get(f"/osmand?id={gw1}&lat={lat}&lon={lon}&timestamp={_ts()}&speed=2&bearing=90&accuracy=5&batt=80")
     assert got.status_code == 200 and got.json["accepted"] is True
     assert got.json["events"] == [f"enter:{_unit(city).code}"]
     form = client.post(
         "/osmand",
-        data={"deviceid": "dev-1", "location": f"{lat},{lon + 0.0001}", "timestamp": _ts(10) * 1000, "alarm": "sos"},
+        data={"deviceid": gw1, "location": f"{lat},{lon + 0.0001}", "timestamp": _ts(10) * 1000, "alarm": "sos"},
     )
     assert form.status_code == 200 and form.json["accepted"] is True
     body = {
-        "device_id": "dev-1",
+        "device_id": gw1,
         "location": {
             "timestamp": (T0 + timedelta(seconds=20)).isoformat(),
             "coords": {"latitude": lat, "longitude": lon + 0.0002, "accuracy": 8, "speed": 1.4, "heading": 80},
@@ -88,14 +98,15 @@ def test_osmand_get_form_and_json_forms_are_all_accepted(live, city):
 def test_noise_is_filtered_not_an_error(live, city):
     client = live.test_client()
     lon, lat = inside(_unit(city))
-    client.get(f"/osmand?id=dev-1&lat={lat}&lon={lon}&timestamp={_ts(10)}")
+    gw1 = live.trackers["GW1"]
+    client.get(f"/osmand?id={gw1}&lat={lat}&lon={lon}&timestamp={_ts(10)}")
     for query, reason in [
         (f"lat={lat}&lon={lon}&timestamp={_ts(10)}", "duplicate"),
         (f"lat={lat}&lon={lon}&timestamp={_ts(5)}", "out of order"),
         (f"lat={lat}&lon={lon + 0.05}&timestamp={_ts(15)}", "speed"),
         (f"lat={lat}&lon={lon}&timestamp={_ts(20)}&accuracy=500", "accuracy"),
     ]:
-        response = client.get(f"/osmand?id=dev-1&{query}")
+        response = client.get(f"/osmand?id={gw1}&{query}")
         assert response.status_code == 200 and response.json["accepted"] is False
         assert reason in response.json["reason"]
 
@@ -113,18 +124,18 @@ def test_noise_is_filtered_not_an_error(live, city):
     ],
 )
 def test_malformed_osmand_requests_are_400_naming_the_field(live, query, named):
-    response = live.test_client().get(f"/osmand?{query}")
+    response = live.test_client().get(f"/osmand?{query.replace('dev-1', live.trackers['GW1'])}")
     assert response.status_code == 400 and named in response.json["error"]["message"]
 
 
 def test_unknown_device_and_broken_json_are_4xx(live, db):
-    _, engine, _ = db
     client = live.test_client()
     unknown = client.get(f"/osmand?id=stranger&lat=30.27&lon=120.16&timestamp={_ts()}")
-    assert unknown.status_code == 404 and "stranger" in unknown.json["error"]["message"]
+    assert unknown.status_code == 401 and unknown.json["error"]["code"] == "unknown_device"
+    assert "stranger" not in unknown.get_data(as_text=True)
     broken = client.post("/osmand", data="{", content_type="application/json")
     assert broken.status_code == 400
-    assert client.post("/osmand", json={"device_id": "dev-1"}).status_code == 400
+    assert client.post("/osmand", json={"device_id": live.trackers["GW1"]}).status_code == 400
     assert client.delete("/osmand").status_code == 405
 
 
@@ -132,9 +143,10 @@ def test_flush_pushes_one_batch_per_room_and_writes_history(live, city, db, redi
     _, engine, sessions = db
     client = live.test_client()
     lon, lat = inside(_unit(city))
+    gw1, zf1 = live.trackers["GW1"], live.trackers["ZF1"]
     for i in range(5):
-        client.get(f"/osmand?id=dev-1&lat={lat}&lon={lon + i * 0.00005}&timestamp={_ts(i * 5)}")
-        client.get(f"/osmand?id=dev-2&lat={lat}&lon={lon - i * 0.00005}&timestamp={_ts(i * 5)}")
+        assert client.get(f"/osmand?id={gw1}&lat={lat}&lon={lon + i * 0.00005}&timestamp={_ts(i * 5)}").json["accepted"]
+        assert client.get(f"/osmand?id={zf1}&lat={lat}&lon={lon - i * 0.00005}&timestamp={_ts(i * 5)}").json["accepted"]
     pubsub = redis_lib.Redis.from_url(redis_url).pubsub()
     pubsub.subscribe(CHANNEL)
     pubsub.get_message(timeout=1)
@@ -164,6 +176,10 @@ def test_flush_pushes_one_batch_per_room_and_writes_history(live, city, db, redi
     assert {m["event"] for m in received} == {"positions"} and len(received) == len(rooms)
     assert count(engine, "officer_position") == 10
     assert count(engine, "officer_position", "event LIKE 'enter:%'") == 2
+    assert all("device_id" not in p for m in received for p in m["data"])  # the map never sees a tracker
+    with sessions() as session:  # each device's last fix is its last sign of life
+        seen = {d.officer_id: d.last_seen_at for d in devices_of(session)}
+    assert seen == {"GW1": T0 + timedelta(seconds=20), "ZF1": T0 + timedelta(seconds=20), "OFF": None}
     assert flush_positions(PositionStore(live.extensions["gridcommand"].redis), pusher, sessions) == (0, 0)
 
 
@@ -171,9 +187,10 @@ def test_recommendations_are_nearest_available_officers(live, city, db):
     client = live.test_client()
     unit = _unit(city)
     lon, lat = inside(unit)
-    client.get(f"/osmand?id=dev-1&lat={lat}&lon={lon + 0.002}&timestamp={_ts()}")  # ~190 m away
-    client.get(f"/osmand?id=dev-2&lat={lat}&lon={lon + 0.0005}&timestamp={_ts()}")  # ~50 m away
-    client.get(f"/osmand?id=dev-3&lat={lat}&lon={lon}&timestamp={_ts()}")  # closest but off duty
+    gw1, zf1, off = (live.trackers[o] for o in ("GW1", "ZF1", "OFF"))
+    client.get(f"/osmand?id={gw1}&lat={lat}&lon={lon + 0.002}&timestamp={_ts()}")  # ~190 m away
+    client.get(f"/osmand?id={zf1}&lat={lat}&lon={lon + 0.0005}&timestamp={_ts()}")  # ~50 m away
+    client.get(f"/osmand?id={off}&lat={lat}&lon={lon}&timestamp={_ts()}")  # closest but off duty
     incident = report(client, city).json
     items = client.get(f"/api/v1/incidents/{incident['id']}/recommendations").json["items"]
     assert [i["officer"]["id"] for i in items] == ["ZF1", "GW1"]
@@ -187,26 +204,36 @@ def test_recommendations_are_nearest_available_officers(live, city, db):
     assert again[1]["officer"]["status"] == "busy" and again[1]["load"] == 1
 
 
-def test_positions_batch_endpoint(live, city):
+def device_token(sessions, officer_id: str, *, kind: str = "device") -> tuple[str, str]:
+    """The public id of the officer's live device and a new API token bound to it (for the test leader account)."""
+    with sessions.begin() as session:
+        device = next(d for d in devices_of(session, officer_id) if d.revoked_at is None)
+        return device.id, grant_device_token(session, device.id, "test-leader", kind=kind, actor="tests", now=T0)
+
+
+def test_positions_batch_endpoint(live, city, db):
+    _, _, sessions = db
+    device, token = device_token(sessions, "GW1")
     client = live.test_client()
     lon, lat = inside(_unit(city))
     body = {
         "positions": [
-            {"device_id": "dev-1", "at": (T0 + timedelta(seconds=s)).isoformat(), "lon": lon, "lat": lat + s * 1e-5}
-            for s in (10, 0, 20)
+            {"device_id": device, "at": (T0 + timedelta(seconds=s)).isoformat(), "lon": lon, "lat": lat + s * 1e-5}
+            for s in (10, 0)
         ]
-        + [{"device_id": "nobody", "at": T0.isoformat(), "lon": lon, "lat": lat}]
+        + [{"at": (T0 + timedelta(seconds=20)).isoformat(), "lon": lon, "lat": lat}]  # no id: the token's device
     }
-    response = client.post("/api/v1/positions", json=body)
+    response = client.post("/api/v1/positions", json=body, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200 and response.json["accepted"] == 3
-    assert response.json["results"][-1]["reason"] == "unknown device"
-    assert client.post("/api/v1/positions", json={"positions": []}).status_code == 422
+    assert {r["device_id"] for r in response.json["results"]} == {device}
+    empty = client.post("/api/v1/positions", json={"positions": []}, headers={"Authorization": f"Bearer {token}"})
+    assert empty.status_code == 422
 
 
 def test_officer_goes_stale_then_offline(live, city, clock):
     client = live.test_client()
     lon, lat = inside(_unit(city))
-    client.get(f"/osmand?id=dev-1&lat={lat}&lon={lon}&timestamp={_ts()}")
+    client.get(f"/osmand?id={live.trackers['GW1']}&lat={lat}&lon={lon}&timestamp={_ts()}")
     status = lambda: next(o for o in client.get("/api/v1/officers").json["items"] if o["id"] == "GW1")["status"]
     assert status() == "on_duty"
     clock.now = T0 + timedelta(minutes=5)
@@ -221,7 +248,7 @@ def test_history_waits_in_redis_when_the_database_write_fails(live, city, db):
     client = live.test_client()
     lon, lat = inside(_unit(city))
     for i in range(3):
-        client.get(f"/osmand?id=dev-1&lat={lat}&lon={lon}&timestamp={_ts(i * 5)}")
+        client.get(f"/osmand?id={live.trackers['GW1']}&lat={lat}&lon={lon}&timestamp={_ts(i * 5)}")
     store = PositionStore(live.extensions["gridcommand"].redis)
 
     class Quiet:

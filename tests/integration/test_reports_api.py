@@ -19,6 +19,7 @@ from dispatcher.access.accounts import Account, issue_token
 from dispatcher.access.passwords import hash_password
 from tests.conftest import T0
 from tests.integration.helpers import count, inside
+from tests.unit.dispatcher.test_image_bombs import bomb_png
 from tests.unit.dispatcher.test_media import EXE, HTML, SVG, jpeg, png, wav
 
 REPORTS = "/api/v1/reports"
@@ -54,7 +55,7 @@ def worker(db) -> dict[str, str]:
         )
         session.add(account)
         session.flush()
-        token = issue_token(session, account, name="tests", kind="device", now=T0)
+        token = issue_token(session, account, name="tests", kind="app", now=T0)  # the field app on the phone
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -287,3 +288,72 @@ def test_unknown_part_json_body_and_missing_report_are_client_errors(client, cit
 def test_media_of_unknown_incident_or_media_is_404(client, media_dir):
     assert client.get("/api/v1/incidents/nope/media").status_code == 404
     assert client.get("/api/v1/media/nope").status_code == 404
+
+
+# --- issue 9: hostile uploads and the channel of a report --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bomb, claimed",
+    [(bomb_png(20_000, 20_000, decodable=False), "more pixels than"), (bomb_png(10_000, 8_500), "10000×8500 pixels")],
+    ids=["20000x20000-header", "85MP-decodable-335KiB"],
+)
+def test_a_decompression_bomb_is_413_naming_the_part_and_stores_nothing(
+    app, client, city, db, media_dir, bomb, claimed
+):
+    """Before: the 85 MP PNG (335 KiB) was accepted after decoding ~340 MB to read its EXIF."""
+    rt = app.extensions["gridcommand"]
+    rt.settings = rt.settings.model_copy(update={"max_media_bytes": 1024 * 1024})  # the bomb is small enough
+    response = post(client, report_json(city), [("photo", bomb, "bomb.png", "image/png")])
+    assert response.status_code == 413, response.json
+    error = response.json["error"]
+    assert error["code"] == "image_too_large" and error["field"] == "photo"
+    assert "part 'photo' (bomb.png)" in error["message"] and claimed in error["message"]
+    assert count(db[1], "incident") == 0 and stored_files(media_dir) == []
+
+
+def test_the_download_keeps_its_sandbox_csp_nosniff_and_a_safe_attachment_name(client, city, media_dir):
+    """Before: the app's page CSP (scripts from 'self') replaced the download's sandbox policy."""
+    photo = jpeg()
+    media = post(client, report_json(city), [("photo", photo, '"><script>.html', "image/jpeg")]).json["media"][0]
+    response = client.get(f"/api/v1/media/{media['id']}")
+    assert response.status_code == 200 and response.data == photo
+    csp = [d.strip() for d in response.headers["Content-Security-Policy"].split(";")]
+    assert "sandbox" in csp and "default-src 'none'" in csp
+    assert not any(d.startswith("script-src") for d in csp)
+    assert response.headers.getlist("Content-Security-Policy") == [response.headers["Content-Security-Policy"]]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Disposition"] == f"attachment; filename={media['id']}.jpg"
+
+
+def test_evidence_files_are_readable_by_the_service_user_only(client, city, media_dir):
+    media = post(client, report_json(city), [("photo", jpeg(), "a.jpg", "image/jpeg")]).json["media"][0]
+    path = media_dir / media["sha256"][:2] / f"{media['id']}.jpg"
+    assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+    assert oct(path.parent.stat().st_mode & 0o777) == oct(media_dir.stat().st_mode & 0o777) == oct(0o700)
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_a_non_finite_number_in_the_report_part_is_422_naming_it(client, city, db, media_dir, number):
+    text = json.dumps(report_json(city)).replace('"lat": ', f'"lat": {number}, "x_lat": ', 1)
+    response = client.post(REPORTS, data={"report": text}, content_type="multipart/form-data")
+    assert response.status_code == 422, response.json
+    assert response.json["error"]["field"] == "report" and number.lstrip("-") in response.json["error"]["message"]
+    assert count(db[1], "incident") == 0
+
+
+@pytest.mark.parametrize("channel", ["open311", "public", "hotline"])
+def test_a_grid_worker_cannot_report_as_another_channel(client, city, db, media_dir, worker, channel):
+    """Before: the body's channel was taken as given (an open311 or public report is published by Open311)."""
+    response = post(client, report_json(city, channel=channel), [("photo", jpeg(), "a.jpg", "image/jpeg")], worker)
+    assert response.status_code == 403, response.json
+    message = response.json["error"]["message"]
+    assert "role 'grid_worker'" in message and f"channel '{channel}'" in message
+    assert response.json["error"]["field"] == "channel"
+    assert count(db[1], "incident") == 0 and stored_files(media_dir) == []
+
+
+def test_a_grid_workers_report_is_on_the_grid_worker_channel(client, city, media_dir, worker):
+    assert post(client, report_json(city), headers=worker).json["channel"] == "grid_worker"
+    explicit = post(client, report_json(city, channel="grid_worker"), headers=worker)
+    assert explicit.status_code == 201 and explicit.json["channel"] == "grid_worker"

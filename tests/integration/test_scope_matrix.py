@@ -1,15 +1,19 @@
-"""Security tests 10 and 11 (docs QUALITY.md): every role in every scope against every read endpoint, the
-forbidden writes, unauthenticated calls, and replayed Dash callbacks with tampered ids. Both backends.
+"""Security tests 10 and 11 (docs QUALITY.md): every role in every scope against every read endpoint and every
+lifecycle action (may see, and may act), unauthenticated calls, and replayed Dash callbacks with tampered ids.
+Both backends.
 
 Incidents are placed in two different streets with two different departments (HW, CGZF), plus one outside
-every grid (triage). For each account the expectation is computed with dispatcher.cases.scope.can_see, and every
-answer is checked against it: nothing foreign comes back (and nothing visible is missing).
+every grid (triage). For each account the expectation is computed with dispatcher.cases.scope.can_see (may see)
+and dispatcher.cases.scope.may_act (may act: the command center acts on what it sees, grid workers in their grid,
+departments only on what is dispatched to them or assigned to them by name), and every answer is checked against
+it: nothing foreign comes back, nothing visible is missing, and seeing a case never lets anyone act on it.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -17,12 +21,12 @@ from sqlalchemy import select
 from dispatcher.access.accounts import Account, Principal, issue_token
 from dispatcher.access.passwords import hash_password
 from dispatcher.access.roles import REPORTERS, Role
-from dispatcher.cases.incident import Incident
+from dispatcher.cases.incident import Incident, TimelineEntry
 from dispatcher.cases.lifecycle import Action
-from dispatcher.cases.scope import ACTIONS, can_see, can_see_officer
+from dispatcher.cases.scope import ACTIONS, can_see, can_see_officer, may_act
 from dispatcher.fleet.officers import Officer
 from tests.conftest import T0, TEST_PASSWORD
-from tests.integration.helpers import act, inside
+from tests.integration.helpers import act, count, inside
 
 _HASH = hash_password(TEST_PASSWORD)  # one Argon2 hash for every matrix account (hashing is slow on purpose)
 SCOPES = {
@@ -180,33 +184,158 @@ def test_every_role_reads_only_its_scope(world, client, db, city, scope):
         assert {s["code"] for s in today["streets"]} == placed, who
 
 
-@pytest.mark.parametrize("scope", ["district", "street", "hw"])
-def test_forbidden_writes_are_refused_and_change_nothing(world, client, db, scope):
-    _, _, sessions = db
+def _reload(world, sessions) -> dict[str, Incident]:
+    with sessions() as session:
+        incidents = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(world["incidents"])))}
+        for incident in incidents.values():
+            session.expunge(incident)
+    return incidents
+
+
+def _dispatch_placed(world, client, sessions) -> dict[str, Incident]:
+    """File and dispatch every placed incident of the world to its routed department; the incidents as stored."""
+    for incident in world["incidents"].values():
+        if incident.grid_street is not None:
+            for step in ("file", "dispatch") if incident.status == "reported" else ("dispatch",):
+                assert act(client, incident.id, step).status_code == 200, (incident.id, step)
+    return _reload(world, sessions)
+
+
+def _expected_answer(principal: Principal, action: Action, incident: Incident) -> int:
+    """404 for what the caller may not see, 403 for what they see but may not do, else 409: the probe's stale
+    version, checked only after every permission check has passed."""
+    if not can_see(principal, incident):
+        return 404
+    return 409 if may_act(principal, action, incident) else 403
+
+
+@pytest.mark.parametrize("scope", list(SCOPES))
+def test_every_role_may_act_only_as_the_rule_says_and_refusals_change_nothing(world, client, db, scope):
+    """Role × scope × action × incident: 404 outside the scope, 403 where seeing is not acting, and where acting is
+    allowed the engine goes on to the version check (a stale expected_version: 409, nothing changes)."""
+    _, engine, sessions = db
+    incidents = _dispatch_placed(world, client, sessions)
     region, dept = _scope(world, scope)
-    versions = {i.id: i.version for i in world["incidents"].values()}
+    versions = {i.id: i.version for i in incidents.values()}
+    rows_before = {t: count(engine, t) for t in ("timeline", "outbox", "audit_log")}
     for role in Role:
         principal, token = make_account(sessions, str(role), region, dept)
         who = f"{role}@{scope}"
         h = bearer(token)
-        expected = _visible(principal, world)
-        for incident_id in world["incidents"]:
+        for incident in incidents.values():
+            probe = {"expected_version": incident.version + 1000}
             for action in Action:
-                if incident_id in expected and action in ACTIONS[principal.role]:
-                    continue  # allowed for the role: the status decides (tested elsewhere)
-                response = client.post(f"/api/v1/incidents/{incident_id}/actions/{action}", json={}, headers=h)
-                want = 403 if incident_id in expected else 404
-                assert response.status_code == want, (who, incident_id, str(action), response.json)
+                want = _expected_answer(principal, action, incident)
+                response = client.post(f"/api/v1/incidents/{incident.id}/actions/{action}", json=probe, headers=h)
+                assert response.status_code == want, (who, incident.id, str(action), response.json)
+                if want == 403:
+                    assert (
+                        incident.id in response.json["error"]["message"]
+                        or "may not" in response.json["error"]["message"]
+                    ), response.json
         grid_import = client.post("/api/v1/grids/import", json={"type": "FeatureCollection", "features": []}, headers=h)
         if principal.role is not Role.ADMIN:
             assert grid_import.status_code == 403, who
-        report = client.post(
-            "/api/v1/incidents", json={"description": "matrix report", "lon": 100.0, "lat": 40.0}, headers=h
-        )
-        assert report.status_code == (201 if principal.role in REPORTERS else 403), (who, report.json)
     with sessions() as session:
         for incident_id, version in versions.items():
             assert session.get(Incident, incident_id).version == version
+    assert {t: count(engine, t) for t in rows_before} == rows_before
+
+
+@pytest.mark.parametrize("scope", ["district", "street", "hw"])
+def test_reporting_needs_a_reporting_role(world, client, db, scope):
+    _, _, sessions = db
+    region, dept = _scope(world, scope)
+    for role in Role:
+        principal, token = make_account(sessions, str(role), region, dept)
+        report = client.post(
+            "/api/v1/incidents", json={"description": "matrix report", "lon": 100.0, "lat": 40.0}, headers=bearer(token)
+        )
+        assert report.status_code == (201 if principal.role in REPORTERS else 403), (f"{role}@{scope}", report.json)
+
+
+def test_seeing_a_case_in_ones_street_does_not_let_an_officer_of_another_department_act_on_it(world, client, db):
+    """The reported attack: an enforcement officer (CGZF) claimed and handled a case dispatched to HW because it
+    lies in his street. Refused now, with nothing written; his own department's case (wherever it lies), and a case
+    assigned to him by name, he still claims and handles."""
+    _, engine, sessions = db
+    incidents = _dispatch_placed(world, client, sessions)
+    officer, token = make_account(sessions, "enforcement", world["street"], "CGZF")
+    h = bearer(token)
+    foreign = next(i for i in incidents.values() if i.grid_street == world["street"] and i.department_code == "HW")
+    own = next(i for i in incidents.values() if i.department_code == "CGZF")  # his department's, in any street
+    assert client.get(f"/api/v1/incidents/{foreign.id}", headers=h).status_code == 200  # he may see it
+    before = {t: count(engine, t) for t in ("timeline", "outbox", "audit_log")}
+    for action, body in (("claim", {}), ("handle", {"result": "已清理"}), ("return", {"reason": "不归我管"})):
+        refused = client.post(f"/api/v1/incidents/{foreign.id}/actions/{action}", json=body, headers=h)
+        assert refused.status_code == 403, (action, refused.json)
+        message = refused.json["error"]["message"]
+        assert foreign.id in message and "dispatched to department HW" in message and officer.username in message
+    assert {t: count(engine, t) for t in before} == before
+    with sessions() as session:
+        assert session.get(Incident, foreign.id).status == "dispatched"
+        assert session.get(Incident, foreign.id).assignee is None
+
+    for action, body in (("claim", {}), ("handle", {"result": "已处置"})):
+        done = client.post(f"/api/v1/incidents/{own.id}/actions/{action}", json=body, headers=h)
+        assert done.status_code == 200, (action, done.json)
+    assert act(client, foreign.id, "dispatch", assignee=officer.username).status_code == 200  # named by the center
+    for action, body in (("claim", {}), ("handle", {"result": "已协助处置"})):
+        done = client.post(f"/api/v1/incidents/{foreign.id}/actions/{action}", json=body, headers=h)
+        assert done.status_code == 200, (action, done.json)
+    with sessions() as session:
+        steps = session.scalars(
+            select(TimelineEntry.actor).where(TimelineEntry.incident_id == foreign.id).order_by(TimelineEntry.seq)
+        ).all()
+    assert steps[-2:] == [officer.username, officer.username]
+
+
+# Real actions, each on a fresh incident brought to the state the action needs: 2xx exactly where the rule allows.
+PREPARE = {
+    "file": [],
+    "claim": ["file", "dispatch"],
+    "handle": ["file", "dispatch", "claim"],
+    "verify": ["file", "dispatch", "claim", "handle"],
+}
+BODIES = {"handle": {"result": "已处置"}}
+
+
+def test_real_actions_succeed_exactly_where_the_rule_allows(world, client, db, city):
+    _, _, sessions = db
+    s1, s2 = world["street"], world["other_street"]
+    placements = [
+        (unit, category)
+        for street in (s1, s2)
+        for unit in [next(u for u in city.grids.by_level("unit") if city.grids.path_of(u.code).street == street)]
+        for category in ("020101", "020201")
+    ]
+    for scope in SCOPES:
+        region, dept = _scope(world, scope)
+        for role in Role:
+            principal, token = make_account(sessions, str(role), region, dept)
+            for action, steps in PREPARE.items():
+                if Action(action) not in ACTIONS[principal.role]:
+                    continue  # refused by role: the probe matrix covers it
+                for unit, category in placements:
+                    lon, lat = inside(unit)
+                    body = {"description": f"act {category}", "category_code": category, "lon": lon, "lat": lat}
+                    incident_id = client.post("/api/v1/incidents", json=body).json["id"]
+                    for step in steps:
+                        assert act(client, incident_id, step, **BODIES.get(step, {})).status_code == 200, step
+                    with sessions() as session:
+                        incident = session.get(Incident, incident_id)
+                        want = _expected_answer(principal, Action(action), incident)
+                    response = client.post(
+                        f"/api/v1/incidents/{incident_id}/actions/{action}",
+                        json=BODIES.get(action, {}),
+                        headers=bearer(token),
+                    )
+                    assert response.status_code == (200 if want == 409 else want), (
+                        f"{role}@{scope}",
+                        action,
+                        category,
+                        response.json,
+                    )
 
 
 UNAUTHENTICATED = [
@@ -423,6 +552,7 @@ def test_dash_actions_check_role_and_scope(world, client, db):
             [
                 ("cc-selected", "data", incident_id),
                 ("cc-act-note", "value", None),
+                ("cc-act-public", "value", None),
                 ("cc-dispatch-dept", "value", None),
                 ("cc-act-result", "data", 0),
                 ("gc-lang", "data", "en"),
@@ -581,6 +711,8 @@ def test_login_page_demo_mode_second_factor_and_landing(dash_server, anonymous, 
     )
     assert landed.status_code == 303 and landed.headers["Location"] == "/wall?lang=en"
     assert anonymous.get("/api/v1/auth/me").json["role"] == "leader"
+    clock.now += timedelta(seconds=30)  # a TOTP code works once: the next sign-in needs the next one
+    code = pyotp.TOTP(second["totp_secret"]).at(clock())
     back = anonymous.post(
         "/login",
         data={"username": second["username"], "password": second["password"], "totp": code, "next": "/?lang=en"},

@@ -43,30 +43,33 @@ def _cli(env: dict, *args: str) -> None:
     )
 
 
-def _seed_roster(database_url: str) -> int:
-    """Put the demo roster in the database (as `gridcommand demo` does); 0 if officers are not built yet."""
-    try:
-        from dispatcher.fleet.officers import load_roster
-    except ImportError:
-        return 0
-    if not ROSTER.exists():
-        return 0
+def _seed_roster(database_url: str) -> dict[str, str]:
+    """Put the demo roster in the database and enrol a tracker for every officer (as `gridcommand demo` does);
+    officer id -> the tracker's identifier, for the simulator."""
+    from datetime import UTC, datetime
+
+    from dispatcher.fleet.devices import issue
+    from dispatcher.fleet.officers import load_roster
     from dispatcher.store.db import make_engine, make_sessions
 
     engine = make_engine(database_url)
     with make_sessions(engine).begin() as session:
         roster = load_roster(ROSTER)
         session.add_all(roster)
+        session.flush()
+        now = datetime.now(UTC)
+        trackers = {o.id: issue(session, o.id, label="simulator", actor="tests", now=now).identifier for o in roster}
     engine.dispose()
-    return len(roster)
+    return trackers
 
 
 TOKENS: dict[str, str] = {}  # the simulator's bearer tokens: "leader" (command center) and "dept" (departments)
+TRACKERS: dict[str, str] = {}  # officer id -> identifier of the tracker enrolled for them
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """A real `gridcommand serve` on a free port with the demo city (and roster, when there is one)."""
+    """A real `gridcommand serve` on a free port with the demo city and its roster, every officer with a tracker."""
     client = redis_lib.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
     try:
         client.ping()
@@ -78,7 +81,7 @@ def server(tmp_path_factory):
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "GRIDCOMMAND_VAR_DIR": str(tmp)}
     _cli(env, "db", "upgrade")
     _cli(env, "import-grids", str(DEMO_GRIDS))
-    _seed_roster(database_url)
+    TRACKERS.update(_seed_roster(database_url))
     for who, (username, role) in {"leader": ("sim-center", "shift_leader"), "dept": ("sim-dept", "dept_head")}.items():
         _cli(env, "accounts", "create", username, "--name", username, "--role", role, "--region", "330199")
         TOKENS[who] = subprocess.run(
@@ -151,6 +154,7 @@ def run(server):
             lifecycle_time_scale=0.02,
             stats=stats,
             tokens=TOKENS,
+            devices=TRACKERS,
         ),
     )
     thread.start()

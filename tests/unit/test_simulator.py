@@ -52,18 +52,21 @@ from workers.simulator import (
     speed_for_role,
 )
 
+# The trackers enrolled for the roster's officers (officer id -> identifier), as `gridcommand demo` hands them over.
+TRACKERS = {f"GW{i:04d}": f"tracker-{i:04d}" for i in range(100)}
+
 
 @pytest.fixture(scope="module")
 def sim(demo_index) -> Simulator:
-    return Simulator("http://127.0.0.1:9", grids=demo_index, seed=7)
+    return Simulator("http://127.0.0.1:9", grids=demo_index, seed=7, devices=TRACKERS)
 
 
 def roster(sim: Simulator, n: int, *, role: str = "grid_worker", status: str = "offline") -> list[dict]:
+    """Officers as GET /api/v1/officers lists them (no tracker ids)."""
     communities = sim.incidents.communities
     return [
         {
             "id": f"GW{i:04d}",
-            "device_id": f"dev-{i:04d}",
             "name": f"网格员{i}",
             "role": role,
             "department_code": "CGZF" if role == "enforcement" else None,
@@ -246,7 +249,7 @@ def test_incident_bodies_are_valid_commands_with_mixed_channels(sim):
 
 
 def test_grid_worker_reports_come_from_near_an_officer(demo_index):
-    sim = Simulator("http://127.0.0.1:9", grids=demo_index, seed=3)
+    sim = Simulator("http://127.0.0.1:9", grids=demo_index, seed=3, devices=TRACKERS)
     sim.install_roster(roster(sim, 20), now=0.0)
     rng = random.Random(4)
     for _ in range(300):
@@ -281,20 +284,31 @@ def test_action_bodies_are_valid_and_plans_reach_every_state(sim):
 
 
 def test_roster_is_capped_skips_off_duty_and_staggers_fixes(demo_index):
-    sim = Simulator("http://127.0.0.1:9", grids=demo_index, seed=1, officers=30, fix_interval_s=5.0)
-    items = roster(sim, 40) + [
-        {**o, "device_id": f"off-{i}", "status": "off_duty"} for i, o in enumerate(roster(sim, 5))
-    ]
-    items.append({"id": "X", "device_id": None, "role": "grid_worker", "grid_community": None})  # no tracker
+    trackers = TRACKERS | {f"OFF{i}": f"off-{i}" for i in range(5)}
+    sim = Simulator("http://127.0.0.1:9", grids=demo_index, seed=1, officers=30, fix_interval_s=5.0, devices=trackers)
+    items = roster(sim, 40) + [{**o, "id": f"OFF{i}", "status": "off_duty"} for i, o in enumerate(roster(sim, 5))]
+    items.append({"id": "X", "role": "grid_worker", "grid_community": None})  # no tracker
     assert sim.install_roster(items, now=100.0) == 30
     assert not any(d.startswith("off-") for d in sim.roster.patrols)
     starts = sorted(e.due for e in sim.agenda.pending("fix"))
     assert len(starts) == 30 and starts[0] == 100.0 and starts[-1] < 105.0
     assert max(b - a for a, b in zip(starts, starts[1:])) == pytest.approx(5.0 / 30)
     for patrol in sim.roster.patrol_list:
-        code = next(o["grid_community"] for o in items if o["device_id"] == patrol.device_id)
+        code = next(o["grid_community"] for o in items if trackers.get(o["id"]) == patrol.device_id)
         assert shapely.equals(patrol.area, demo_index.get(code).geometry)
     assert sim.install_roster(items, now=200.0) == 0  # the refresh adds nobody twice
+
+
+def test_only_officers_with_an_enrolled_tracker_move_and_they_report_with_its_identifier(demo_index):
+    sim = Simulator("http://127.0.0.1:9", grids=demo_index, seed=2, devices={"GW0001": "tracker-one"})
+    items = roster(sim, 3)
+    items[2]["device_id"] = "dev-gw0002"  # a roster label from an old server is no credential: never used
+    assert sim.install_roster(items, now=0.0) == 1
+    (patrol,) = sim.roster.patrol_list
+    assert (patrol.officer_id, patrol.device_id) == ("GW0001", "tracker-one")
+    assert {osmand_query(fix)["id"] for fix, _ in sim.roster.reports(patrol, time.time())} == {"tracker-one"}
+    nobody = Simulator("http://127.0.0.1:9", grids=demo_index, seed=2)  # no trackers handed over: nobody moves
+    assert nobody.install_roster(items, now=0.0) == 0
 
 
 def test_run_against_a_dead_server_counts_errors_and_stops_within_a_second(demo_index):
@@ -355,4 +369,15 @@ def test_the_command_line_entry_point_still_answers_help():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert "--url" in result.stdout and "--lifecycle-time-scale" in result.stdout
+    assert "--url" in result.stdout and "--lifecycle-time-scale" in result.stdout and "--devices" in result.stdout
+
+
+def test_a_department_signs_its_own_cases_and_the_center_the_rest():
+    from workers.simulator.protocol import Client
+    from workers.simulator.stats import SimStats
+
+    tokens = {"leader": "t-center", "dept": "t-any", "dept:HW": "t-hw"}
+    client = Client("http://127.0.0.1:1", SimStats(), tokens=tokens)
+    assert client.signed("claim", "HW") == {"Authorization": "Bearer t-hw"}
+    assert client.signed("handle", "CGZF") == {"Authorization": "Bearer t-any"}  # no own token: the fallback
+    assert client.signed("dispatch", "HW") == {"Authorization": "Bearer t-center"}

@@ -5,7 +5,10 @@ public interfaces (``requests`` against ``base_url``) and reads its own inputs (
 catalogue) from its arguments or the one settings object, never from paths of its own.
 
 * **Officers** (``roster``, ``patrols``) — the roster comes from ``GET /api/v1/officers`` (retried
-  every few seconds until the endpoint exists and lists someone). Each officer patrols inside the
+  every few seconds until the endpoint exists and lists someone); only officers with an enrolled tracker
+  move, and their identifiers come from the ``devices`` argument (officer id → identifier: ``gridcommand
+  demo`` enrols them and hands them over in-process; ``--devices FILE`` on the command line), since the
+  server lists no tracker identifier (they are the trackers' credentials). Each officer patrols inside the
   polygon of their home community (``grid_community``), walking (grid workers, 1.2–1.6 m/s) or riding
   an e-bike (enforcement, 4–6 m/s) along straight segments between random waypoints, and sends a fix
   every ``fix_interval_s`` (staggered) with the OsmAnd / Traccar client protocol (``protocol``):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import threading
@@ -28,9 +29,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=1.0,
         help="multiply the delays between lifecycle actions (0.1 = ten times faster)",
     )
+    parser.add_argument(
+        "--devices",
+        type=argparse.FileType("r", encoding="utf-8"),
+        help="JSON object of officer id -> tracker identifier (from `gridcommand devices add`); only they move",
+    )
     parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = never)")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="-v: INFO status lines, -vv: DEBUG")
     args = parser.parse_args(argv)
+    try:
+        devices = json.load(args.devices) if args.devices else {}
+    except ValueError as exc:
+        parser.error(f"--devices {args.devices.name}: not JSON ({exc})")
+    if not isinstance(devices, dict):
+        parser.error("--devices must hold a JSON object: officer id -> tracker identifier")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -55,5 +67,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         fix_interval_s=args.fix_interval,
         threads=args.threads,
         lifecycle_time_scale=args.lifecycle_time_scale,
+        devices={str(k): str(v) for k, v in devices.items()},
     )
     return 0

@@ -67,7 +67,9 @@ class Client:
     ):
         self.base = base_url.rstrip("/")
         self.stats = stats
-        self.tokens = dict(tokens or {})  # "leader": files, dispatches, verifies, closes; "dept": claims, handles
+        # "leader": files, dispatches, verifies, closes; "dept:<code>": that department claims and handles its cases
+        # (a department acts only on what is dispatched to it); "dept": any department, when no own token is given.
+        self.tokens = dict(tokens or {})
         self.session = session
         self.pool = pool
 
@@ -91,9 +93,10 @@ class Client:
         """Close the session."""
         self.session.close()
 
-    def signed(self, action: str) -> dict[str, str]:
-        """The Authorization header of whoever takes this action in a real city (a department or the center)."""
-        token = self.tokens.get(signer(action))
+    def signed(self, action: str, department: str | None = None) -> dict[str, str]:
+        """The Authorization header of whoever takes this action in a real city (the case's department or the center)."""
+        who = signer(action)
+        token = self.tokens.get(f"{who}:{department}") or self.tokens.get(who)
         return {"Authorization": f"Bearer {token}"} if token else {}
 
     def request(self, method: str, path: str, **kwargs):
@@ -137,7 +140,7 @@ class Client:
             self.stats.add("fixes_rejected")
             if response.status_code >= 500:
                 self.stats.add("errors")
-            log.debug("fix %s: HTTP %s %s", fix.device_id, response.status_code, response.text[:200])
+            log.debug("fix of tracker %s…: HTTP %s %s", fix.device_id[:4], response.status_code, response.text[:200])
 
     def create_incident(self, body: Mapping[str, Any], idempotency_key: str):
         """POST the report as the command center, retried once on a lost connection or a 5xx; the last response."""
@@ -149,7 +152,7 @@ class Client:
                 break
         return response
 
-    def act(self, incident_id: str, action: str, body: Mapping[str, Any]):
+    def act(self, incident_id: str, action: str, body: Mapping[str, Any], department: str | None = None):
         """POST one lifecycle action, signed by whoever takes it in a real city; the response or None."""
         path = f"/api/v1/incidents/{incident_id}/actions/{action}"
-        return self.request("POST", path, json=body, headers=self.signed(action))
+        return self.request("POST", path, json=body, headers=self.signed(action, department))

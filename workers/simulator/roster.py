@@ -1,4 +1,6 @@
-"""The roster being moved: one patrol per officer with a tracker, how its app reports, and who is on duty where."""
+"""The roster being moved: one patrol per officer with an enrolled tracker, how its app reports, and who is on duty
+where. The trackers' identifiers (officer id → identifier) come from whoever enrolled them (`gridcommand demo`, or
+`gridcommand devices add` for `python -m workers.simulator --devices FILE`); the server never lists them."""
 
 from __future__ import annotations
 
@@ -33,7 +35,8 @@ def lon_lat(position: Mapping[str, Any]) -> tuple[float, float] | None:
 
 
 class Roster:
-    """The officers the simulator moves (at most `max_officers`), keyed by tracker device id."""
+    """The officers the simulator moves (at most `max_officers`, only those in `devices`), keyed by their tracker's
+    identifier."""
 
     def __init__(
         self,
@@ -43,12 +46,14 @@ class Roster:
         *,
         max_officers: int,
         fix_interval_s: float,
+        devices: Mapping[str, str] | None = None,
     ):
         self.grids = grids
         self.communities = list(communities)  # patrol areas for officers without a known community
         self.rng = rng
         self.max_officers = max_officers
         self.fix_interval = fix_interval_s
+        self.devices = dict(devices or {})  # officer id -> the identifier of the tracker enrolled for them
         self.patrols: dict[str, Patrol] = {}
         self.patrol_list: list[Patrol] = []
         self.formats: dict[str, str] = {}
@@ -57,11 +62,11 @@ class Roster:
 
     def install(self, items: Sequence[Mapping[str, Any]], now: float) -> list[tuple[Patrol, float]]:
         """Start patrols for entries not yet moving; the new patrols with the time of their first fix (staggered)."""
-        usable = [o for o in items if isinstance(o, Mapping) and o.get("device_id")]
+        usable = [o for o in items if isinstance(o, Mapping) and self.tracker_of(o)]
         active = [o for o in usable if str(o.get("status") or "").lower() not in OFF_DUTY]
         chosen = (active or usable)[: self.max_officers]
         self.by_department = self._on_duty_by_department(active)
-        new = [o for o in chosen if str(o["device_id"]) not in self.patrols]
+        new = [o for o in chosen if self.tracker_of(o) not in self.patrols]
         slots = max(1, len(chosen))
         started = []
         for officer in new:
@@ -74,6 +79,10 @@ class Roster:
             started.append((patrol, now + self.fix_interval * ((len(self.patrols) - 1) % slots) / slots))
         self.patrol_list = list(self.patrols.values())
         return started
+
+    def tracker_of(self, officer: Mapping[str, Any]) -> str | None:
+        """The identifier of the officer's enrolled tracker (None: the officer cannot report positions)."""
+        return self.devices.get(str(officer.get("id") or ""))
 
     @staticmethod
     def _on_duty_by_department(active: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
@@ -90,9 +99,12 @@ class Roster:
         community = self._home_community(officer, start)
         if community is None:
             return None
-        rng = random.Random(f"{self.rng.random()}:{officer['device_id']}")
+        tracker = self.tracker_of(officer)
+        if tracker is None:
+            return None
+        rng = random.Random(f"{self.rng.random()}:{officer.get('id')}")
         return Patrol(
-            str(officer["device_id"]),
+            tracker,
             str(officer.get("name") or ""),
             officer.get("role"),
             community.geometry,
@@ -108,7 +120,7 @@ class Roster:
             path = self.grids.locate(*start) if start else None
             community = self.grids.find(path.community) if path and path.community else None
         if community is None and self.communities:
-            key = str(officer.get("id") or officer["device_id"]).encode()
+            key = str(officer.get("id") or "").encode()
             community = self.communities[zlib.crc32(key) % len(self.communities)]
         return community
 

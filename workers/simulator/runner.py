@@ -51,6 +51,7 @@ class Simulator:
     """Officers and incidents against one server; see the package docstring. Call :meth:`run`.
 
     Grids and catalogue come from the arguments, else from the settings (the demo grids and the data folder).
+    `devices` maps officer ids to their enrolled trackers' identifiers: only those officers move.
     """
 
     def __init__(
@@ -70,6 +71,7 @@ class Simulator:
         stats: SimStats | None = None,
         session=None,
         tokens: dict[str, str] | None = None,
+        devices: Mapping[str, str] | None = None,
     ):
         self.rate = float(incident_rate_per_min)
         self.fix_interval = max(0.2, float(fix_interval_s))
@@ -90,6 +92,7 @@ class Simulator:
             self.rng,
             max_officers=max(0, int(officers)),
             fix_interval_s=self.fix_interval,
+            devices=devices,
         )
         self.agenda = Agenda()
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
@@ -267,7 +270,7 @@ class Simulator:
         with self._content_lock:
             action = plan.actions.pop(0)
             body = action_body(action, plan, self.rng, self.catalogue, self.roster.by_department)
-        response = self.client.act(plan.incident_id, action, body)
+        response = self.client.act(plan.incident_id, action, body, plan.department)
         if response is None or response.status_code >= 500:
             if response is not None:
                 self.stats.add("errors")
@@ -305,7 +308,7 @@ def run_simulator(
 ) -> None:
     """Make the demo city look alive against the server at base_url until `stop` is set (returns within ~1 s).
 
-    Extra keyword options go to :class:`Simulator` (threads, grids, lifecycle_time_scale, stats, ...).
+    Extra keyword options go to :class:`Simulator` (threads, grids, lifecycle_time_scale, stats, tokens, devices...).
     """
     try:
         simulator = Simulator(

@@ -1,8 +1,10 @@
-"""The audit trail on an in-memory SQLite database: canonical hashing, the chain, and what verify detects."""
+"""The audit trail on an in-memory SQLite database: canonical form and keyed MACs, the chain, what verify detects,
+records from before the audit key, and the signed checkpoints written after each commit."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -10,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from dispatcher.access import audit
+from dispatcher.access import audit, audit_keys
 from dispatcher.access.audit import (
     GENESIS,
     AuditFilter,
@@ -18,10 +20,11 @@ from dispatcher.access.audit import (
     AuditRecord,
     append,
     canonical,
-    record_hash,
+    legacy_hash,
+    record_mac,
     search,
-    verify,
 )
+from dispatcher.access.audit_verify import VerifyResult, verify
 from dispatcher.cases.incident import Incident
 from dispatcher.cases.lifecycle import Status
 from dispatcher.cases.uow import UnitOfWork
@@ -63,7 +66,7 @@ def add(sessions, n: int, *, actor: str = "zhang", start: int = 0) -> list[int]:
     return ids
 
 
-def check(sessions) -> audit.VerifyResult:
+def check(sessions) -> VerifyResult:
     with sessions() as session:
         return verify(session)
 
@@ -99,17 +102,35 @@ def test_the_canonical_form_is_fixed_bytes():
             '"role":"dispatcher","target":"incident:abc"}'
         ).encode()
     )
-    assert record_hash(FIELDS, GENESIS) == hashlib.sha256(canonical(FIELDS, GENESIS)).hexdigest()
+    assert legacy_hash(FIELDS, GENESIS) == hashlib.sha256(canonical(FIELDS, GENESIS)).hexdigest()
+
+
+def test_the_mac_is_hmac_sha256_under_a_key_derived_from_the_audit_secret_not_the_plain_hash():
+    secret = "s" * 43
+    key = audit_keys.AuditKey(secret)
+    derived = audit_keys._derive(secret, b"gridcommand audit chain v1")
+    expected = hmac.new(derived, canonical(FIELDS, GENESIS), hashlib.sha256).hexdigest()
+    assert key.record_mac(FIELDS, GENESIS) == expected != legacy_hash(FIELDS, GENESIS)
+    assert audit_keys.AuditKey("t" * 43).record_mac(FIELDS, GENESIS) != expected  # another secret, another MAC
+    assert key.sign(b"x") != key.record_mac(FIELDS, GENESIS)  # checkpoints are signed under a second key
+
+
+def test_nothing_is_appended_or_verified_before_an_audit_key_is_installed(sessions, monkeypatch):
+    monkeypatch.setattr(audit_keys, "_installed", None)
+    with pytest.raises(audit_keys.AuditKeyNotInstalled, match="install_audit_key"), sessions.begin() as session:
+        append(session, actor="zhang", action="login", now=T0)
+    with pytest.raises(audit_keys.AuditKeyNotInstalled), sessions() as session:
+        verify(session)
 
 
 def test_the_hash_does_not_depend_on_key_order_or_the_time_zone_of_the_same_instant():
     shanghai = timezone(timedelta(hours=8))
     same = {**FIELDS, "at": T0.astimezone(shanghai), "detail": {"a": "网格", "b": 2}}
-    assert record_hash(same, GENESIS) == record_hash(FIELDS, GENESIS)
+    assert record_mac(same, GENESIS) == record_mac(FIELDS, GENESIS)
 
 
 def test_every_field_and_the_link_change_the_hash():
-    base = record_hash(FIELDS, GENESIS)
+    base = record_mac(FIELDS, GENESIS)
     for name, other in [
         ("at", T0 + timedelta(microseconds=1)),
         ("actor", "li"),
@@ -120,8 +141,8 @@ def test_every_field_and_the_link_change_the_hash():
         ("result", "denied"),
         ("detail", {"a": "网格", "b": 3}),
     ]:
-        assert record_hash({**FIELDS, name: other}, GENESIS) != base, name
-    assert record_hash(FIELDS, "1" * 64) != base
+        assert record_mac({**FIELDS, name: other}, GENESIS) != base, name
+    assert record_mac(FIELDS, "1" * 64) != base
 
 
 def test_a_naive_time_is_refused():
@@ -141,7 +162,7 @@ def test_records_chain_from_the_genesis_hash_and_the_head_follows(sessions):
         assert rows[0].prev_hash == GENESIS
         assert [r.prev_hash for r in rows[1:]] == [r.hash for r in rows[:-1]]
         for row in rows:
-            assert row.hash == record_hash(row.fields(), row.prev_hash)
+            assert row.hash == record_mac(row.fields(), row.prev_hash) != legacy_hash(row.fields(), row.prev_hash)
         assert (head.last_id, head.last_hash) == (ids[-1], rows[-1].hash)
         assert rows[0].at == T0 and rows[0].detail == {"i": 0} and rows[0].role == "dispatcher"
 
@@ -155,7 +176,7 @@ def test_append_many_chains_in_order_under_one_head_update(sessions):
         )
         assert audit.append_many(session, [], now=T0) == []
     assert records[1].prev_hash == records[0].hash
-    assert check(sessions) == audit.VerifyResult(True, 2)
+    assert check(sessions) == VerifyResult(True, 2)
 
 
 def test_values_are_cut_to_their_columns_before_hashing_so_the_stored_row_verifies(sessions):
@@ -179,16 +200,16 @@ def test_a_rolled_back_append_leaves_chain_and_head_as_they_were(sessions):
         append(session, actor="z", action="login", now=T0)
         session.rollback()
     add(sessions, 1, start=5)
-    assert check(sessions) == audit.VerifyResult(True, 3)
+    assert check(sessions) == VerifyResult(True, 3)
 
 
 # --- verify -------------------------------------------------------------------------------------------------------
 
 
 def test_an_empty_trail_and_an_intact_trail_verify(sessions):
-    assert check(sessions) == audit.VerifyResult(True, 0)
+    assert check(sessions) == VerifyResult(True, 0)
     add(sessions, 5)
-    assert check(sessions) == audit.VerifyResult(True, 5)
+    assert check(sessions) == VerifyResult(True, 5)
 
 
 def test_the_database_refuses_update_and_delete(engine, sessions):
@@ -196,7 +217,7 @@ def test_the_database_refuses_update_and_delete(engine, sessions):
     for sql in ("UPDATE audit_log SET actor = 'someone'", "DELETE FROM audit_log"):
         with pytest.raises(IntegrityError, match="append-only"), engine.begin() as conn:
             conn.exec_driver_sql(sql)
-    assert check(sessions) == audit.VerifyResult(True, 2)
+    assert check(sessions) == VerifyResult(True, 2)
 
 
 def test_an_edited_record_is_named(engine, sessions):
@@ -213,14 +234,50 @@ def test_an_edited_detail_or_time_is_named(engine, sessions):
     assert (check(sessions).broken_id, check(sessions).kind) == (ids[0], "edited")
 
 
-def test_an_edit_with_a_recomputed_hash_is_named_at_the_edited_record(engine, sessions):
+def test_an_edit_with_a_hash_recomputed_without_the_key_is_named_at_the_edited_record(engine, sessions):
     ids = add(sessions, 4)
     with sessions() as session:
         row = session.get(AuditRecord, ids[1])
-        forged = record_hash({**row.fields(), "actor": "wang"}, row.prev_hash)
-    tamper(engine, "UPDATE audit_log SET actor = 'wang', hash = :h WHERE id = :id", h=forged, id=ids[1])
+        guessed = audit_keys.AuditKey("a guessed secret, not the installed one").record_mac(
+            {**row.fields(), "actor": "wang"}, row.prev_hash
+        )
+    tamper(engine, "UPDATE audit_log SET actor = 'wang', hash = :h WHERE id = :id", h=guessed, id=ids[1])
     result = check(sessions)
     assert (result.broken_id, result.kind) == (ids[1], "edited")
+
+
+def rechain(engine, sessions, ids: list[int], *, edit: int, start: int, stop: int | None = None) -> None:
+    """The attack the plain SHA-256 chain let through: edit record ids[edit], then recompute the hash of every
+    record from the start-th on (up to the stop-th), and the head row, with SHA-256 as the old code did."""
+    with sessions() as session:
+        rows = session.scalars(sa.select(AuditRecord).order_by(AuditRecord.id)).all()
+    prev = rows[start - 1].hash if start else GENESIS
+    rewritten = []
+    for row in rows[start:stop]:
+        fields = {**row.fields(), "actor": "wang" if row.id == ids[edit] else row.actor}
+        rewritten.append({"id": row.id, "a": fields["actor"], "p": prev, "h": legacy_hash(fields, prev)})
+        prev = rewritten[-1]["h"]
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_log_no_update")
+        for values in rewritten:
+            conn.execute(sa.text("UPDATE audit_log SET actor = :a, prev_hash = :p, hash = :h WHERE id = :id"), values)
+        conn.execute(sa.text("UPDATE audit_head SET last_hash = :h"), {"h": prev})
+
+
+def test_re_chaining_after_an_edit_without_the_key_is_named(engine, sessions):
+    ids = add(sessions, 5)
+    rechain(engine, sessions, ids, edit=2, start=2)
+    result = check(sessions)
+    assert (result.ok, result.broken_id, result.kind) == (False, ids[2], "rechained")
+    assert f"record {ids[2]} carries a plain SHA-256 hash after keyed record {ids[1]}" in result.reason
+
+
+def test_re_chaining_the_whole_trail_without_the_key_leaves_it_unsealed(engine, sessions):
+    ids = add(sessions, 4)
+    rechain(engine, sessions, ids, edit=1, start=0)  # every record now looks like one from before the key
+    result = check(sessions)
+    assert (result.ok, result.broken_id, result.kind, result.legacy) == (False, ids[-1], "unsealed", 4)
+    assert "no keyed record follows them" in result.reason
 
 
 def test_a_deleted_record_is_named_by_the_record_after_the_gap(engine, sessions):
@@ -276,9 +333,15 @@ def test_rows_inserted_behind_the_trails_back_are_reported(engine, sessions):
     with sessions() as session:
         last = session.scalars(sa.select(AuditRecord).order_by(AuditRecord.id.desc())).first()
         fields = {**last.fields(), "actor": "ghost"}
-        forged = AuditRecord(**fields, prev_hash=last.hash, hash=record_hash(fields, last.hash))
+        forged = AuditRecord(**fields, prev_hash=last.hash, hash=legacy_hash(fields, last.hash))
         session.add(forged)
         session.commit()
+    result = check(sessions)
+    assert (result.ok, result.kind) == (False, "rechained")  # without the key: a plain hash after keyed ones
+    with sessions() as session:  # someone holding the key (but not the head row) is caught by the head
+        ghost = session.get(AuditRecord, forged.id)
+        keyed = record_mac(ghost.fields(), ghost.prev_hash)
+    tamper(engine, "UPDATE audit_log SET hash = :h WHERE id = :id", h=keyed, id=forged.id)
     result = check(sessions)
     assert (result.ok, result.kind) == (False, "head")
 
@@ -286,7 +349,7 @@ def test_rows_inserted_behind_the_trails_back_are_reported(engine, sessions):
 def test_verify_walks_in_batches(sessions):
     add(sessions, 7)
     with sessions() as session:
-        assert verify(session, batch=2) == audit.VerifyResult(True, 7)
+        assert verify(session, batch=2) == VerifyResult(True, 7)
 
 
 # --- search -------------------------------------------------------------------------------------------------------
@@ -336,7 +399,7 @@ def test_each_committed_domain_event_becomes_one_audit_record(sessions):
     ]
     assert [r.detail["outbox"] for r in rows] == [e.id for e in events]
     assert rows[1].detail["from"] == "reported" and rows[1].detail["to"] == "triage"
-    assert check(sessions) == audit.VerifyResult(True, 2)
+    assert check(sessions) == VerifyResult(True, 2)
 
 
 def test_a_unit_of_work_without_events_writes_no_audit_record(sessions):
@@ -351,3 +414,66 @@ def test_the_audit_lock_differs_from_the_outbox_lock_which_it_takes_first():
     from dispatcher.cases import uow
 
     assert audit.OUTBOX_LOCK_KEY == uow.OUTBOX_LOCK_KEY != audit.AUDIT_LOCK_KEY
+
+
+# --- records from before the audit key ------------------------------------------------------------------------------
+
+
+def add_legacy(sessions, n: int) -> list[int]:
+    """n records chained with plain SHA-256, as the version before the audit key wrote them (head row included)."""
+    ids = []
+    with sessions.begin() as session:
+        head = session.get(AuditHead, audit.HEAD_ID)
+        prev = head.last_hash if head else GENESIS
+        for i in range(n):
+            fields = {**FIELDS, "target": f"incident:old-{i}", "at": T0 + timedelta(seconds=i)}
+            record = AuditRecord(**fields, prev_hash=prev, hash=legacy_hash(fields, prev))
+            session.add(record)
+            session.flush()
+            prev = record.hash
+            ids.append(record.id)
+        if head is None:
+            session.add(AuditHead(id=audit.HEAD_ID, last_id=ids[-1], last_hash=prev))
+        else:
+            head.last_id, head.last_hash = ids[-1], prev
+    return ids
+
+
+def test_records_from_before_the_key_still_verify_once_a_keyed_record_follows_them(sessions):
+    old = add_legacy(sessions, 3)
+    unsealed = check(sessions)
+    assert (unsealed.ok, unsealed.kind, unsealed.broken_id, unsealed.legacy) == (False, "unsealed", old[-1], 3)
+    new = add(sessions, 2, start=10)  # the first keyed append pins them: its MAC covers the last one's hash
+    with sessions() as session:
+        assert session.get(AuditRecord, new[0]).prev_hash == session.get(AuditRecord, old[-1]).hash
+    assert check(sessions) == VerifyResult(True, 5, legacy=3)
+
+
+def test_seal_appends_one_keyed_record_after_legacy_ones_and_nothing_otherwise(sessions):
+    with sessions.begin() as session:
+        assert audit.seal(session, now=T0) is None  # an empty trail
+    old = add_legacy(sessions, 2)
+    with sessions.begin() as session:
+        sealed = audit.seal(session, now=T0)
+        assert (sealed.action, sealed.actor, sealed.target) == ("audit.sealed", "system", f"audit_log:{old[-1]}")
+    with sessions.begin() as session:
+        assert audit.seal(session, now=T0) is None  # already keyed
+    assert check(sessions) == VerifyResult(True, 3, legacy=2)
+
+
+def test_an_edited_legacy_record_is_still_named(engine, sessions):
+    old = add_legacy(sessions, 3)
+    add(sessions, 1, start=5)
+    tamper(engine, "UPDATE audit_log SET actor = 'li' WHERE id = :id", id=old[1])
+    assert (check(sessions).broken_id, check(sessions).kind) == (old[1], "edited")
+
+
+def test_re_chaining_the_legacy_records_is_caught_by_the_keyed_record_after_them(engine, sessions):
+    old = add_legacy(sessions, 3)
+    new = add(sessions, 2, start=5)
+    rechain(engine, sessions, old, edit=1, start=1, stop=3)  # the legacy ones only: the keyed one no longer links
+    result = check(sessions)
+    assert (result.ok, result.broken_id, result.kind) == (False, old[-1], "edited")
+    assert f"record {new[0]} no longer links to it" in result.reason
+    rechain(engine, sessions, old, edit=1, start=1)  # and the keyed ones too, in plain SHA-256: nothing keyed is left
+    assert (check(sessions).ok, check(sessions).kind) == (False, "unsealed")

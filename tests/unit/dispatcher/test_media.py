@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 import pytest
 from PIL import Image
 
+from dispatcher.intake.exif import exif_facts
 from dispatcher.intake.media import (
     IntegrityFailure,
     Kind,
     Media,
     MediaStore,
     UnsupportedMedia,
-    exif_facts,
     identify,
     staged_name,
     storage_name,
