@@ -110,8 +110,25 @@ def shoot(url: str) -> None:
         hotline.wait_for_selector(".leaflet-container", timeout=20_000)
         hotline.wait_for_timeout(2000)
         hotline.screenshot(path=str(OUT / "hotline.png"))
+        admin = browser.new_context(viewport={"width": 1600, "height": 900}, locale="zh-CN").new_page()
+        admin.goto(url + "/login")
+        admin.fill("#totp", admin_totp())
+        sign_in(admin, "admin", "demo-admin")  # the administrator lands on the tracker enrolment page
+        admin.wait_for_selector("#devices-table", timeout=20_000)
+        admin.wait_for_timeout(1500)
+        admin.screenshot(path=str(OUT / "devices.png"))
         browser.close()
-    print(f"wrote login, command-center, wall and hotline screenshots to {OUT}")
+    print(f"wrote login, command-center, wall, hotline and devices screenshots to {OUT}")
+
+
+def admin_totp() -> str:
+    """The demo administrator's current TOTP code (its secret is in the demo accounts file)."""
+    import pyotp
+    import yaml
+
+    accounts = yaml.safe_load((ROOT / "data" / "demo_city" / "accounts.yaml").read_text(encoding="utf-8"))
+    admin = next(a for a in accounts if a["username"] == "admin")
+    return pyotp.TOTP(admin["totp_secret"]).now()
 
 
 def main() -> None:

@@ -14,13 +14,13 @@ from dashboard.pages.hotline_phrases import phrase_buttons, phrases_for, with_ph
 from dashboard.pages.hotline_save import RESET_CONTROLS, outputs, submit
 from dashboard.pages.i18n import lang_of
 from dashboard.pages.intake_widgets import (
-    category_options,
     click_latlng,
     clicked_point,
     display_crs,
     forbidden,
     grid_path_view,
     pin,
+    register_category_search,
     stored_point,
 )
 from dashboard.runtime import current_runtime
@@ -67,18 +67,7 @@ def register(app: dash.Dash) -> None:
         name = found.name or no_update
         return history_view(found.calls, number, lang), name, name, number
 
-    @app.callback(
-        Output("hl-category", "options"),
-        Input("hl-category", "search_value"),
-        State("hl-category", "value"),
-        State("gc-lang", "data"),
-        prevent_initial_call=True,
-    )
-    def search(text, selected, lang):
-        """Search by code, name or keyword (catalogue.search_categories ranks)."""
-        if not allowed(viewer()):
-            return []
-        return category_options(text, selected, lang_of(lang))
+    register_category_search(app, "hl", allowed)
 
     @app.callback(
         Output("hl-loc", "data"),

@@ -4,14 +4,16 @@ placed on (a click read back as a WGS-84 point, its pin and grid path) and the r
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime
 
+import dash
 import dash_leaflet as dl
-from dash import html
+from dash import Input, Output, State, html
 
 from dashboard.pages import feed
-from dashboard.pages.components import ago, base_map, city_bounds, fn, grid_layer, grids_url, status_badge
-from dashboard.pages.i18n import STRINGS, t
+from dashboard.pages.components import ago, base_map, city_bounds, fn, grid_layer, grids_url, status_badge, viewer
+from dashboard.pages.i18n import STRINGS, lang_of, t
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
 from dispatcher.cases.lifecycle import Action
@@ -217,3 +219,19 @@ def duplicate_row(
         className="gc-hl-dup" + (" gc-hl-dup-on" if chosen else ""),
         **{"data-id": incident.id},
     )
+
+
+def register_category_search(app: dash.Dash, prefix: str, allowed: Callable[[Principal], bool]) -> None:
+    """The searchable category dropdown `<prefix>-category`: by code, name or keyword, for the page's roles only."""
+
+    @app.callback(
+        Output(f"{prefix}-category", "options"),
+        Input(f"{prefix}-category", "search_value"),
+        State(f"{prefix}-category", "value"),
+        State("gc-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def search(text, selected, lang):
+        if not allowed(viewer()):
+            return []
+        return category_options(text, selected, lang_of(lang))

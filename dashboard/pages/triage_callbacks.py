@@ -10,13 +10,13 @@ from dashboard.pages import feed
 from dashboard.pages.components import register_chrome, viewer
 from dashboard.pages.i18n import lang_of, t
 from dashboard.pages.intake_widgets import (
-    category_options,
     click_latlng,
     clicked_point,
     display_crs,
     forbidden,
     grid_path_view,
     pin,
+    register_category_search,
 )
 from dashboard.pages.triage_actions import act, outputs
 from dashboard.pages.triage_views import allowed, candidates_view, find_item, info, list_rows, queue
@@ -91,18 +91,7 @@ def register(app: dash.Dash) -> None:
                 marker, grid = pin(lat, lon, SELECTED_PIN), grid_path_view(i.lon, i.lat, lang)
             return info(item, lang), i.category_code, None, marker, grid, candidates_view(item, principal, lang), ""
 
-    @app.callback(
-        Output("tr-category", "options"),
-        Input("tr-category", "search_value"),
-        State("tr-category", "value"),
-        State("gc-lang", "data"),
-        prevent_initial_call=True,
-    )
-    def search(text, selected, lang):
-        """Search by code, name or keyword."""
-        if not allowed(viewer()):
-            return []
-        return category_options(text, selected, lang_of(lang))
+    register_category_search(app, "tr", allowed)
 
     @app.callback(
         Output("tr-loc", "data", allow_duplicate=True),
