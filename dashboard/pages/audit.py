@@ -15,6 +15,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from flask import has_request_context, request
 
 from dashboard.auth import current_principal
+from dashboard.pages.components import title_bar
 from dashboard.pages.i18n import STRINGS, lang_of, role_label, t
 from dashboard.runtime import current_runtime
 from dispatcher.access import audit
@@ -86,7 +87,7 @@ def layout(lang: str) -> html.Div:
     return html.Div(
         [
             html.Header(
-                [html.H2(t("audit_title", lang)), html.Span(id="audit-total", className="gc-hint")],
+                title_bar(t("audit_title", lang), lang, [html.Span(id="audit-total", className="gc-hint")]),
                 className="gc-audit-head",
             ),
             filters,

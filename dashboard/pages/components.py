@@ -66,6 +66,15 @@ def user_box(lang: str) -> html.Div:
     )
 
 
+def title_bar(title: str, lang: str, extra: list | None = None) -> html.Div:
+    """The top of an administration page (trackers, audit trail): its title, who is signed in, and sign-out."""
+    return html.Div(
+        [html.Div([html.H2(title), *(extra or [])], className="gc-title-left"), user_box(lang)],
+        className="gc-title-bar",
+        style={"display": "flex", "justifyContent": "space-between", "alignItems": "center"},
+    )
+
+
 def header(page: str, lang: str, prefix: str, stats: list | None = None) -> html.Header:
     """The top bar: product, navigation, live counters slot, connection state, clock, user, language toggle."""
     nav = [

@@ -14,6 +14,7 @@ from flask import has_request_context, request
 from sqlalchemy import select
 
 from dashboard.auth import current_principal
+from dashboard.pages.components import title_bar
 from dashboard.pages.i18n import lang_of, role_label, t
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
@@ -66,7 +67,7 @@ def layout(lang: str) -> html.Div:
     )
     return html.Div(
         [
-            html.H2(t("devices_title", lang)),
+            title_bar(t("devices_title", lang), lang),
             form,
             html.Div(id="devices-issued", className="gc-devices-issued", style={"padding": 8}),
             html.Div(table(officers, lang), id="devices-table", style={"overflow": "auto", "flex": "1"}),

@@ -171,6 +171,7 @@ def test_the_admin_issues_a_tracker_sees_it_once_and_revokes_it(page, db, city, 
     _, _, sessions = db
     listed = render(page, tokens["admin"])
     assert "GW1 王芳" in listed and "No tracker" in listed
+    assert "gc-logout" in listed and "/logout" in listed  # the administrator can sign out from this page
     shown = act(page, tokens["admin"], issue=1, officer="GW1", label="work phone")
     with sessions() as session:
         device = session.scalars(select(Device)).one()
