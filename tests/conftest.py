@@ -12,6 +12,7 @@ import redis as redis_lib
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
+from dashboard.runtime import runtime_of
 from dispatcher.access.audit import install_audit_key
 from dispatcher.city.loader import City, load_city
 from dispatcher.settings import REPO_ROOT, Settings
@@ -252,7 +253,7 @@ class ActingClient(FlaskClient):
         """The head of the department the incident is dispatched to ("dept" when it has none or does not exist)."""
         from dispatcher.cases.incident import Incident
 
-        with self.application.extensions["gridcommand"].sessions() as session:
+        with runtime_of(self.application).sessions() as session:
             incident = session.get(Incident, incident_id)
             department = incident.department_code if incident is not None else None
         return f"dept:{department}" if f"dept:{department}" in self.tokens else "dept"

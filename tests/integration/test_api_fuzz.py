@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
+from dashboard.runtime import runtime_of
 from dispatcher.cases.lifecycle import Action
 from dispatcher.fleet.officers import Officer
 from tests.integration.helpers import count, report
@@ -46,7 +47,7 @@ def _on_postgres(db) -> bool:
 def api_schema(app, client, city, db, redis_url):
     """The API's own OpenAPI description served by the app under test, with Redis, officers and incidents."""
     _, _, sessions = db
-    app.extensions["gridcommand"].redis = redis_lib.Redis.from_url(redis_url)
+    runtime_of(app).redis = redis_lib.Redis.from_url(redis_url)
     community = city.grids.by_level("community")[0].code
     with sessions.begin() as session:
         session.add_all(
@@ -234,7 +235,7 @@ def test_form_encoded_body_is_a_client_error(request, app, client, city, media_t
     if target == "action":
         path = f"/api/v1/incidents/{report(client, city).json['id']}/actions/void"
     elif target == "positions":
-        app.extensions["gridcommand"].redis = redis_lib.Redis.from_url(request.getfixturevalue("redis_url"))
+        runtime_of(app).redis = redis_lib.Redis.from_url(request.getfixturevalue("redis_url"))
         path = "/api/v1/positions"
     response = client.post(
         path, data={"description": "井盖缺失", "address": "某路1号", "reason": "重复"}, content_type=media_type

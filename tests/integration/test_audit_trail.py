@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from dashboard.cli import main
+from dashboard.runtime import runtime_of
 from dispatcher.access import audit
 from dispatcher.access.audit import GENESIS, AuditRecord, install_audit_key, legacy_hash
 from dispatcher.access.audit_verify import VerifyResult, verify
@@ -506,7 +507,7 @@ SEARCH_INPUTS = [
 def dash_server(app):
     from dashboard.pages import mount_dash
 
-    mount_dash(app, app.extensions["gridcommand"].settings)
+    mount_dash(app, runtime_of(app).settings)
     return app
 
 

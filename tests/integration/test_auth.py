@@ -7,6 +7,7 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
+from dashboard.runtime import runtime_of
 from dispatcher.access.roles import Role
 from dispatcher.access.roster import create_account, disable, grant_token
 from tests.conftest import T0
@@ -97,7 +98,7 @@ def pages(app):
     """The Dash pages and the sign-in form (/login, /logout) mounted on `app`."""
     from dashboard.pages import mount_dash
 
-    mount_dash(app, app.extensions["gridcommand"].settings)
+    mount_dash(app, runtime_of(app).settings)
     return app
 
 
@@ -169,7 +170,7 @@ def test_totp_secrets_are_encrypted_at_rest(db, accounts):
 
 def test_idle_and_absolute_timeouts(app, browser, accounts, clock):
     login(browser, accounts["dispatcher"])
-    settings = app.extensions["gridcommand"].settings
+    settings = runtime_of(app).settings
     clock.now += timedelta(minutes=settings.session_idle_minutes - 1)
     assert browser.get("/api/v1/auth/me").status_code == 200  # activity keeps it alive
     clock.now += timedelta(minutes=settings.session_idle_minutes + 1)

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from dashboard.runtime import runtime_of
 from tests.conftest import DEMO_GRIDS
 from tests.integration.helpers import count
 from tests.integration.test_hotline_page import account_token, callback, dash_server  # noqa: F401 (a fixture)
@@ -94,7 +95,7 @@ def test_a_grid_import_by_another_process_is_picked_up(app, client, db, city, de
     kept = [g for g in demo_grids if g.code.startswith(city.grids.by_level("street")[0].code) or g.level == "district"]
     with sessions.begin() as session:  # as if `gridcommand import-grids` ran elsewhere
         version = replace_grids(session, kept, source="elsewhere", actor="cli", now=datetime.now(UTC))
-    runtime = app.extensions["gridcommand"]
+    runtime = runtime_of(app)
     runtime._grids_checked = 0.0
     other = next(u for u in city.grids.by_level("unit") if u not in kept)
     point = other.geometry.representative_point()

@@ -8,6 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from dashboard.app import create_server
+from dashboard.runtime import runtime_of
 from dispatcher.settings import Settings
 from tests.conftest import TEST_PASSWORD
 from tests.integration.helpers import count, inside
@@ -22,7 +23,7 @@ def make_client(app, tokens):
     """A client of a server built like the `app` fixture's (same runtime) but with other settings."""
 
     def _make(**changes) -> FlaskClient:
-        runtime = app.extensions["gridcommand"]
+        runtime = runtime_of(app)
         settings = runtime.settings.model_copy(update=changes)
         server = create_server(settings, runtime)
         server.testing = True
@@ -328,7 +329,7 @@ def test_serve_runs_with_the_quiet_request_handler(app, monkeypatch):
     from dashboard.pages import mount_dash
     from dashboard.realtime import socketio
 
-    mount_dash(app, app.extensions["gridcommand"].settings)
+    mount_dash(app, runtime_of(app).settings)
     started = {}
     monkeypatch.setattr(app, "run", lambda **options: started.update(options))
     socketio.run(app, host="127.0.0.1", port=8050, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)

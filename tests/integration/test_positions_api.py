@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import redis as redis_lib
 
+from dashboard.runtime import runtime_of
 from dispatcher.fleet.devices import devices_of, grant_device_token, issue
 from dispatcher.fleet.officers import Officer
 from tests.conftest import T0
@@ -26,7 +27,7 @@ def live(app, client, db, redis_url, city):
     """The app with a real Redis position store and three officers in the first community, each with an enrolled
     tracker (`live.trackers`: officer id → the tracker's identifier)."""
     _, engine, sessions = db
-    runtime = app.extensions["gridcommand"]
+    runtime = runtime_of(app)
     runtime.redis = redis_lib.Redis.from_url(redis_url)
     community = city.grids.by_level("community")[0].code
     with sessions.begin() as session:
@@ -162,7 +163,7 @@ def test_flush_pushes_one_batch_per_room_and_writes_history(live, city, db, redi
             self.real.emit(event, data, room)
 
     pusher = Pusher()
-    pushed, stored = flush_positions(PositionStore(live.extensions["gridcommand"].redis), pusher, sessions)
+    pushed, stored = flush_positions(PositionStore(runtime_of(live).redis), pusher, sessions)
     assert (pushed, stored) == (10, 10)
     rooms = [room for _, room, _ in pusher.calls]
     assert len(rooms) == len(set(rooms)) and "all" in rooms and f"grid:{_unit(city).code}" in rooms
@@ -180,7 +181,7 @@ def test_flush_pushes_one_batch_per_room_and_writes_history(live, city, db, redi
     with sessions() as session:  # each device's last fix is its last sign of life
         seen = {d.officer_id: d.last_seen_at for d in devices_of(session)}
     assert seen == {"GW1": T0 + timedelta(seconds=20), "ZF1": T0 + timedelta(seconds=20), "OFF": None}
-    assert flush_positions(PositionStore(live.extensions["gridcommand"].redis), pusher, sessions) == (0, 0)
+    assert flush_positions(PositionStore(runtime_of(live).redis), pusher, sessions) == (0, 0)
 
 
 def test_recommendations_are_nearest_available_officers(live, city, db):
@@ -249,7 +250,7 @@ def test_history_waits_in_redis_when_the_database_write_fails(live, city, db):
     lon, lat = inside(_unit(city))
     for i in range(3):
         client.get(f"/osmand?id={live.trackers['GW1']}&lat={lat}&lon={lon}&timestamp={_ts(i * 5)}")
-    store = PositionStore(live.extensions["gridcommand"].redis)
+    store = PositionStore(runtime_of(live).redis)
 
     class Quiet:
         def emit(self, event, data, room):

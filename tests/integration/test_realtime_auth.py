@@ -12,6 +12,7 @@ import requests
 import socketio as socketio_client
 from werkzeug.serving import make_server
 
+from dashboard.runtime import runtime_of
 from dispatcher.access.accounts import Account
 from dispatcher.access.roster import set_password
 from dispatcher.cases.scope import rooms
@@ -44,7 +45,7 @@ def _serve(app, settings):
 @pytest.fixture
 def live(app):
     """The app with Dash and Socket.IO mounted, served over HTTP on a free port."""
-    yield from _serve(app, app.extensions["gridcommand"].settings)
+    yield from _serve(app, runtime_of(app).settings)
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def live_behind_proxy(app):
     """The same, configured with a public URL (as behind a TLS proxy that forwards to it)."""
     from dashboard.app import create_server
 
-    runtime = app.extensions["gridcommand"]
+    runtime = runtime_of(app)
     settings = runtime.settings.model_copy(update={"public_url": PUBLIC_URL})
     yield from _serve(create_server(settings, runtime), settings)
 

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
+from dashboard.runtime import runtime_of
 from dispatcher.access.accounts import Account, issue_token
 from dispatcher.access.passwords import hash_password
 from tests.conftest import T0
@@ -30,7 +31,7 @@ SELF_HANDLE_WALK = ["report", "file", "dispatch", "claim", "handle", "verify", "
 def media_dir(app, db, tmp_path):
     """A fresh media directory and a small per-file limit; media rows are removed afterwards (they hold
     foreign keys to incidents, which the shared fixtures delete)."""
-    rt = app.extensions["gridcommand"]
+    rt = runtime_of(app)
     root = tmp_path / "media"
     rt.settings = rt.settings.model_copy(update={"media_dir": root, "max_media_bytes": 256 * 1024})
     yield root
@@ -173,7 +174,7 @@ def test_too_big_file_is_413_naming_it(client, city, db, media_dir):
 
 
 def test_whole_request_over_the_report_limit_is_413(app, client, city, media_dir):
-    rt = app.extensions["gridcommand"]
+    rt = runtime_of(app)
     rt.settings = rt.settings.model_copy(update={"max_report_bytes": 10 * 1024})
     response = post(client, report_json(city), [("photo", jpeg() + b"\x00" * 20 * 1024, "a.jpg", "image/jpeg")])
     assert response.status_code == 413
@@ -302,7 +303,7 @@ def test_a_decompression_bomb_is_413_naming_the_part_and_stores_nothing(
     app, client, city, db, media_dir, bomb, claimed
 ):
     """Before: the 85 MP PNG (335 KiB) was accepted after decoding ~340 MB to read its EXIF."""
-    rt = app.extensions["gridcommand"]
+    rt = runtime_of(app)
     rt.settings = rt.settings.model_copy(update={"max_media_bytes": 1024 * 1024})  # the bomb is small enough
     response = post(client, report_json(city), [("photo", bomb, "bomb.png", "image/png")])
     assert response.status_code == 413, response.json

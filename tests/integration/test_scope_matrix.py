@@ -18,6 +18,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from dashboard.runtime import runtime_of
 from dispatcher.access.accounts import Account, Principal, issue_token
 from dispatcher.access.passwords import hash_password
 from dispatcher.access.roles import REPORTERS, Role
@@ -80,7 +81,7 @@ def dash_server(app):
     """The `app` server with the Dash pages (and the sign-in gate, Socket.IO) mounted, as `create_app` does."""
     from dashboard.pages import mount_dash
 
-    mount_dash(app, app.extensions["gridcommand"].settings)
+    mount_dash(app, runtime_of(app).settings)
     return app
 
 
@@ -676,7 +677,7 @@ def test_login_page_demo_mode_second_factor_and_landing(dash_server, anonymous, 
     import yaml
 
     _, _, sessions = db
-    runtime = dash_server.extensions["gridcommand"]
+    runtime = runtime_of(dash_server)
     page = anonymous.get("/login").get_data(as_text=True)
     assert "用户名" in page and "demo-accounts" not in page and "demo-" not in page
     assert "Username" in anonymous.get("/login?lang=en").get_data(as_text=True)

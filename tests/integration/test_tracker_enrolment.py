@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from dashboard.cli import main
+from dashboard.runtime import runtime_of
 from dispatcher.access.audit import AuditRecord
 from dispatcher.fleet.devices import Device
 from dispatcher.fleet.officers import Officer
@@ -85,8 +86,8 @@ def page(app, db, city, redis_url):
     from dashboard.pages import mount_dash
 
     _, _, sessions = db
-    app.extensions["gridcommand"].redis = redis_lib.Redis.from_url(redis_url)
-    mount_dash(app, app.extensions["gridcommand"].settings)
+    runtime_of(app).redis = redis_lib.Redis.from_url(redis_url)
+    mount_dash(app, runtime_of(app).settings)
     community = city.grids.by_level("community")[0].code
     with sessions.begin() as session:
         for officer_id, name in (("GW1", "王芳"), ("GW2", "李强")):

@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
 from dashboard.app import create_server
+from dashboard.runtime import runtime_of
 from dispatcher.access.accounts import Account, issue_token
 from dispatcher.access.audit import AuditRecord
 from dispatcher.access.passwords import hash_password
@@ -43,7 +44,7 @@ def live(app, db, redis_url, city, tokens):
     """The app with a real Redis position store and two officers whose roster labels are the old `dev-<id>`
     (and the test accounts, whose tokens the tests bind to devices)."""
     _, _, sessions = db
-    app.extensions["gridcommand"].redis = redis_lib.Redis.from_url(redis_url)
+    runtime_of(app).redis = redis_lib.Redis.from_url(redis_url)
     community = city.grids.by_level("community")[0].code
     with sessions.begin() as session:
         for officer_id in ("GW1", "GW2"):
@@ -81,7 +82,7 @@ def fix_query(city, identifier: str, seconds: int = 0, **extra) -> str:
 
 
 def positions(app) -> dict:
-    return PositionStore(app.extensions["gridcommand"].redis).latest()
+    return PositionStore(runtime_of(app).redis).latest()
 
 
 def account_token(sessions, role: str) -> tuple[str, str]:
@@ -304,7 +305,7 @@ def test_a_non_finite_extra_is_dropped_and_every_answer_stays_json(live, db, cit
         "location": {"coords": {"latitude": lat, "longitude": lon}, "extras": {"alarm": float("nan"), "x": 1e400}},
     }
     assert live.test_client().post("/osmand", json=body).status_code == 200
-    stored = strict_json(live.extensions["gridcommand"].redis.hget(LATEST, "GW1").decode())
+    stored = strict_json(runtime_of(live).redis.hget(LATEST, "GW1").decode())
     assert stored["alarm"] is None  # a number is no alarm
     strict_json(client.get("/api/v1/officers").get_data(as_text=True))
 
@@ -327,7 +328,7 @@ def test_non_finite_numbers_in_position_batches_are_refused_naming_the_field(liv
 
 
 def _server(live, **changes) -> FlaskClient:
-    runtime = live.extensions["gridcommand"]
+    runtime = runtime_of(live)
     runtime.settings = runtime.settings.model_copy(update=changes)  # one process, one settings object
     server = create_server(runtime.settings, runtime)
     server.testing = True
@@ -379,7 +380,7 @@ def test_trackers_keep_reporting_while_the_database_is_down(live, db, city):
 
     _, _, sessions = db
     _, identifier = enrol(sessions, "GW1")
-    tracker, runtime = live.test_client(), live.extensions["gridcommand"]
+    tracker, runtime = live.test_client(), runtime_of(live)
     assert tracker.get(fix_query(city, identifier)).status_code == 200
 
     def down():

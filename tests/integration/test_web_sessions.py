@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from flask.testing import FlaskClient
 
+from dashboard.runtime import runtime_of
 from dispatcher.access.roles import Role
 from dispatcher.access.roster import create_account, disable, set_password
 from tests.conftest import T0
@@ -24,7 +25,7 @@ def pages(app):
     """The Dash pages and the sign-in form (/login, /logout) mounted on `app`."""
     from dashboard.pages import mount_dash
 
-    mount_dash(app, app.extensions["gridcommand"].settings)
+    mount_dash(app, runtime_of(app).settings)
     app.test_client_class = FlaskClient
     return app
 
@@ -164,7 +165,7 @@ def test_a_cookie_signed_with_the_secret_key_but_naming_no_live_session_signs_no
 
 def test_idle_sessions_end_and_activity_keeps_them(pages, username, clock):
     browser = signed_in(pages, username)
-    settings = pages.extensions["gridcommand"].settings
+    settings = runtime_of(pages).settings
     for _ in range(3):
         clock.now += timedelta(minutes=settings.session_idle_minutes - 1)
         assert works(browser)

@@ -11,6 +11,7 @@ import pytest
 import redis as redis_lib
 from rq import Queue
 
+from dashboard.runtime import runtime_of
 from dispatcher.settings import get_settings
 from tests.conftest import T0
 from tests.integration.helpers import count, report
@@ -93,7 +94,7 @@ def test_overdue_sweep_flags_each_late_incident_once(client, city, worker_env):
 def test_api_commit_reaches_redis_through_a_separate_worker_process(app, client, city, worker_env):
     """The production path: web enqueues, `gridcommand worker` (another process) relays to the Socket.IO channel."""
     url, engine, redis_url = worker_env
-    runtime = app.extensions["gridcommand"]
+    runtime = runtime_of(app)
     runtime.redis = redis_lib.Redis.from_url(redis_url)
     runtime.queue = Queue(get_settings().queue_name, connection=runtime.redis)
     pubsub = _listen(redis_url)
