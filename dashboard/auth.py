@@ -27,7 +27,7 @@ from dashboard.runtime import current_runtime, runtime_of
 from dashboard.throttle import SignInThrottle
 from dispatcher.access import audit
 from dispatcher.access import sessions as web_sessions
-from dispatcher.access.accounts import Account, ApiToken, Principal, live_token
+from dispatcher.access.accounts import Account, ApiToken, Principal, hash_secret, live_token
 from dispatcher.access.passwords import check_password, totp_step
 from dispatcher.access.roles import Role
 from dispatcher.errors import EngineError
@@ -151,7 +151,7 @@ def _from_session() -> Principal | None:
     if principal is None:
         session.clear()
         return None
-    g.credential = ("session", web_sessions.hash_id(session_id))
+    g.credential = ("session", hash_secret(session_id))
     return principal
 
 
@@ -201,7 +201,7 @@ def login(username: str, password: str, totp: str | None, *, now: datetime) -> P
     session.clear()  # a new session: nothing from before the login survives
     session["sid"] = session_id
     session.permanent = True
-    g.principal, g.credential = principal, ("session", web_sessions.hash_id(session_id))
+    g.principal, g.credential = principal, ("session", hash_secret(session_id))
     return principal
 
 

@@ -83,7 +83,9 @@ def init_hardening(server: Flask, settings: Settings) -> Limiter:
         headers = response.headers
         if not script_hashes:
             script_hashes.extend(_dash_script_hashes())
-        headers["Content-Security-Policy"] = _csp(script_hashes, img_sources)
+        headers.setdefault(
+            "Content-Security-Policy", _csp(script_hashes, img_sources)
+        )  # a view's own (stricter) one stays
         headers["X-Content-Type-Options"] = "nosniff"
         headers["X-Frame-Options"] = "DENY"
         headers["Referrer-Policy"] = "same-origin"

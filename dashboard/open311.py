@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.exceptions import NotFound as RouteNotFound
 
 from dashboard.runtime import current_runtime
-from dispatcher.access.accounts import Account, ApiToken, hash_token
+from dispatcher.access.accounts import Account, ApiToken, hash_secret
 from dispatcher.access.roles import REPORTERS, Role
 from dispatcher.cases.incident import Channel, Incident
 from dispatcher.cases.lifecycle import OPEN_STATUSES
@@ -170,7 +170,7 @@ def _reporter(session, api_key: str | None) -> Account:
         select(Account)
         .join(ApiToken, ApiToken.account_id == Account.id)
         .where(
-            ApiToken.token_hash == hash_token(api_key),
+            ApiToken.token_hash == hash_secret(api_key),
             ApiToken.kind == TOKEN_KIND,
             ApiToken.revoked_at.is_(None),
             Account.disabled.is_(False),

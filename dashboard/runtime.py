@@ -16,9 +16,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from dispatcher.access.accounts import hash_secret
 from dispatcher.cases.uow import UnitOfWork
 from dispatcher.city.loader import City, load_city
-from dispatcher.fleet.devices import Enrolled, enrolled, hash_identifier
+from dispatcher.fleet.devices import Enrolled, enrolled
 from dispatcher.settings import Settings
 from dispatcher.store.db import make_engine, make_sessions
 from dispatcher.store.gridstore import current_version, load_index
@@ -70,7 +71,7 @@ class Runtime:
                 log.warning("database unavailable, trackers checked against the last list: %s", exc.orig)
                 devices = self._devices
             self._devices, self._devices_loaded = devices, time.monotonic()
-        return self._devices.get(hash_identifier(identifier))
+        return self._devices.get(hash_secret(identifier))
 
     def forget_devices(self) -> None:
         """Reload the devices on the next lookup (after this process enrolled or revoked one)."""

@@ -25,7 +25,6 @@ from dispatcher.errors import NotFound
 from dispatcher.intake.media import IntegrityFailure, Media, MediaStore
 
 log = logging.getLogger(__name__)
-DOWNLOAD_ENDPOINT = "api.download_media"
 MEDIA_CSP = "sandbox; default-src 'none'; frame-ancestors 'none'"
 
 
@@ -92,14 +91,4 @@ def download_media(media_id: str):
     response.headers["Content-Security-Policy"] = MEDIA_CSP
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-SHA256"] = media.sha256
-    return response
-
-
-@api.after_app_request
-def _sandbox_downloads(response: FlaskResponse) -> FlaskResponse:
-    """Evidence keeps its sandbox CSP: the app's security headers (dashboard/hardening.py) write the page policy on
-    every response; this hook is registered with the API before them, so Flask runs it after them."""
-    if request.endpoint == DOWNLOAD_ENDPOINT:
-        response.headers["Content-Security-Policy"] = MEDIA_CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -65,9 +65,9 @@ def accounts_disable(username: str) -> None:
 @accounts.command("token")
 @click.argument("username")
 @click.option("--name", required=True, help="What the token is for, e.g. 'tracker 12' or 'open311 partner'.")
-@click.option("--kind", type=click.Choice(["device", "app", "open311", "service"]), default="app", show_default=True)
+@click.option("--kind", type=click.Choice(["app", "open311", "service"]), default="app", show_default=True)
 def accounts_token(username: str, name: str, kind: str) -> None:
-    """Issue an API token bound to the account and its scope (shown once)."""
+    """Issue an API token bound to the account and its scope (shown once); tracker tokens: `devices token`."""
     with admin_session() as (session, now):
         token = grant_token(session, username, name=name, kind=kind, actor="cli", now=now)
     click.echo(token)

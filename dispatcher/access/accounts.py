@@ -66,8 +66,10 @@ class Principal:
         return cls(account.id, account.username, Role(account.role), account.region_code, account.department_code)
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def hash_secret(secret: str) -> str:
+    """The stored form of a bearer secret (API token, session id, tracker identifier): SHA-256, hex. The secret
+    itself is never stored, only this."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def issue_token(
@@ -82,7 +84,7 @@ def issue_token(
             account_id=account.id,
             name=name,
             kind=kind,
-            token_hash=hash_token(token),
+            token_hash=hash_secret(token),
             created_at=now,
             device_id=device_id,
         )
@@ -95,7 +97,7 @@ def live_token(session: Session, token: str) -> ApiToken | None:
     return session.execute(
         select(ApiToken)
         .join(Account, ApiToken.account_id == Account.id)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), Account.disabled.is_(False))
+        .where(ApiToken.token_hash == hash_secret(token), ApiToken.revoked_at.is_(None), Account.disabled.is_(False))
     ).scalar_one_or_none()
 
 
@@ -104,7 +106,7 @@ def account_for_token(session: Session, token: str) -> Account | None:
     row = session.execute(
         select(Account)
         .join(ApiToken, ApiToken.account_id == Account.id)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), Account.disabled.is_(False))
+        .where(ApiToken.token_hash == hash_secret(token), ApiToken.revoked_at.is_(None), Account.disabled.is_(False))
     ).scalar_one_or_none()
     return row
 

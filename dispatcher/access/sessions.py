@@ -8,7 +8,6 @@ started within the absolute timeout. `last_seen_at` is written at most once per 
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ForeignKey, String, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from dispatcher.access.accounts import Account
+from dispatcher.access.accounts import Account, hash_secret
 from dispatcher.store.base import Base
 from dispatcher.store.columns import UTCDateTime
 
@@ -51,11 +50,6 @@ class Timeouts:
         return ended_at is None and now - last_seen_at <= self.idle and now - created_at <= self.absolute
 
 
-def hash_id(session_id: str) -> str:
-    """The stored form of a session id (SHA-256, hex)."""
-    return hashlib.sha256(session_id.encode()).hexdigest()
-
-
 def start(session: Session, account: Account, *, now: datetime) -> str:
     """A new session for `account`; returns the random id for the cookie (only its hash is stored)."""
     session.execute(
@@ -63,7 +57,9 @@ def start(session: Session, account: Account, *, now: datetime) -> str:
     )
     session_id = secrets.token_urlsafe(ID_BYTES)
     session.add(
-        WebSession(id_hash=hash_id(session_id), account_id=account.id, created_at=now, last_seen_at=now, ended_at=None)
+        WebSession(
+            id_hash=hash_secret(session_id), account_id=account.id, created_at=now, last_seen_at=now, ended_at=None
+        )
     )
     return session_id
 
@@ -71,7 +67,7 @@ def start(session: Session, account: Account, *, now: datetime) -> str:
 def resume(session: Session, session_id: str, *, timeouts: Timeouts, now: datetime) -> Account | None:
     """The enabled account behind a live session (marking it seen), or None when the session is unknown, ended,
     timed out or its account disabled."""
-    row = session.get(WebSession, hash_id(session_id))
+    row = session.get(WebSession, hash_secret(session_id))
     if row is None or not timeouts.alive(row.created_at, row.last_seen_at, row.ended_at, now):
         return None
     account = session.get(Account, row.account_id)
@@ -84,7 +80,7 @@ def resume(session: Session, session_id: str, *, timeouts: Timeouts, now: dateti
 
 def end(session: Session, session_id: str, *, reason: str, now: datetime) -> str | None:
     """End one session (sign-out); returns its account id, or None when it was unknown or already ended."""
-    row = session.get(WebSession, hash_id(session_id))
+    row = session.get(WebSession, hash_secret(session_id))
     if row is None or row.ended_at is not None:
         return None
     row.ended_at, row.end_reason = now, reason

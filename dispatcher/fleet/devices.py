@@ -10,7 +10,6 @@ Pure SQLAlchemy: no Flask. The caller commits.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +18,7 @@ from sqlalchemy import ForeignKey, String, bindparam, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from dispatcher.access import audit
-from dispatcher.access.accounts import ApiToken, live_token
+from dispatcher.access.accounts import ApiToken, hash_secret, live_token
 from dispatcher.access.roster import grant_token
 from dispatcher.errors import Conflict, Invalid, NotFound
 from dispatcher.fleet.officers import Officer
@@ -64,11 +63,6 @@ class Enrolled:
     officer: Officer
 
 
-def hash_identifier(identifier: str) -> str:
-    """The stored form of a device identifier (SHA-256, hex)."""
-    return hashlib.sha256(identifier.encode()).hexdigest()
-
-
 def tracker_setup(base_url: str, identifier: str) -> dict[str, str]:
     """What to enter in the tracker apps: Traccar Client's server URL and identifier, OsmAnd's tracking URL."""
     base = base_url.rstrip("/")
@@ -100,7 +94,7 @@ def issue(
     device = Device(
         id="dv-" + secrets.token_hex(5),
         officer_id=officer.id,
-        secret_hash=hash_identifier(identifier),
+        secret_hash=hash_secret(identifier),
         label=label,
         created_at=now,
     )

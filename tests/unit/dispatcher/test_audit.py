@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
 
 from dispatcher.access import audit, audit_keys
 from dispatcher.access.audit import (
@@ -28,22 +27,8 @@ from dispatcher.access.audit_verify import VerifyResult, verify
 from dispatcher.cases.incident import Incident
 from dispatcher.cases.lifecycle import Status
 from dispatcher.cases.uow import UnitOfWork
-from dispatcher.store.base import Base
 
 T0 = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine():
-    engine = sa.create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sessions(engine):
-    return sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
 def add(sessions, n: int, *, actor: str = "zhang", start: int = 0) -> list[int]:

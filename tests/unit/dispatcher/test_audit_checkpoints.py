@@ -9,28 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import sessionmaker
 
 from dispatcher.access import audit, audit_checkpoints, audit_keys
 from dispatcher.access.audit import AuditRecord, append
 from dispatcher.access.audit_verify import VerifyResult, verify
 from dispatcher.settings import Settings
-from dispatcher.store.base import Base
 
 T0 = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine():
-    engine = sa.create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sessions(engine):
-    return sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
 @pytest.fixture
