@@ -1,0 +1,18 @@
+"""Placeholder for issue 10 (notifications); filled in by its owner.
+
+Revision ID: 0011
+Revises: 0010
+"""
+
+revision = '0011'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
