@@ -4,7 +4,8 @@
   the origin of `settings.public_url`); other origins are refused before anything else happens.
 - `connect` needs a valid session (or bearer token): Flask-SocketIO runs handlers in a request context
   with the connection's cookies, so `current_principal()` works; without one the connection is refused.
-  The client joins exactly `dispatcher.cases.scope.rooms(principal)`, computed on the server, never "all".
+  The client joins exactly `dispatcher.cases.scope.rooms(principal)`, computed on the server, never "all"
+  (with `auth={"rooms": "user"}`, as the notification bell connects, only the user's own room of those).
 - `join` of any other room is refused (an error ack); `resync` replays only the events of the caller's scope,
   and an `after_seq` that is not an integer from 0 to 2^63-1 gets an error ack.
 - A watcher (one background task per server, running while sockets are connected) re-reads the credentials
@@ -29,6 +30,7 @@ from dashboard.runtime import current_runtime, runtime_of
 from dispatcher.access import sessions as web_sessions
 from dispatcher.access.accounts import Account, ApiToken
 from dispatcher.cases.scope import can_see_event, rooms
+from dispatcher.notify import user_room
 from dispatcher.settings import Settings
 from dispatcher.store import outbox
 from workers import keys
@@ -126,6 +128,8 @@ def _connect(auth=None):
     if principal is None or credential is None:
         raise ConnectionRefusedError("unauthorized")
     allowed = rooms(principal)
+    if isinstance(auth, dict) and auth.get("rooms") == "user":  # the bell's socket: only the user's own room
+        allowed = [room for room in allowed if room == user_room(principal.username)]
     for room in allowed:
         join_room(room)
     registry = _registry()

@@ -17,9 +17,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.access.accounts import hash_secret
+from dispatcher.cases.commands import ActionRequest
+from dispatcher.cases.lifecycle import Action
 from dispatcher.cases.uow import UnitOfWork
 from dispatcher.city.loader import City, load_city
 from dispatcher.fleet.devices import Enrolled, enrolled
+from dispatcher.handling.workflow import Policy, perform
 from dispatcher.settings import Settings
 from dispatcher.store.db import make_engine, make_sessions
 from dispatcher.store.gridstore import current_version, load_index
@@ -98,6 +101,22 @@ class Runtime:
             yield uow, now
             uow.commit(now)
         self.after_commit()
+
+    def act(self, uow: UnitOfWork, incident_id: str, action: Action, req: ActionRequest, *, principal, now: datetime):
+        """One lifecycle action for a signed-in person, through the workflow of the whole loop
+        (dispatcher/handling/workflow.py): role, scope, evidence, approvals, notifications."""
+        policy = Policy(spot_check_rate=self.settings.spot_check_rate)
+        return perform(
+            uow,
+            self.city,
+            incident_id,
+            action,
+            req,
+            actor=principal.username,
+            now=now,
+            principal=principal,
+            policy=policy,
+        )
 
     def after_commit(self) -> None:
         """Ask the worker to relay the new outbox rows; if Redis is away the periodic sweep catches up."""

@@ -3,29 +3,36 @@
 from dispatcher.access.accounts import Account, ApiToken
 from dispatcher.access.audit import AuditRecord
 from dispatcher.access.sessions import WebSession
-from dispatcher.cases.incident import Incident, TimelineEntry
+from dispatcher.cases.incident import CasePartner, Incident, TimelineEntry
 from dispatcher.fleet.devices import Device
 from dispatcher.fleet.officers import Officer, OfficerPosition
+from dispatcher.handling.approvals import Approval
+from dispatcher.handling.ledger import LedgerEntry
 from dispatcher.intake.machine import MachineDetection, MachineSource
 from dispatcher.intake.media import Media
+from dispatcher.notify.model import Notification
 from dispatcher.store.base import Base
 from dispatcher.store.gridstore import GridImport, GridRow
 from dispatcher.store.idempotency import IdempotencyRecord
 from dispatcher.store.outbox import OutboxEvent
 
 __all__ = [
+    "Approval",
     "Account",
     "ApiToken",
     "AuditRecord",
     "Base",
+    "CasePartner",
     "Device",
     "GridImport",
     "GridRow",
     "IdempotencyRecord",
     "Incident",
+    "LedgerEntry",
     "MachineDetection",
     "MachineSource",
     "Media",
+    "Notification",
     "Officer",
     "OfficerPosition",
     "OutboxEvent",

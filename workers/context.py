@@ -10,9 +10,11 @@ from rq import Queue
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.access.audit import install_audit_key
+from dispatcher.city.loader import City, load_city
 from dispatcher.settings import get_settings
 from dispatcher.store import cipher
 from dispatcher.store.db import make_engine, make_sessions
+from dispatcher.store.gridstore import load_index
 from workers.push import Pusher
 from workers.redis_server import connect
 
@@ -40,3 +42,11 @@ def worker_context() -> WorkerContext:
         queue=Queue(settings.queue_name, connection=conn),
         pusher=Pusher(settings.redis_url),
     )
+
+
+@lru_cache(maxsize=1)
+def worker_city() -> City:
+    """The city's rules for the jobs that act on cases (timers), with the stored grids."""
+    with worker_context().sessions() as session:
+        grids = load_index(session)
+    return load_city(get_settings().data_dir, grids)

@@ -5,16 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-
 from dispatcher.cases import rooms
-from dispatcher.cases.incident import Incident
-from dispatcher.cases.lifecycle import OPEN_STATUSES, Status
 from dispatcher.cases.uow import UnitOfWork
 from dispatcher.fleet.officers import purge_history
 from dispatcher.settings import get_settings
 from dispatcher.store.outbox import pending
-from workers import keys
+from workers import keys, timers
 from workers.context import worker_context
 
 log = logging.getLogger(__name__)
@@ -29,44 +25,17 @@ def relay_outbox(limit: int = RELAY_BATCH) -> int:
     with UnitOfWork(ctx.sessions) as uow:
         events = pending(uow.session, limit)
         now = datetime.now(UTC)
+        messages = []
         for event in events:
-            ctx.pusher.push(event.as_message(), [*(event.scope or []), rooms.ALL])
+            messages.append(event.as_message())
+            ctx.pusher.push(messages[-1], [*(event.scope or []), rooms.ALL])
             event.published_at = now
             published += 1
         uow.commit(now)
+    timers.schedule(ctx.queue, messages)
     if published == limit:  # more waiting: keep going without waiting for the next tick
         request_relay(ctx.queue, ctx.redis)
     return published
-
-
-def flag_overdue(limit: int = 1000, now: datetime | None = None) -> int:
-    """Record a timeline row and an event for every open incident whose stage deadline has passed (once each)."""
-    ctx = worker_context()
-    now = now or datetime.now(UTC)
-    flagged = 0
-    with UnitOfWork(ctx.sessions) as uow:
-        query = (
-            select(Incident)
-            .where(Incident.status.in_([str(s) for s in OPEN_STATUSES - {Status.SUSPENDED}]))
-            .where(Incident.stage_deadline < now, Incident.overdue_flagged_at.is_(None))
-            .order_by(Incident.stage_deadline)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        for incident in uow.session.scalars(query):
-            incident.overdue_flagged_at = now
-            incident.record(
-                action="overdue",
-                actor="system",
-                now=now,
-                to=incident.state,
-                note=f"stage '{incident.stage}' passed its deadline {incident.stage_deadline.isoformat()}",
-            )
-            flagged += 1
-        uow.commit(now)
-    if flagged:
-        request_relay(ctx.queue, ctx.redis)
-    return flagged
 
 
 def purge_positions(now: datetime | None = None) -> int:

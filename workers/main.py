@@ -10,13 +10,16 @@ from rq import Queue, SimpleWorker
 from dispatcher.settings import Settings
 from workers import keys
 from workers.context import worker_context
-from workers.jobs import flag_overdue, purge_positions, request_relay
+from workers.jobs import purge_positions, request_relay
 from workers.positions import PositionStore, flush_positions
 from workers.redis_server import connect
+from workers.sms import SMS_LOCK, deliver_sms
+from workers.timers import sweep_timers
 
 log = logging.getLogger(__name__)
 OVERDUE_EVERY_S = 30.0
 PURGE_EVERY_S = 3600
+SMS_EVERY_S = 15  # pending SMS go out within this; a failed one is retried every period, 5 attempts in all
 
 
 def run(settings: Settings, *, burst: bool = False) -> None:
@@ -34,7 +37,7 @@ def run(settings: Settings, *, burst: bool = False) -> None:
             target=_flush_positions, args=(settings.position_flush_s, stop), daemon=True, name="gridcommand-positions"
         ).start()
     try:
-        SimpleWorker([queue], connection=conn).work(burst=burst, logging_level="WARNING")
+        SimpleWorker([queue], connection=conn).work(burst=burst, logging_level="WARNING", with_scheduler=not burst)
     finally:
         stop.set()
 
@@ -51,16 +54,18 @@ def _flush_positions(interval: float, stop: threading.Event) -> None:
 
 
 def _tick(queue: Queue, conn, interval: float, stop: threading.Event) -> None:
-    """Every `interval`: a relay run (the sweep behind every lost push); every 30 s: the overdue sweep."""
+    """Every `interval`: a relay run (the sweep behind every lost push); every 30 s: the deadline sweep."""
     since_overdue = OVERDUE_EVERY_S
     while not stop.wait(interval):
         try:
             request_relay(queue, conn)
             since_overdue += interval
             if since_overdue >= OVERDUE_EVERY_S and conn.set(keys.OVERDUE_LOCK, "1", nx=True, ex=int(OVERDUE_EVERY_S)):
-                queue.enqueue(flag_overdue, job_timeout=300, result_ttl=0)
+                queue.enqueue(sweep_timers, job_timeout=300, result_ttl=0)
                 since_overdue = 0.0
             if conn.set(keys.PURGE_LOCK, "1", nx=True, ex=PURGE_EVERY_S):
                 queue.enqueue(purge_positions, job_timeout=600, result_ttl=0)
+            if conn.set(SMS_LOCK, "1", nx=True, ex=SMS_EVERY_S):
+                queue.enqueue(deliver_sms, job_timeout=300, result_ttl=0)
         except Exception:  # Redis away: try again next tick
             log.warning("ticker could not reach Redis; retrying", exc_info=True)

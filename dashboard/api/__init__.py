@@ -58,7 +58,7 @@ class ErrorResponse(BaseModel):
 
 
 PUBLIC_ENDPOINTS = {"api.openapi", "api.api_login", "api.api_logout"}
-MULTIPART_ENDPOINTS = {"api.create_report"}  # multipart/form-data bodies (dashboard/api/reports.py)
+MULTIPART_ENDPOINTS = {"api.create_report", "api.add_media"}  # multipart bodies (dashboard/api/reports.py, evidence.py)
 
 
 @api.before_request
@@ -183,7 +183,9 @@ def init_api(app: Flask) -> None:
         health,
         incidents,
         intake,
+        ledger,
         machine,
+        notifications,
         officers,
         osmand,
         reports,

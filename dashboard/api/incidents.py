@@ -18,7 +18,7 @@ from dispatcher.access.accounts import Principal, check_report
 from dispatcher.access.privacy import present_reporter
 from dispatcher.access.roles import intake_channel, may_see_phones
 from dispatcher.cases import queries
-from dispatcher.cases.actions import get_incident, perform_action
+from dispatcher.cases.actions import get_incident
 from dispatcher.cases.clocks import is_overdue, light
 from dispatcher.cases.commands import ActionRequest
 from dispatcher.cases.incident import Channel, Incident
@@ -207,9 +207,7 @@ def act(incident_id: str, action: str, json: ActionRequest):
     principal = require_principal()
     rt = current_runtime()
     with rt.working_for(principal, request.remote_addr) as (uow, now):
-        incident = perform_action(
-            uow, rt.city, incident_id, chosen, json, actor=principal.username, now=now, principal=principal
-        )
+        incident = rt.act(uow, incident_id, chosen, json, principal=principal, now=now)
     return jsonify(present(incident, now))  # after the commit: the version is the new one
 
 

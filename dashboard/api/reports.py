@@ -3,18 +3,17 @@
 POST /reports takes multipart/form-data: a `report` part (JSON: the fields of POST /incidents plus a
 client-generated `client_id`, and for 自行处置 `self_handled: true` with `result`) and file parts `photo`,
 `voice`, `video`, `before`, `after` (each may repeat). Every file is sniffed, hashed and staged before the
-transaction; the incident, its media rows, timeline, outbox and audit commit together, and only then are
-the files published under their final names. See dispatcher/intake/media.py for the storage rules and
-dashboard/api/evidence.py for listing and downloading. The report's channel comes from the sender's role
-(dispatcher.access.roles.INTAKE_CHANNELS): a grid worker reports as `grid_worker`, never as `open311`.
+transaction (dashboard/api/uploads.py, shared with evidence added at later steps); the incident, its media
+rows, timeline, outbox and audit commit together, and only then are the files published under their final
+names. See dispatcher/intake/media.py for the storage rules and dashboard/api/evidence.py for listing and
+downloading. The report's channel comes from the sender's role (dispatcher.access.roles.INTAKE_CHANNELS): a
+grid worker reports as `grid_worker`, never as `open311`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from flask import jsonify, request
@@ -24,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dashboard.api import ErrorResponse, _nul_in, api, error, spec
 from dashboard.api.incidents import present, with_channel
+from dashboard.api.uploads import check_files, media_row, staged
 from dashboard.auth import require_principal
 from dashboard.runtime import current_runtime
 from dashboard.strict_json import strict_loads
@@ -33,18 +33,7 @@ from dispatcher.cases.incident import Channel
 from dispatcher.cases.uow import UnitOfWork
 from dispatcher.errors import Forbidden, Invalid
 from dispatcher.intake.commands import CreateIncident
-from dispatcher.intake.exif import exif_facts
-from dispatcher.intake.media import (
-    IMAGES,
-    FileType,
-    Kind,
-    Media,
-    MediaStore,
-    MediaTooLarge,
-    identify,
-    new_media_id,
-    storage_name,
-)
+from dispatcher.intake.media import Kind, MediaStore
 from dispatcher.intake.reports import create_incident, self_handle
 from dispatcher.store import idempotency
 
@@ -52,8 +41,6 @@ log = logging.getLogger(__name__)
 TAG = "reports"
 REPORT_PART = "report"
 MAX_REPORT_JSON = 64 * 1024
-MAX_FILES = 20
-CHUNK = 1 << 20
 
 
 class ReportIn(CreateIncident):
@@ -97,22 +84,6 @@ class ReportOut(BaseModel):
     media: list[MediaOut]
 
 
-@dataclass
-class Upload:
-    """One file part, checked and hashed, waiting to be staged."""
-
-    part: str
-    kind: Kind
-    filename: str | None
-    declared: str | None
-    stream: Any
-    size: int
-    sha256: str
-    type: FileType
-    media_id: str
-    name: str  # relative storage name
-
-
 @api.post("/reports")
 @spec.validate(
     resp=Response(
@@ -152,7 +123,7 @@ def create_report():
         raise Forbidden(
             f"role '{principal.role}' may not self-handle reports; only a grid worker may (user {principal.username})"
         )
-    uploads = _uploads(settings.max_media_bytes)
+    uploads = check_files(request.files.items(multi=True), settings.max_media_bytes, skip=(REPORT_PART,))
     if report.self_handled:
         kinds = {u.kind for u in uploads}
         for needed in (Kind.BEFORE, Kind.AFTER):
@@ -165,12 +136,8 @@ def create_report():
         if seen := idempotency.replay(uow.session, key, digest):
             return _replayed(seen.response)
     store = MediaStore(settings.media_dir)
-    staged: list[Upload] = []
     try:
-        for upload in uploads:
-            store.stage(upload.name, upload.stream)
-            staged.append(upload)
-        with UnitOfWork(rt.sessions) as uow:
+        with staged(store, uploads), UnitOfWork(rt.sessions) as uow:
             uow.actor_role, uow.ip = str(principal.role), request.remote_addr
             if report.self_handled:
                 incident = self_handle(
@@ -185,23 +152,14 @@ def create_report():
             else:
                 incident = create_incident(uow, rt.city, report.incident(), actor=principal.username, now=now)
             uow.session.flush()
-            rows = [_media_row(u, incident.id, principal.username, now, settings.timezone) for u in uploads]
+            rows = [media_row(u, incident.id, principal.username, now, settings.timezone, "intake") for u in uploads]
             uow.session.add_all(rows)
             uow.session.flush()
             body = {**present(incident, now), "client_id": str(report.client_id), "media": [m.as_dict() for m in rows]}
             idempotency.remember(uow.session, key, digest, 201, body, now)
             uow.commit(now)
-    except IntegrityError:
-        _discard(store, staged)
+    except IntegrityError:  # staged files were discarded
         return _replay_after_race(key, digest)
-    except BaseException:
-        _discard(store, staged)
-        raise
-    for upload in staged:
-        try:
-            store.publish(upload.name)
-        except OSError:  # committed: the staged file stays and is published on its first download
-            log.exception("could not publish evidence file %s; it stays staged", upload.media_id)
     rt.after_commit()
     return jsonify(body), 201
 
@@ -234,82 +192,6 @@ def _invalid(exc: ValidationError):
     ]
     message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
     return error(422, "validation_error", message, problems[0]["field"] if problems else REPORT_PART, problems)
-
-
-def _uploads(max_bytes: int) -> list[Upload]:
-    """Every file part: size-limited (413), hashed, sniffed against its part and declared type (415)."""
-    uploads = []
-    for part, storage in request.files.items(multi=True):
-        if part == REPORT_PART:
-            continue
-        try:
-            kind = Kind(part)
-        except ValueError:
-            raise Invalid(
-                f"unknown file part '{part}'; known: {', '.join(k.value for k in Kind)}", field=part
-            ) from None
-        if len(uploads) >= MAX_FILES:
-            raise Invalid(f"at most {MAX_FILES} files per report", field=part)
-        label = f"part '{part}'" + (f" ({storage.filename})" if storage.filename else "")
-        digest, size, stream = hashlib.sha256(), 0, storage.stream
-        stream.seek(0)
-        while block := stream.read(CHUNK):
-            size += len(block)
-            if size > max_bytes:
-                raise MediaTooLarge(f"file {label} is larger than the limit of {max_bytes} bytes", field=part)
-            digest.update(block)
-        if size == 0:
-            raise Invalid(f"file {label} is empty", field=part)
-        found = identify(kind, stream, storage.content_type, part=part, filename=storage.filename)
-        sha = digest.hexdigest()
-        media_id = new_media_id()
-        uploads.append(
-            Upload(
-                part,
-                kind,
-                storage.filename,
-                storage.content_type,
-                stream,
-                size,
-                sha,
-                found,
-                media_id,
-                storage_name(sha, media_id, found.ext),
-            )
-        )
-    return uploads
-
-
-def _media_row(upload: Upload, incident_id: str, actor: str, now, local_tz: str) -> Media:
-    facts = None
-    if upload.type in IMAGES.values():
-        upload.stream.seek(0)
-        facts = exif_facts(upload.stream, local_tz=local_tz)
-        upload.stream.seek(0)
-    return Media(
-        id=upload.media_id,
-        incident_id=incident_id,
-        kind=str(upload.kind),
-        content_type=upload.type.mime,
-        declared_type=(upload.declared or None) and upload.declared[:128],
-        original_name=(upload.filename or None) and upload.filename[:255],
-        size=upload.size,
-        sha256=upload.sha256,
-        path=upload.name,
-        exif_taken_at=facts.taken_at if facts else None,
-        exif_lon=facts.lon if facts else None,
-        exif_lat=facts.lat if facts else None,
-        uploaded_by=actor,
-        created_at=now,
-    )
-
-
-def _discard(store: MediaStore, staged: list[Upload]) -> None:
-    for upload in staged:
-        try:
-            store.discard(upload.name)
-        except OSError:
-            log.exception("could not remove staged evidence file %s", upload.media_id)
 
 
 def _replayed(body: dict):

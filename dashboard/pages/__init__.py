@@ -13,7 +13,7 @@ import dash
 from dash import Input, Output, State, dcc, html, no_update
 from flask import Flask
 
-from dashboard.pages import command, devices, hotline, triage, wall
+from dashboard.pages import bell, command, devices, hotline, triage, wall
 from dashboard.pages.i18n import DEFAULT_LANG, lang_of
 from dashboard.pages.login import init_login
 from dashboard.realtime import init_realtime
@@ -47,6 +47,7 @@ def mount_dash(server: Flask, settings: Settings) -> dash.Dash:
         ]
     )
     _register(app)
+    bell.register(app)
     for module in dict.fromkeys(PAGES.values()):
         if hasattr(module, "register"):
             module.register(app)

@@ -11,6 +11,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard.auth import current_principal
+from dashboard.pages.bell import bell
 from dashboard.pages.i18n import client_strings, lang_of, role_label, status_label, t
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Account, Principal
@@ -42,12 +43,13 @@ def display_name(principal: Principal) -> str:
 
 
 def user_box(lang: str) -> html.Div:
-    """Who is signed in (name and role) and a sign-out button (a real form POST to /logout)."""
+    """The notification bell, who is signed in (name and role) and a sign-out button (a real form POST to /logout)."""
     principal = current_principal()
     if principal is None:
         return html.Div()
     return html.Div(
         [
+            bell(lang),
             html.Span(display_name(principal), className="gc-user-name"),
             html.Span(
                 role_label(str(principal.role), lang),

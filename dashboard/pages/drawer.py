@@ -9,11 +9,12 @@ import dash
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from flask import request
 
+from dashboard.pages import drawer_media
 from dashboard.pages.components import ago, light_dot, local_time, status_badge, viewer
 from dashboard.pages.i18n import action_label, stage_label, t
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
-from dispatcher.cases.actions import get_incident, perform_action
+from dispatcher.cases.actions import get_incident
 from dispatcher.cases.commands import ActionRequest
 from dispatcher.cases.incident import Incident
 from dispatcher.cases.lifecycle import Action
@@ -85,9 +86,7 @@ def perform(
     with rt.working_for(principal, request.remote_addr) as (uow, now):
         current = get_incident(uow, incident_id, principal=principal)
         req = action_request(action, text, department, assignee, current.stage_deadline, public_note)
-        incident = perform_action(
-            uow, rt.city, incident_id, action, req, actor=principal.username, now=now, principal=principal
-        )
+        incident = rt.act(uow, incident_id, action, req, principal=principal, now=now)
     return incident.status
 
 
@@ -187,6 +186,7 @@ def details(view: dict, timeline: list[dict], lang: str) -> list:
         html.P(view["description"], className="gc-d-desc"),
         clock,
         html.Div(facts, className="gc-facts"),
+        *drawer_media.media_section(view["id"], lang),
         html.Div(t("timeline", lang), className="gc-sec"),
         html.Ol(steps, className="gc-timeline"),
     ]
@@ -279,6 +279,7 @@ def actions(view: dict, lang: str) -> list:
 
 def register(app: dash.Dash) -> None:
     """The drawer's callbacks: render on selection or change; perform an action."""
+    drawer_media.register(app)
 
     @app.callback(
         Output("cc-drawer-body", "children"),

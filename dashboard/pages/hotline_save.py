@@ -16,7 +16,7 @@ from dashboard.pages.i18n import DEFAULT_LANG, t
 from dashboard.pages.intake_widgets import forbidden
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal, check_report
-from dispatcher.cases.actions import get_incident, perform_action
+from dispatcher.cases.actions import get_incident
 from dispatcher.cases.commands import ActionRequest
 from dispatcher.cases.lifecycle import Action
 from dispatcher.errors import EngineError
@@ -65,9 +65,7 @@ def save_call(principal: Principal, cmd: CreateIncident, merge_into: str | None)
         uow.session.flush()
         if parent is not None:
             merge = ActionRequest(parent_id=parent.id)
-            perform_action(
-                uow, rt.city, incident.id, Action.MERGE, merge, actor=principal.username, now=now, principal=principal
-            )
+            rt.act(uow, incident.id, Action.MERGE, merge, principal=principal, now=now)
     return incident.id, (parent.id if parent is not None else None)
 
 

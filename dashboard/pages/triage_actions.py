@@ -15,7 +15,7 @@ from dashboard.pages.intake_widgets import forbidden, stored_point
 from dashboard.pages.triage_views import allowed, find_item
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
-from dispatcher.cases.actions import get_incident, perform_action
+from dispatcher.cases.actions import get_incident
 from dispatcher.cases.commands import ActionRequest
 from dispatcher.cases.lifecycle import Action
 from dispatcher.cases.uow import UnitOfWork
@@ -89,9 +89,7 @@ def run(principal: Principal, incident_id: str, action: Action, req: ActionReque
     """Perform the action as the signed-in user (one unit of work, then the relay); the new status."""
     rt = current_runtime()
     with rt.working_for(principal, request.remote_addr) as (uow, now):
-        incident = perform_action(
-            uow, rt.city, incident_id, action, req, actor=principal.username, now=now, principal=principal
-        )
+        incident = rt.act(uow, incident_id, action, req, principal=principal, now=now)
     return incident.status
 
 

@@ -11,19 +11,22 @@ import shapely
 from sqlalchemy.orm import Session, object_session
 
 from dispatcher.access.accounts import Principal
+from dispatcher.cases import after_dispatch as after
 from dispatcher.cases import merging
-from dispatcher.cases.clocks import stage_limit, start_stage
+from dispatcher.cases.after_dispatch import require as _require
+from dispatcher.cases.clocks import rearm, stage_limit, start_stage, start_total
 from dispatcher.cases.commands import ActionRequest
 from dispatcher.cases.incident import Incident
 from dispatcher.cases.lifecycle import Action, Status, next_status
 from dispatcher.cases.scope import can_see, check_action
 from dispatcher.cases.uow import UnitOfWork
-from dispatcher.city.catalogue import Stage
+from dispatcher.city.catalogue import DepartmentKind, Stage
 from dispatcher.city.loader import City
 from dispatcher.city.routing import RoutingDecision, TriageReason
 from dispatcher.errors import ConcurrentUpdate, Invalid, NotFound
 
 MANUAL_LEVEL = "district"  # a case routed by hand belongs to the district command center
+DOWN_DISPATCH_LEVELS = frozenset({"district", "city", "leadership"})  # 区下派: from these levels to a street
 
 T = TypeVar("T")
 
@@ -54,6 +57,7 @@ def perform_action(
     next_status(incident.id, incident.state, action)  # fail fast before any effect
     note = EFFECTS[action](city, incident, req, actor, now)
     incident.transition(action, actor=actor, now=now, note=note, data=action_data(req))
+    rearm(city, incident)
     return incident
 
 
@@ -99,12 +103,6 @@ def _known(lookup: Callable[[str], T], code: str, field: str) -> T:
         raise Invalid(str(exc.args[0]) if exc.args else f"unknown {field} {code!r}", field=field) from None
 
 
-def _require(value: T | None, name: str, action: Action) -> T:
-    if value is None:
-        raise Invalid(f"action '{action}' needs '{name}'", field=name)
-    return value
-
-
 def _file(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
     """立案: apply corrections from triage, re-route, and start the dispatch clock."""
     if req.category_code is not None:
@@ -121,6 +119,7 @@ def _file(city: City, incident: Incident, req: ActionRequest, actor: str, now: d
     if incident.category_code is None:
         raise Invalid(f"incident {incident.id} has no category; give category_code", field="category_code")
     start_stage(city, incident, Stage.DISPATCH, now)
+    start_total(city, incident, now)
     return req.note
 
 
@@ -134,17 +133,29 @@ def _assign_by_hand(city: City, incident: Incident, department: str, actor: str)
 
 
 def _dispatch(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
-    """派遣: send to a department (default: the routed one); the handling clock starts at the first dispatch."""
+    """派遣: send to a department (default: the routed one, or the owner an escalation handed it to), with partner
+    departments for a joint case; the handling clock starts at the first dispatch and again when a returned case
+    goes to another department (审定改派). Sending a district case to a street office is 区下派."""
     department = req.department or incident.department_code
     if department is None:
         raise Invalid(f"incident {incident.id} has no routed department; give 'department'", field="department")
-    _known(city.catalogue.department, department, "department")
+    target = _known(city.catalogue.department, department, "department")
+    redispatch = incident.state is Status.RETURNED
+    if redispatch and department == incident.department_code:
+        raise Invalid(
+            f"incident {incident.id} was returned by {department}: re-dispatch it to another department, or uphold",
+            field="department",
+        )
     if department != incident.department_code:
         incident.routing_rule = f"manual:{actor}"
         incident.routing_reason = f"dispatched by {actor} to {department} (routed: {incident.department_code})"
+        incident.partners.clear()
+    if target.kind is DepartmentKind.STREET_OFFICE and incident.level in DOWN_DISPATCH_LEVELS:
+        incident.level, incident.down_dispatch_street = "street", target.region
     incident.department_code = department
     incident.assignee = req.assignee
-    if incident.stage != Stage.HANDLE:
+    after.add_partners(city, incident, req.partners, now)
+    if incident.stage != Stage.HANDLE or redispatch:
         start_stage(city, incident, Stage.HANDLE, now)
     return req.note
 
@@ -164,22 +175,26 @@ def _transfer(city: City, incident: Incident, req: ActionRequest, actor: str, no
 
 
 def _return(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
-    """回退: back to the dispatcher with a reason; the clock keeps running and the return is counted."""
+    """退单: back to the command center with a reason code and a reason; the clock keeps running, it is counted."""
+    code = _require(req.reason_code, "reason_code", Action.RETURN)
+    _known(city.rules.return_reason, code, "reason_code")
     incident.return_count += 1
     incident.assignee = None
     return _require(req.reason, "reason", Action.RETURN)
 
 
 def _escalate(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
-    """上报: one level up the escalation ladder."""
+    """上报: one level up the ladder, handing the case over to that level's owner, who must dispatch it in time."""
     if incident.level is None:
         raise Invalid(f"incident {incident.id} has no level yet; file it first", field="level")
     upper = city.router.next_level(incident.level)
     if upper is None:
         raise Invalid(f"incident {incident.id} is already at the top level '{incident.level}'", field="level")
-    incident.level = upper.code
+    reason = _require(req.reason, "reason", Action.ESCALATE)
+    after.hand_over(city, incident, upper.code)
     incident.escalation_count += 1
-    return _require(req.reason, "reason", Action.ESCALATE)
+    start_stage(city, incident, Stage.DISPATCH, now)
+    return reason
 
 
 def _suspend(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
@@ -193,6 +208,9 @@ def _resume(city: City, incident: Incident, req: ActionRequest, actor: str, now:
     limit = stage_limit(city, incident, Stage(incident.stage)) if incident.stage else None
     if incident.stage_deadline is not None and limit is not None and incident.suspended_at is not None:
         incident.stage_deadline = city.calendar.shift(incident.stage_deadline, incident.suspended_at, now, limit.unit)
+    total = stage_limit(city, incident, Stage.TOTAL)
+    if incident.total_deadline is not None and total is not None and incident.suspended_at is not None:
+        incident.total_deadline = city.calendar.shift(incident.total_deadline, incident.suspended_at, now, total.unit)
     incident.suspended_at = None
     return req.note
 
@@ -206,13 +224,21 @@ def _extend(city: City, incident: Incident, req: ActionRequest, actor: str, now:
             field="until",
         )
     incident.stage_deadline = until
+    if incident.total_deadline is not None and until > incident.total_deadline:
+        incident.total_deadline = until
     incident.overdue_flagged_at = None
+    incident.warned = 0
     return _require(req.reason, "reason", Action.EXTEND)
 
 
 def _handle(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
-    """反馈: the department reports what it did; verification starts."""
+    """反馈: the department reports what it did, once every partner's part is done; verification starts."""
     result = _require(req.result, "result", Action.HANDLE)
+    if waiting := after.open_parts(incident):
+        raise Invalid(
+            f"incident {incident.id}: partner departments {', '.join(waiting)} have not reported their part",
+            field="partners",
+        )
     start_stage(city, incident, Stage.VERIFY, now)
     return result
 
@@ -224,13 +250,19 @@ def _verify(city: City, incident: Incident, req: ActionRequest, actor: str, now:
 
 
 def _reject(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
-    """核查不通过: back to the department as rework, counted."""
+    """核查不通过 or an unsatisfied caller: back to the department as rework (返工), counted."""
     incident.rework_count += 1
+    incident.callback_outcome = None  # the next fix needs its own callback
     return _require(req.reason, "reason", Action.REJECT)
 
 
 def _close(city: City, incident: Incident, req: ActionRequest, actor: str, now: datetime) -> str | None:
-    """结案."""
+    """结案: verified, and called back where a callback is required."""
+    if incident.callback_required and incident.callback_outcome not in {"satisfied", "not_reached"}:
+        raise Invalid(
+            f"incident {incident.id} needs a callback record ({incident.callback_reason}) before it is closed",
+            field="callback",
+        )
     incident.closed_at = now
     start_stage(city, incident, None, now)
     return req.note
@@ -296,6 +328,15 @@ EFFECTS: dict[Action, Effect] = {
     Action.VOID: _void,
     Action.MERGE: _merge,
     Action.UNMERGE: _unmerge,
+    Action.REVOKE: after.revoke,
+    Action.UPHOLD: after.uphold,
+    Action.REQUEST_SUSPEND: after.request_suspend,
+    Action.REQUEST_EXTEND: after.request_extend,
+    Action.REFUSE: after.refuse,
+    Action.PART_DONE: after.part_done,
+    Action.ASSIGN_VERIFIER: after.assign_verifier,
+    Action.CALLBACK: after.callback,
+    Action.SUPERVISE: after.supervise,
 }
 
 

@@ -54,6 +54,19 @@ class ActionRequest(Command):
     parent_id: Annotated[str, Field(min_length=1, max_length=36)] | None = Field(
         default=None, description="merge: the open case this duplicate report is folded into"
     )
+    reason_code: Code | None = Field(default=None, description="return: the reason code (data/handling.yaml)")
+    media_ids: Annotated[list[Annotated[str, Field(min_length=1, max_length=36)]], Field(max_length=20)] = Field(
+        default_factory=list, description="return/handle/callback: files of this case that back the step"
+    )
+    partners: Annotated[list[Code], Field(max_length=10)] = Field(
+        default_factory=list, description="dispatch: partner departments of a joint case (会办/协办)"
+    )
+    verifier: Name | None = Field(default=None, description="assign_verifier/handle: the grid worker who verifies")
+    reached: bool | None = Field(default=None, description="callback: was the caller reached")
+    satisfied: bool | None = Field(default=None, description="callback: is the caller satisfied (when reached)")
+    request_id: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="suspend/extend/refuse: the pending request decided (default: the open one)"
+    )
     expected_version: Annotated[int, Field(ge=1)] | None = Field(
         default=None, description="reject the action if the incident changed since this version"
     )

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, reconstructor, relationship
 
 from dispatcher.cases.lifecycle import Action, Status, next_status
@@ -79,6 +79,30 @@ class TimelineEntry(Base):
         }
 
 
+class CasePartner(Base):
+    """A partner department of a joint case (会办/协办): its part must be done before the lead feeds back."""
+
+    __tablename__ = "case_partner"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"), index=True)
+    department_code: Mapped[str] = mapped_column(String(32), index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by: Mapped[str | None] = mapped_column(String(64))
+    result: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("incident_id", "department_code", name="uq_case_partner_department"),)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "department_code": self.department_code,
+            "done_at": self.done_at.isoformat() if self.done_at else None,
+            "done_by": self.done_by,
+            "result": self.result,
+        }
+
+
 class Incident(Base):
     """A reported problem (案卷) and where it stands: location, routing, status, clocks."""
 
@@ -128,12 +152,26 @@ class Incident(Base):
     rework_count: Mapped[int] = mapped_column(Integer, default=0)
     return_count: Mapped[int] = mapped_column(Integer, default=0)
     escalation_count: Mapped[int] = mapped_column(Integer, default=0)
+    # After dispatch (issue 10): the overall limit, verification, callback, supervision, timers' warnings
+    total_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 总时限, moved by approved pauses
+    verifier: Mapped[str | None] = mapped_column(String(64))  # the grid worker who verifies (核查)
+    callback_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    callback_reason: Mapped[str | None] = mapped_column(String(16))  # "caller" | "spot_check"
+    callback_outcome: Mapped[str | None] = mapped_column(String(16))  # satisfied | unsatisfied | not_reached
+    supervised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 督办
+    supervised_by: Mapped[str | None] = mapped_column(String(64))
+    warned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0, 1 yellow, 2 red (this stage)
+    timer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # when the timers next act
+    down_dispatch_street: Mapped[str | None] = mapped_column(String(32))  # 区下派: the street it was sent down to
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     timeline: Mapped[list[TimelineEntry]] = relationship(
         order_by=TimelineEntry.seq, cascade="all, delete-orphan", lazy="selectin"
+    )
+    partners: Mapped[list[CasePartner]] = relationship(
+        order_by=CasePartner.id, cascade="all, delete-orphan", lazy="selectin"
     )
 
     __mapper_args__ = {"version_id_col": version}
@@ -146,6 +184,8 @@ class Incident(Base):
         kwargs.setdefault("escalation_count", 0)
         kwargs.setdefault("merged_count", 0)
         kwargs.setdefault("urgency", 1)
+        kwargs.setdefault("callback_required", False)
+        kwargs.setdefault("warned", 0)
         super().__init__(**kwargs)
         self.events: list[DomainEvent] = []
 
@@ -231,6 +271,19 @@ class Incident(Base):
             "rework_count": self.rework_count,
             "return_count": self.return_count,
             "escalation_count": self.escalation_count,
+            "total_deadline": iso(self.total_deadline),
+            "verifier": self.verifier,
+            "callback": {
+                "required": bool(self.callback_required),
+                "reason": self.callback_reason,
+                "outcome": self.callback_outcome,
+            },
+            "supervised": None
+            if self.supervised_at is None
+            else {"at": iso(self.supervised_at), "by": self.supervised_by},
+            "partners": [p.as_dict() for p in self.partners],
+            "down_dispatch_street": self.down_dispatch_street,
+            "timer_due_at": iso(self.timer_due_at),
             "parent_id": self.parent_id,
             "merged_count": self.merged_count or 0,
             "created_at": iso(self.created_at),
@@ -243,4 +296,5 @@ class Incident(Base):
         rooms = [grid_room(c) for c in (self.grid_district, self.grid_street, self.grid_community, self.grid_unit) if c]
         if self.department_code:
             rooms.append(department_room(self.department_code))
+        rooms += [department_room(p.department_code) for p in self.partners]
         return rooms or [TRIAGE]

@@ -48,6 +48,15 @@ class Action(StrEnum):
     VOID = "void"
     MERGE = "merge"  # fold a duplicate report into an open case (parent_id)
     UNMERGE = "unmerge"  # split it off again, back to reported
+    REVOKE = "revoke"  # 撤销: take back a dispatch nobody has claimed
+    UPHOLD = "uphold"  # 审定维持: a return is refused, the case goes back to the same department, clock kept
+    REQUEST_SUSPEND = "request_suspend"  # 申请挂账: the handler asks; SUSPEND is the shift leader's approval
+    REQUEST_EXTEND = "request_extend"  # 申请延期: the handler asks; EXTEND is the shift leader's approval
+    REFUSE = "refuse"  # 不予批准: the shift leader refuses a pending request, with a reason
+    PART_DONE = "part_done"  # 协办反馈: a partner department's part of a joint case is done
+    ASSIGN_VERIFIER = "assign_verifier"  # 核查派遣: name the grid worker who verifies
+    CALLBACK = "callback"  # 回访: reached or not, satisfied or not (unsatisfied → REJECT → rework)
+    SUPERVISE = "supervise"  # 督办: a leader's flag on a case; the status does not change
 
 
 S, A = Status, Action
@@ -88,7 +97,23 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (S.TRIAGE, A.MERGE): S.MERGED,
     (S.FILED, A.MERGE): S.MERGED,
     (S.MERGED, A.UNMERGE): S.REPORTED,
+    # after dispatch (issue 10)
+    (S.DISPATCHED, A.REVOKE): S.FILED,
+    (S.RETURNED, A.UPHOLD): S.DISPATCHED,
+    (S.CLAIMED, A.REQUEST_SUSPEND): S.CLAIMED,
+    (S.CLAIMED, A.REQUEST_EXTEND): S.CLAIMED,
+    (S.CLAIMED, A.REFUSE): S.CLAIMED,
+    (S.DISPATCHED, A.PART_DONE): S.DISPATCHED,
+    (S.CLAIMED, A.PART_DONE): S.CLAIMED,
+    (S.REWORK, A.ESCALATE): S.ESCALATED,
+    (S.HANDLED, A.ASSIGN_VERIFIER): S.HANDLED,
+    (S.VERIFIED, A.CALLBACK): S.VERIFIED,
+    (S.VERIFIED, A.REJECT): S.REWORK,  # the caller is not satisfied: 返工
 }
+# 督办 may be flagged on any open case, by hand or by the timers; the status stays.
+TRANSITIONS.update(
+    {(status, A.SUPERVISE): status for status in frozenset(Status) - {S.CLOSED, S.ARCHIVED, S.VOIDED, S.MERGED}}
+)
 
 # Finished: out of every queue and clock. MERGED is finished (its parent carries the case) but not terminal.
 OPEN_STATUSES = frozenset(Status) - {S.CLOSED, S.ARCHIVED, S.VOIDED, S.MERGED}

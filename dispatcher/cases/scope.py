@@ -7,41 +7,37 @@ from sqlalchemy import ColumnElement, false, or_
 
 from dispatcher.access.accounts import Principal
 from dispatcher.access.roles import CASE_READERS, TRIAGE_ROLES, Role
-from dispatcher.cases.incident import Incident
+from dispatcher.cases.incident import CasePartner, Incident
 from dispatcher.cases.lifecycle import Action
 from dispatcher.cases.rooms import TRIAGE, department_room, grid_room
 from dispatcher.errors import Forbidden
+from dispatcher.notify import user_room
 
 R, A = Role, Action
 
 
 # Lifecycle actions per role (one table; the transition table still decides what the status allows).
+COMMAND_CENTER_ACTIONS = frozenset(
+    {A.TRIAGE, A.FILE, A.DISPATCH, A.ESCALATE, A.VERIFY, A.REJECT, A.MERGE, A.UNMERGE}
+    | {A.REVOKE, A.UPHOLD, A.ASSIGN_VERIFIER, A.CALLBACK}
+)
+HANDLER_ACTIONS = frozenset(
+    {A.CLAIM, A.TRANSFER, A.RETURN, A.HANDLE, A.RESUME, A.ESCALATE, A.REQUEST_SUSPEND, A.REQUEST_EXTEND}
+    | {A.PART_DONE, A.CLOSE, A.ARCHIVE}  # closing only where the closing path (data/handling.yaml) says so
+)
 ACTIONS: dict[Role, frozenset[Action]] = {
-    R.HOTLINE: frozenset(),
-    R.GRID_WORKER: frozenset({A.VERIFY, A.REJECT}),
-    R.DISPATCHER: frozenset({A.TRIAGE, A.FILE, A.DISPATCH, A.ESCALATE, A.VERIFY, A.REJECT, A.MERGE, A.UNMERGE}),
-    R.SHIFT_LEADER: frozenset(
-        {
-            A.TRIAGE,
-            A.FILE,
-            A.DISPATCH,
-            A.ESCALATE,
-            A.VERIFY,
-            A.REJECT,
-            A.SUSPEND,
-            A.RESUME,
-            A.EXTEND,
-            A.CLOSE,
-            A.ARCHIVE,
-            A.VOID,
-            A.MERGE,
-            A.UNMERGE,
-        }
+    R.HOTLINE: frozenset({A.CALLBACK}),
+    R.GRID_WORKER: frozenset({A.VERIFY, A.REJECT, A.ESCALATE}),
+    R.DISPATCHER: COMMAND_CENTER_ACTIONS,
+    # the shift leader approves (挂账/延期 are requests from the departments) and closes
+    R.SHIFT_LEADER: COMMAND_CENTER_ACTIONS
+    | {A.SUSPEND, A.RESUME, A.EXTEND, A.REFUSE, A.CLOSE, A.ARCHIVE, A.VOID, A.SUPERVISE},
+    R.DEPT_HANDLER: HANDLER_ACTIONS,
+    R.DEPT_HEAD: HANDLER_ACTIONS,
+    R.ENFORCEMENT: frozenset(
+        {A.CLAIM, A.RETURN, A.HANDLE, A.ESCALATE, A.REQUEST_SUSPEND, A.REQUEST_EXTEND, A.PART_DONE}
     ),
-    R.DEPT_HANDLER: frozenset({A.CLAIM, A.TRANSFER, A.RETURN, A.HANDLE, A.SUSPEND, A.RESUME}),
-    R.DEPT_HEAD: frozenset({A.CLAIM, A.TRANSFER, A.RETURN, A.HANDLE, A.SUSPEND, A.RESUME, A.EXTEND, A.ESCALATE}),
-    R.ENFORCEMENT: frozenset({A.CLAIM, A.RETURN, A.HANDLE}),
-    R.LEADER: frozenset(),
+    R.LEADER: frozenset({A.SUPERVISE}),
     R.ADMIN: frozenset(),
     R.AUDITOR: frozenset(),
 }
@@ -64,6 +60,7 @@ def scope_clause(principal: Principal) -> ColumnElement[bool]:
         )
     if principal.department_code:
         parts.append(Incident.department_code == principal.department_code)
+        parts.append(Incident.partners.any(CasePartner.department_code == principal.department_code))
     if principal.role in TRIAGE_ROLES:
         parts.append(Incident.grid_district.is_(None) & Incident.department_code.is_(None))
     if not parts:
@@ -81,7 +78,9 @@ def can_see(principal: Principal, incident: Incident) -> bool:
     """The same rule as `scope_clause`, for one loaded incident."""
     if principal.role not in CASE_READERS:
         return False
-    in_department = principal.department_code is not None and principal.department_code == incident.department_code
+    in_department = principal.department_code is not None and (
+        principal.department_code == incident.department_code or is_partner(principal, incident)
+    )
     path = (incident.grid_district, incident.grid_street, incident.grid_community, incident.grid_unit)
     unplaced = (
         all(code is None for code in path) and incident.department_code is None and principal.role in TRIAGE_ROLES
@@ -94,6 +93,14 @@ def can_see(principal: Principal, incident: Incident) -> bool:
 # region scope, a street an officer patrols) never lets a department-side account act on it.
 DEPARTMENT_ROLES = frozenset({R.DEPT_HANDLER, R.DEPT_HEAD, R.ENFORCEMENT})
 GRID_ROLES = frozenset({R.GRID_WORKER})
+CLAIM_EXCLUSIVE = frozenset({R.DEPT_HANDLER, R.ENFORCEMENT})  # a head may still act on (transfer) a colleague's case
+
+
+def is_partner(principal: Principal, incident: Incident) -> bool:
+    """The caller's department is a partner (会办/协办) of this joint case."""
+    return principal.department_code is not None and any(
+        p.department_code == principal.department_code for p in incident.partners
+    )
 
 
 def dispatched_to(principal: Principal, incident: Incident) -> bool:
@@ -111,6 +118,12 @@ def refusal(principal: Principal, action: Action, incident: Incident) -> str | N
         return f"role '{principal.role}' may not '{action}' incidents ({who})"
     if not can_see(principal, incident):
         return f"incident {incident.id} is outside the scope of {who}"
+    if action is A.PART_DONE:
+        if not is_partner(principal, incident):
+            return (
+                f"incident {incident.id}: department {principal.department_code or '(none)'} of {who} is not a partner"
+            )
+        return None
     if principal.role in DEPARTMENT_ROLES and not dispatched_to(principal, incident):
         assigned = f" and assigned to {incident.assignee}" if incident.assignee else ""
         return (
@@ -118,8 +131,16 @@ def refusal(principal: Principal, action: Action, incident: Incident) -> str | N
             f"not to department {principal.department_code or '(none)'} of {who}: seeing a case does not let you "
             f"'{action}' it"
         )
+    if principal.role in CLAIM_EXCLUSIVE and incident.assignee not in (None, principal.username):
+        return f"incident {incident.id} is claimed by {incident.assignee}, not by {who}: a claim is exclusive"
     if principal.role in GRID_ROLES and not in_grid(principal, incident):
         return f"incident {incident.id} is not in grid {principal.region_code or '(none)'} of {who}"
+    if (
+        action in {A.VERIFY, A.REJECT}
+        and principal.role in GRID_ROLES
+        and incident.verifier not in (None, principal.username)
+    ):
+        return f"incident {incident.id}: verification is dispatched to {incident.verifier}, not to {who}"
     return None
 
 
@@ -145,6 +166,7 @@ def rooms(principal: Principal) -> list[str]:
         joined.append(department_room(principal.department_code))
     if principal.role in TRIAGE_ROLES:
         joined.append(TRIAGE)
+    joined.append(user_room(principal.username))  # their own notifications (dispatcher.notify)
     return joined
 
 

@@ -23,6 +23,7 @@ class Stage(StrEnum):
     DISPATCH = "dispatch"
     HANDLE = "handle"
     VERIFY = "verify"
+    TOTAL = "total"  # 总时限: not a stage of its own, the overall limit from filing to closing
 
 
 class DepartmentKind(StrEnum):
@@ -181,6 +182,7 @@ class EscalationLevel:
     rank: int
     auto_escalate_after: TimeLimit | None
     department: str | None = None
+    owners: Mapping[str, str] = field(default_factory=dict)  # category prefix → the department owning it here
 
 
 @dataclass(frozen=True)

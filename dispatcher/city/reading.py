@@ -209,7 +209,7 @@ def _load_routing(
         if dept not in departments:
             raise ValueError(f"{where}: department {dept!r} is not in departments.yaml")
         level = item.get("level")
-        if level is not None and level not in {h.value for h in HandlingLevel} | {"grid_worker", "leadership"}:
+        if level is not None and level not in {h.value for h in HandlingLevel} | {"grid_worker", "city", "leadership"}:
             raise ValueError(f"{where}: level {level!r} is not a ladder level")
         overrides.append(RoutingOverride(rid, region, category, dept, level, str(item.get("note") or "")))
     ladder: list[EscalationLevel] = []
@@ -225,6 +225,10 @@ def _load_routing(
         dept = item.get("department")
         if dept is not None and dept not in departments:
             raise ValueError(f"{where}: department {dept!r} is not in departments.yaml")
+        owners = {str(prefix): str(owner) for prefix, owner in (item.get("owners") or {}).items()}
+        for prefix, owner in owners.items():
+            if owner not in departments:
+                raise ValueError(f"{where}: owners.{prefix}: department {owner!r} is not in departments.yaml")
         ladder.append(
             EscalationLevel(
                 code=code,
@@ -233,6 +237,7 @@ def _load_routing(
                 rank=rank,
                 auto_escalate_after=None if after is None else _limit(after, f"{where}: auto_escalate_after"),
                 department=dept,
+                owners=MappingProxyType(owners),
             )
         )
     return tuple(overrides), tuple(ladder)

@@ -70,6 +70,36 @@ class Router:
         ladder = self.catalogue.escalation
         return ladder[current.rank + 1] if current.rank + 1 < len(ladder) else None
 
+    def owner(self, level: str, category_code: str | None, path: GridPath | None) -> str | None:
+        """Who owns a case of this category at a ladder level (上报 hands it over to them), None when nobody is named.
+
+        An override for the case's region with that `level` first, then the level's `owners` by the most specific
+        category prefix, then the level's department; on the street level without one, the acceptance center of
+        the incident's street.
+        """
+        rung = self.catalogue.escalation_level(level)
+        category = self.catalogue.find_category(category_code)
+        if category is not None and path is not None:
+            for rule in self.matching_overrides(category, path):
+                if rule.level == level:
+                    return rule.department
+        code = category_code or ""
+        prefixes = sorted((p for p in rung.owners if code.startswith(p)), key=len, reverse=True)
+        if prefixes:
+            return rung.owners[prefixes[0]]
+        if rung.department is not None:
+            return rung.department
+        if level == "street" and path is not None and path.street is not None:
+            return next(
+                (
+                    d.code
+                    for d in self.catalogue.departments.values()
+                    if d.kind is DepartmentKind.STREET_OFFICE and d.region == path.street
+                ),
+                None,
+            )
+        return None
+
     def matching_overrides(self, category: Category, path: GridPath) -> list[RoutingOverride]:
         """The overrides that apply to this category and path, most specific first (ties in rule order)."""
         codes = set(path.codes())

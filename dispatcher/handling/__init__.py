@@ -2,6 +2,6 @@
 their side records (joint handling, approvals, callbacks, verification, escalation handover), the boxes
 (待办 / 已办 / 超时 / 待审批), timers that act on deadlines, and the ledger (台账).
 
-May import: `dispatcher.cases`, `dispatcher.notify`, `dispatcher.access`, `dispatcher.city`, `dispatcher.store`,
-the shared modules, `geo`. Not `intake` or `fleet`.
+May import: every room below it (`intake`, `fleet`, `cases`, `notify`, `access`, `city`, `store`), the shared
+modules, `geo`. Nothing imports it but the adapters (dashboard, workers).
 """

@@ -56,6 +56,8 @@ class Media(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     incident_id: Mapped[str] = mapped_column(ForeignKey("incident.id", ondelete="RESTRICT"))
     kind: Mapped[str] = mapped_column(String(16))
+    # the step it documents: intake, handle, return, verify, callback (dispatcher/handling/evidence.py)
+    stage: Mapped[str | None] = mapped_column(String(16), default="intake")
     content_type: Mapped[str] = mapped_column(String(64))  # sniffed, never the declared one
     declared_type: Mapped[str | None] = mapped_column(String(128))
     original_name: Mapped[str | None] = mapped_column(String(255))  # as sent by the client, informational only
@@ -79,6 +81,7 @@ class Media(Base):
             "id": self.id,
             "incident_id": self.incident_id,
             "kind": self.kind,
+            "stage": self.stage or "intake",
             "content_type": self.content_type,
             "size": self.size,
             "sha256": self.sha256,

@@ -3,3 +3,7 @@
 
 May import: `dispatcher.access`, `dispatcher.store`, the shared modules. Not `cases` or any room above.
 """
+
+from dispatcher.notify.rooms import user_room
+
+__all__ = ["user_room"]

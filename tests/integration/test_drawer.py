@@ -32,4 +32,4 @@ def test_the_drawer_offers_only_what_this_person_may_do_to_this_case():
     street_officer = Principal("a1", "zf-wang", Role.ENFORCEMENT, "330199001", "CGZF")
     hw_handler = Principal("a2", "hw-li", Role.DEPT_HANDLER, None, "HW")
     assert allowed_actions(view, street_officer, case) == []  # sees it in his street, may not act on it
-    assert allowed_actions(view, hw_handler, case) == ["claim", "return"]
+    assert allowed_actions(view, hw_handler, case) == ["claim", "return", "escalate"]  # 上报 hands it over

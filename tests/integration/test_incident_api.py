@@ -29,11 +29,14 @@ def test_full_lifecycle_writes_one_timeline_row_and_one_outbox_row_per_step(clie
         response = act(client, incident["id"], action, **body)
         assert response.status_code == 200, (action, response.json)
     final = response.json
-    assert final["status"] == "archived" and final["rework_count"] == 1 and final["version"] == len(steps) + 1
+    # each feedback carries its before/after photos: an `evidence` step before each `handle`
+    expected = ["report"] + [step for a, _ in steps for step in (["evidence", a] if a == "handle" else [a])]
+    assert final["status"] == "archived" and final["rework_count"] == 1 and final["version"] == len(expected)
     timeline = client.get(f"/api/v1/incidents/{incident['id']}/timeline").json["entries"]
-    assert [e["action"] for e in timeline] == ["report"] + [a for a, _ in steps]
-    assert timeline[4]["note"] == "已清运" and timeline[5]["note"] == "现场仍有垃圾"
-    assert count(engine, "outbox", "incident_id = :i", i=incident["id"]) == len(timeline)
+    assert [e["action"] for e in timeline] == expected
+    assert timeline[5]["note"] == "已清运" and timeline[6]["note"] == "现场仍有垃圾"
+    events = "incident_id = :i AND name LIKE 'incident.%'"
+    assert count(engine, "outbox", events, i=incident["id"]) == len(timeline)
 
 
 def test_illegal_transition_is_409_naming_the_incident_and_writes_nothing(client, city, db):
@@ -95,7 +98,7 @@ def test_dispatch_to_unknown_department_is_422_and_changes_nothing(client, city)
     assert client.get(f"/api/v1/incidents/{incident['id']}").json["status"] == "filed"
 
 
-@pytest.mark.parametrize(("action", "field"), [("return", "reason"), ("transfer", "assignee")])
+@pytest.mark.parametrize(("action", "field"), [("return", "reason_code"), ("transfer", "assignee")])
 def test_actions_missing_their_required_field_are_422_naming_it(client, city, action, field):
     incident = report(client, city).json
     for step in ("file", "dispatch", "claim"):

@@ -143,10 +143,10 @@ def test_joining_a_room_outside_the_scope_is_refused(live, listeners, db):
     principal, _ = make_account(sessions, "dept_handler", None, "HW")
     listener = listeners(signed_in(base, principal.username))
     listener.connect(base)
-    for room in ("all", "dept:CGZF", "grid:330199", "triage", None, {"room": ["dept:HW"]}):
+    for room in ("all", "dept:CGZF", "grid:330199", "triage", "user:someone-else", None, {"room": ["dept:HW"]}):
         answer = listener.client.call("join", {"room": room} if not isinstance(room, dict) else room, timeout=5)
         assert answer.get("error") == "forbidden", (room, answer)
-    assert _server_rooms(socketio, listener) == {"dept:HW"}
+    assert _server_rooms(socketio, listener) == {"dept:HW", f"user:{principal.username}"}
     assert listener.client.call("join", {"room": "dept:HW"}, timeout=5) == {"joined": "dept:HW"}
 
 

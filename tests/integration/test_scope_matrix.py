@@ -27,7 +27,7 @@ from dispatcher.cases.lifecycle import Action
 from dispatcher.cases.scope import ACTIONS, can_see, can_see_officer, may_act
 from dispatcher.fleet.officers import Officer
 from tests.conftest import T0, TEST_PASSWORD
-from tests.integration.helpers import act, count, inside
+from tests.integration.helpers import act, before_and_after, count, inside
 
 _HASH = hash_password(TEST_PASSWORD)  # one Argon2 hash for every matrix account (hashing is slow on purpose)
 SCOPES = {
@@ -278,10 +278,14 @@ def test_seeing_a_case_in_ones_street_does_not_let_an_officer_of_another_departm
         assert session.get(Incident, foreign.id).assignee is None
 
     for action, body in (("claim", {}), ("handle", {"result": "已处置"})):
+        if action == "handle":
+            before_and_after(client, own.id, **h)
         done = client.post(f"/api/v1/incidents/{own.id}/actions/{action}", json=body, headers=h)
         assert done.status_code == 200, (action, done.json)
     assert act(client, foreign.id, "dispatch", assignee=officer.username).status_code == 200  # named by the center
     for action, body in (("claim", {}), ("handle", {"result": "已协助处置"})):
+        if action == "handle":
+            before_and_after(client, foreign.id, **h)
         done = client.post(f"/api/v1/incidents/{foreign.id}/actions/{action}", json=body, headers=h)
         assert done.status_code == 200, (action, done.json)
     with sessions() as session:
@@ -326,6 +330,8 @@ def test_real_actions_succeed_exactly_where_the_rule_allows(world, client, db, c
                     with sessions() as session:
                         incident = session.get(Incident, incident_id)
                         want = _expected_answer(principal, Action(action), incident)
+                    if action == "handle" and want == 409:  # the handler brings the photos feedback needs
+                        before_and_after(client, incident_id, **bearer(token))
                     response = client.post(
                         f"/api/v1/incidents/{incident_id}/actions/{action}",
                         json=BODIES.get(action, {}),
@@ -548,7 +554,7 @@ def test_dash_actions_check_role_and_scope(world, client, db):
         return replay(
             client,
             headers,
-            "cc-toast.children",
+            "cc-toast.children...cc-act-result.data",  # the action callback (evidence uploads toast too)
             [([{"type": "cc-act", "action": action}], "n_clicks", 1), ([], "n_clicks", None)],
             [
                 ("cc-selected", "data", incident_id),
@@ -592,7 +598,7 @@ def test_dash_actions_check_role_and_scope(world, client, db):
             if isinstance(b.get("props", {}).get("id"), dict) and b["props"]["id"].get("type") == "cc-act"
         }
 
-    assert buttons(bearer(leader_token), target.id) == set()
+    assert buttons(bearer(leader_token), target.id) == {"supervise"}  # a leader only flags 督办
     offered = buttons(h, target.id)
     assert offered and offered <= {str(a) for a in ACTIONS[Role.DISPATCHER]}
 

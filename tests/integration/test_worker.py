@@ -15,7 +15,7 @@ from dashboard.runtime import runtime_of
 from dispatcher.settings import get_settings
 from tests.conftest import T0
 from tests.integration.helpers import count, report
-from workers import context, jobs
+from workers import context, jobs, timers
 from workers.push import CHANNEL
 
 
@@ -82,10 +82,10 @@ def test_relay_with_redis_down_keeps_every_event_pending(client, city, db, monke
 def test_overdue_sweep_flags_each_late_incident_once(client, city, worker_env):
     _, engine, _ = worker_env
     incident = report(client, city).json
-    assert jobs.flag_overdue(now=T0) == 0
+    assert timers.sweep_timers(now=T0) == 0
     later = T0 + timedelta(days=5)
-    assert jobs.flag_overdue(now=later) == 1
-    assert jobs.flag_overdue(now=later + timedelta(hours=1)) == 0
+    assert timers.sweep_timers(now=later) == 1
+    assert timers.sweep_timers(now=later + timedelta(hours=1)) == 0
     entries = client.get(f"/api/v1/incidents/{incident['id']}/timeline").json["entries"]
     assert entries[-1]["action"] == "overdue" and entries[-1]["to_status"] == "reported"
     assert count(engine, "outbox", "name = 'incident.overdue'") == 1

@@ -89,6 +89,7 @@ def test_overrides_and_ladder_reference_existing_things(catalogue: Catalogue) ->
         "community",
         "street",
         "district",
+        "city",
         "leadership",
     ]
     assert catalogue.escalation[-1].auto_escalate_after is None

@@ -43,7 +43,10 @@ FORBIDDEN = [
     (Status.VOIDED, Action.FILE),  # voided is final
     (Status.ARCHIVED, Action.VOID),
     (Status.SUSPENDED, Action.HANDLE),  # resume first
-    (Status.VERIFIED, Action.REJECT),
+    (Status.VERIFIED, Action.HANDLE),  # verified work is not fed back again
+    (Status.CLAIMED, Action.CALLBACK),  # callbacks come after verification
+    (Status.CLAIMED, Action.UPHOLD),  # only a returned case is arbitrated
+    (Status.CLAIMED, Action.REVOKE),  # a claimed dispatch can no longer be revoked
     (Status.CLAIMED, Action.VOID),  # a department cannot void; it returns
 ]
 

@@ -159,7 +159,7 @@ def test_escalation_ladder(router: Router) -> None:
     while level is not None:
         chain.append(level.code)
         level = router.next_level(level)
-    assert chain == ["grid_worker", "community", "street", "district", "leadership"]
+    assert chain == ["grid_worker", "community", "street", "district", "city", "leadership"]
     assert router.next_level("street").code == "district"  # type: ignore[union-attr]
     assert router.next_level("leadership") is None
     with pytest.raises(ValueError, match="mayor"):
