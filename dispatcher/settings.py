@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     queue_name: str = Field(default="gridcommand", description="RQ queue for follow-up jobs.")
     tile_url: str | None = Field(default=None, description="Map tile URL template; none = no remote tiles.")
     rate_limit_device: str = Field(default="120/minute", description="Position reports per tracker device.")
-    # --- after dispatch: notifications, callbacks, timers (issue 10) ---
+    # after dispatch: notifications and callbacks
     sms_gateway_url: str | None = Field(
         default=None, description="HTTP SMS gateway (POST JSON); none = SMS are written to the log only."
     )
@@ -91,7 +91,6 @@ class Settings(BaseSettings):
     spot_check_rate: float = Field(
         default=0.2, ge=0, le=1, description="Share of community-handled cases picked for a spot-check callback."
     )
-    timer_sweep_s: float = Field(default=30.0, description="Seconds between sweeps of deadlines (the safety net).")
 
     def require_keys(self) -> None:
         """MissingKeys naming every required key that is unset or too weak, with how to make them."""

@@ -142,10 +142,10 @@ def to_csv(entries: Sequence[LedgerEntry], lang: str = "zh", tz: str = DEFAULT_T
 
 def to_xlsx(entries: Sequence[LedgerEntry], lang: str = "zh", tz: str = DEFAULT_TZ) -> bytes:
     """The entries as an xlsx workbook (write-only): one sheet 台账, a bold header, set widths, formulas defused."""
-    from openpyxl import Workbook  # type: ignore[import-untyped]
-    from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
-    from openpyxl.styles import Font  # type: ignore[import-untyped]
-    from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(SHEET)
