@@ -9,7 +9,8 @@ Definitions (the local day is midnight to midnight in `tz`):
 - on_time_closure_rate: of the incidents closed today, the share that never got an `overdue` timeline row
   (the audited record that a stage clock ran out); None when nothing was closed today.
 - by_hour: incidents received today per local hour (24 buckets).
-- top_categories: the categories received most today; streets: open and overdue incidents per street now.
+- top_categories: the categories received most today; streets: open and overdue incidents per street now, and
+  how many of them the district sent down to the street (区下派, the street's assessment column).
 
 Every query takes a `scope`: an SQL condition on `Incident` (dispatcher.cases.scope.scope_clause of the caller),
 default everything. Timeline counts join their incident so that the scope applies to them too.
@@ -49,7 +50,7 @@ class TodaySummary(TypedDict):
     open_by_status: dict[str, int]
     by_hour: list[int]
     top_categories: list[dict[str, str | int]]  # {"code", "count"}
-    streets: list[dict[str, str | int]]  # {"code", "open", "overdue"}
+    streets: list[dict[str, str | int]]  # {"code", "open", "overdue", "down_dispatched"}: 区下派 in the street's column
 
 
 def day_window(now: datetime, tz: str) -> tuple[datetime, datetime]:
@@ -135,13 +136,18 @@ def _top_categories(
 def _streets(session: Session, now: datetime, scope: ColumnElement[bool]) -> list[dict[str, str | int]]:
     open_n = func.count().label("open")
     overdue_n = func.coalesce(func.sum(case((_late(now), 1), else_=0)), 0).label("overdue")
+    down = Incident.down_dispatch_street == Incident.grid_street
+    down_n = func.coalesce(func.sum(case((down, 1), else_=0)), 0).label("down_dispatched")
     query = (
-        select(Incident.grid_street, open_n, overdue_n)
+        select(Incident.grid_street, open_n, overdue_n, down_n)
         .where(Incident.status.in_(_open_statuses()), Incident.grid_street.is_not(None), scope)
         .group_by(Incident.grid_street)
         .order_by(open_n.desc(), overdue_n.desc(), Incident.grid_street)
     )
-    return [{"code": code, "open": int(o), "overdue": int(late)} for code, o, late in session.execute(query)]
+    return [
+        {"code": code, "open": int(o), "overdue": int(late), "down_dispatched": int(d)}
+        for code, o, late, d in session.execute(query)
+    ]
 
 
 def open_by_status(session: Session, scope: ColumnElement[bool] = EVERYTHING) -> dict[str, int]:

@@ -20,6 +20,7 @@ from dispatcher.cases.lifecycle import Action
 from dispatcher.cases.scope import DEPARTMENT_ROLES, check_action
 from dispatcher.cases.scope import may_act as scope_may_act
 from dispatcher.cases.uow import UnitOfWork
+from dispatcher.city.catalogue import DepartmentKind
 from dispatcher.city.loader import City
 from dispatcher.errors import ConcurrentUpdate, Forbidden, Invalid
 from dispatcher.handling import approvals, ledger, notices
@@ -27,6 +28,7 @@ from dispatcher.intake.media import Kind as MediaKind
 from dispatcher.intake.media import Media
 
 A = Action
+LEVEL_BODIES = frozenset({DepartmentKind.COMMUNITY_STATION, DepartmentKind.STREET_OFFICE})
 UNSATISFIED_NOTE = "回访不满意，返工 (the caller is not satisfied: rework)"
 
 
@@ -85,7 +87,7 @@ def closer_refusal(city: City, principal: Principal, action: Action, incident: I
     """Departments close and archive only where the closing path (data/handling.yaml) makes them the closer."""
     if action not in {A.CLOSE, A.ARCHIVE} or principal.role not in DEPARTMENT_ROLES:
         return None
-    closer = city.rules.closer(incident.level)
+    closer = closer_of(city, incident)
     department = city.catalogue.departments.get(principal.department_code or "")
     if department is not None and department.kind is closer:
         return None
@@ -93,6 +95,15 @@ def closer_refusal(city: City, principal: Principal, action: Action, incident: I
         f"incident {incident.id} (level {incident.level}) is closed by the {closer}, not by department "
         f"{principal.department_code or '(none)'} of user {principal.username}"
     )
+
+
+def closer_of(city: City, incident: Incident) -> DepartmentKind:
+    """Who closes this case: by its level when a level's own body handles it (data/handling.yaml), else — a
+    district department's case — the district command center."""
+    handler = city.catalogue.departments.get(incident.department_code or "")
+    if handler is not None and handler.kind in LEVEL_BODIES:
+        return city.rules.closer(incident.level)
+    return DepartmentKind.COMMAND_CENTER
 
 
 def may_act(city: City, principal: Principal, action: Action, incident: Incident) -> bool:

@@ -129,3 +129,19 @@ def test_every_figure_counts_only_the_callers_scope(client, city, clock, db):
     assert theirs["received"] == 1 and [c["code"] for c in theirs["top_categories"]] == ["020201"]
     assert none["received"] == none["filed"] == none["open"] == 0 and none["streets"] == []
     assert set(shading) == {first["grid"]["community"]}
+
+
+def test_a_case_the_district_sends_down_counts_in_the_streets_column(client, city):
+    """区下派: a district department's case dispatched to a street office is counted for that street."""
+    units = city.grids.by_level("unit")
+    index = next(i for i, u in enumerate(units) if city.grids.path_of(u.code).street == "330199002")  # no overrides
+    down = report(client, city, unit_index=index, category="010205").json  # 道路破损: 区市政 (district level)
+    kept = report(client, city, unit_index=index, category="010205").json
+    street = down["grid"]["street"]
+    for case in (down, kept):
+        assert act(client, case["id"], "file").json["level"] == "district"
+    sent = act(client, down["id"], "dispatch", department=f"JD-{street}").json
+    assert sent["level"] == "street" and sent["down_dispatch_street"] == street
+    assert act(client, kept["id"], "dispatch").json["down_dispatch_street"] is None
+    streets = {s["code"]: s for s in client.get("/api/v1/stats/today").json["streets"]}
+    assert streets[street]["open"] == 2 and streets[street]["down_dispatched"] == 1
