@@ -98,7 +98,7 @@ def seed(sessions, city, n: int, now: datetime, rng: random.Random) -> None:
                 session.add(incident)
 
 
-def bench_boxes(report: Report, sessions, now: datetime, repeats: int) -> None:
+def bench_boxes(report: Report, sessions, city, now: datetime, repeats: int) -> None:
     from sqlalchemy import select
 
     from dispatcher.access.accounts import Principal
@@ -113,10 +113,10 @@ def bench_boxes(report: Report, sessions, now: datetime, repeats: int) -> None:
     with sessions() as session:
         for _ in range(repeats):
             t = time.perf_counter()
-            counted = boxes.counts(session, me, now=now)
+            counted = boxes.counts(session, city, me, now=now)
             counts_t.append(time.perf_counter() - t)
             t = time.perf_counter()
-            boxes.list_box(session, me, boxes.BoxQuery(box=boxes.Box.TODO), now=now)
+            boxes.list_box(session, city, me, boxes.BoxQuery(box=boxes.Box.TODO), now=now)
             page_t.append(time.perf_counter() - t)
         naive_t = []
         for _ in range(max(3, repeats // 20)):
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     seed(sessions, city, args.cases, now, rng)
     print(f"seeded {args.cases} cases in {time.perf_counter() - t:.1f} s")
-    bench_boxes(report, sessions, now, args.repeats)
+    bench_boxes(report, sessions, city, now, args.repeats)
     bench_loop(report, sessions, city, args.loops, now, rng)
     report.print_table()
     engine.dispose()

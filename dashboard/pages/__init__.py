@@ -1,5 +1,5 @@
 """Dash pages mounted on the Flask server: the command center (/), the wall display (/wall), the hotline console
-(/hotline), the triage page (/triage) and, when its module exists, the audit page (/audit); every one of them
+(/hotline), the triage page (/triage), the workbench (/work) and, when its module exists, the audit page (/audit); every one of them
 behind the sign-in page (dashboard/pages/login.py)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import dash
 from dash import Input, Output, State, dcc, html, no_update
 from flask import Flask
 
-from dashboard.pages import bell, command, devices, hotline, triage, wall
+from dashboard.pages import bell, command, devices, hotline, triage, wall, work
 from dashboard.pages.i18n import DEFAULT_LANG, lang_of
 from dashboard.pages.login import init_login
 from dashboard.realtime import init_realtime
@@ -25,6 +25,7 @@ if importlib.util.find_spec("dashboard.pages.audit") is not None:  # added by th
 PAGES["/hotline"] = hotline  # the call-taker's console
 PAGES["/triage"] = triage  # 待甄别: unplaced reports, suspected duplicates
 PAGES["/devices"] = devices  # the administrator enrols and revokes officers' trackers
+PAGES["/work"] = work  # 工作台: the boxes of the people after dispatch, with the drawer's action forms
 
 
 def mount_dash(server: Flask, settings: Settings) -> dash.Dash:

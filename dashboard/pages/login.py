@@ -41,7 +41,13 @@ log = logging.getLogger(__name__)
 
 login_bp = Blueprint("login", __name__)
 
-LANDING = {Role.LEADER: "/wall", Role.AUDITOR: "/audit", Role.ADMIN: "/devices"}
+LANDING = {  # where each role starts after sign-in; the command center for the others
+    Role.LEADER: "/wall",
+    Role.AUDITOR: "/audit",
+    Role.ADMIN: "/devices",
+    # the people after dispatch start on their boxes (工作台)
+    **dict.fromkeys((Role.DEPT_HANDLER, Role.DEPT_HEAD, Role.ENFORCEMENT, Role.GRID_WORKER), "/work"),
+}
 # Dash's page routes (endpoint names are the rules) and its JSON endpoints.
 DASH_PAGE_ENDPOINTS = frozenset({"/", "/<path:path>"})
 DASH_DATA_PATHS = frozenset({"/_dash-layout", "/_dash-dependencies", "/_dash-update-component", "/_reload-hash"})

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from dispatcher.cases.lifecycle import Action
+from dispatcher.cases.lifecycle import Action, Status
 from dispatcher.errors import Conflict, NotFound
 from dispatcher.store.base import Base
 from dispatcher.store.columns import UTCDateTime
@@ -24,6 +24,10 @@ class Decision(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REFUSED = "refused"
+    LAPSED = "lapsed"  # the case left the handler before anyone decided
+
+
+WHILE_HANDLING = frozenset({Status.CLAIMED, Status.SUSPENDED})  # where a request can still be decided
 
 
 REQUESTS = {Action.REQUEST_SUSPEND: Kind.SUSPEND, Action.REQUEST_EXTEND: Kind.EXTEND}
@@ -108,3 +112,11 @@ def to_decide(session: Session, incident_id: str, kind: Kind | None, request_id:
 
 def decide(row: Approval, decision: Decision, *, by: str, note: str | None, now: datetime) -> None:
     row.status, row.decided_by, row.decided_at, row.decision_note = str(decision), by, now, note
+
+
+def lapse(session: Session, incident_id: str, *, by: str, now: datetime) -> int:
+    """Close the undecided requests of a case that has left its handler; how many."""
+    rows = pending(session, incident_id)
+    for row in rows:
+        decide(row, Decision.LAPSED, by=by, note="the case left the handler before a decision", now=now)
+    return len(rows)

@@ -3,6 +3,7 @@ is late, and what waits for an approval — evaluated in the database, inside th
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -16,6 +17,7 @@ from dispatcher.access.roles import Role, may_see_phones
 from dispatcher.cases.incident import CasePartner, Incident, TimelineEntry
 from dispatcher.cases.lifecycle import OPEN_STATUSES, Status
 from dispatcher.cases.scope import scope_clause
+from dispatcher.city.loader import City
 from dispatcher.errors import Forbidden
 from dispatcher.handling.approvals import Approval, Decision
 from dispatcher.intake.callers import phone_hash
@@ -55,10 +57,20 @@ def _mine_or_free(principal: Principal) -> ColumnElement[bool]:
     return or_(I.assignee.is_(None), I.assignee == principal.username)
 
 
-def todo_clause(principal: Principal) -> ColumnElement[bool]:
-    """What is this person's to do now (a claim takes a case out of colleagues' boxes at once)."""
+def closer_levels(city: City, principal: Principal) -> frozenset[str]:
+    """The ladder levels whose cases this person's department closes (the closing path, data/handling.yaml)."""
+    department = city.catalogue.departments.get(principal.department_code or "")
+    if department is None:
+        return frozenset()
+    return frozenset(level for level, kind in city.rules.closing.items() if kind is department.kind)
+
+
+def todo_clause(principal: Principal, closes: Collection[str]) -> ColumnElement[bool]:
+    """What is this person's to do now (a claim takes a case out of colleagues' boxes at once); `closes`: the
+    levels whose cases their department closes (closer_levels)."""
     role, me = principal.role, principal.username
-    assigned = and_(I.assignee == me, _in(S.DISPATCHED, S.CLAIMED, S.SUSPENDED, S.REWORK))
+    # every term is TRUE or FALSE, never NULL: `done` negates this clause, and NOT NULL would drop the row
+    assigned = and_(I.assignee.is_not(None), I.assignee == me, _in(S.DISPATCHED, S.CLAIMED, S.SUSPENDED, S.REWORK))
     if role in {R.DEPT_HANDLER, R.DEPT_HEAD, R.ENFORCEMENT}:
         department = principal.department_code
         if department is None:
@@ -67,7 +79,7 @@ def todo_clause(principal: Principal) -> ColumnElement[bool]:
         part = I.partners.any(and_(CasePartner.department_code == department, CasePartner.done_at.is_(None)))
         to_claim = and_(ours, _in(S.DISPATCHED, S.REWORK), _mine_or_free(principal))
         to_dispatch = and_(ours, _in(S.ESCALATED))  # handed over to this body by an escalation
-        to_close = and_(ours, _in(S.VERIFIED, S.CLOSED))  # the closing path makes it the closer (workflow)
+        to_close = and_(ours, _in(S.VERIFIED, S.CLOSED), I.level.in_(list(closes)))  # where it is the closer
         return or_(assigned, to_claim, to_dispatch, and_(part, _in(S.DISPATCHED, S.CLAIMED)), to_close)
     if role is R.GRID_WORKER:
         return and_(_in(S.HANDLED), or_(I.verifier == me, I.verifier.is_(None)))
@@ -88,7 +100,9 @@ def todo_clause(principal: Principal) -> ColumnElement[bool]:
 
 
 def _callback_settled() -> ColumnElement[bool]:
-    return or_(I.callback_required.is_(False), I.callback_outcome.in_(["satisfied", "not_reached"]))
+    # never NULL (an IN on a NULL outcome is): `done` negates the to-do clause, and NOT NULL drops the row
+    settled = and_(I.callback_outcome.is_not(None), I.callback_outcome.in_(["satisfied", "not_reached"]))
+    return or_(I.callback_required.is_(False), settled)
 
 
 def _callback_open() -> ColumnElement[bool]:
@@ -110,12 +124,12 @@ def _approval_clause(principal: Principal) -> ColumnElement[bool]:
     return I.id.in_(mine)
 
 
-def box_clause(principal: Principal, box: Box, now: datetime) -> ColumnElement[bool]:
+def box_clause(principal: Principal, box: Box, now: datetime, closes: Collection[str]) -> ColumnElement[bool]:
     """The condition of one box for this person (scope is added by the caller)."""
     if box is Box.TODO:
-        return todo_clause(principal)
+        return todo_clause(principal, closes)
     if box is Box.OVERDUE:
-        return and_(todo_clause(principal), _late(now))
+        return and_(todo_clause(principal, closes), _late(now))
     if box is Box.APPROVAL:
         return _approval_clause(principal)
     if box is Box.DEPARTMENT:
@@ -127,11 +141,13 @@ def box_clause(principal: Principal, box: Box, now: datetime) -> ColumnElement[b
         )
         return and_(ours, I.status.in_([str(s) for s in OPEN_STATUSES]))
     done = I.id.in_(select(TimelineEntry.incident_id).where(TimelineEntry.actor == principal.username))
-    return and_(done, ~todo_clause(principal))
+    return and_(done, ~todo_clause(principal, closes))
 
 
-def _filtered(session: Session, principal: Principal, query: BoxQuery, now: datetime) -> Select[Any]:
-    stmt = select(Incident).where(scope_clause(principal), box_clause(principal, query.box, now))
+def _filtered(
+    session: Session, principal: Principal, query: BoxQuery, now: datetime, closes: Collection[str]
+) -> Select[Any]:
+    stmt = select(Incident).where(scope_clause(principal), box_clause(principal, query.box, now, closes))
     if query.stage:
         stmt = stmt.where(I.stage == query.stage)
     if query.category:
@@ -154,9 +170,11 @@ def _filtered(session: Session, principal: Principal, query: BoxQuery, now: date
     return stmt
 
 
-def list_box(session: Session, principal: Principal, query: BoxQuery, *, now: datetime) -> tuple[list[Incident], int]:
+def list_box(
+    session: Session, city: City, principal: Principal, query: BoxQuery, *, now: datetime
+) -> tuple[list[Incident], int]:
     """One page of a box: most urgent first (the earliest deadline; done: the latest change), and the total."""
-    stmt = _filtered(session, principal, query, now)
+    stmt = _filtered(session, principal, query, now, closer_levels(city, principal))
     total = session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
     order: tuple[Any, ...] = (
         (I.updated_at.desc(), I.id)
@@ -167,15 +185,16 @@ def list_box(session: Session, principal: Principal, query: BoxQuery, *, now: da
     return list(session.scalars(page)), total
 
 
-def counts(session: Session, principal: Principal, *, now: datetime) -> dict[str, int]:
+def counts(session: Session, city: City, principal: Principal, *, now: datetime) -> dict[str, int]:
     """How many cases each box holds for this person."""
+    closes = closer_levels(city, principal)
     boxes = [Box.TODO, Box.DONE, Box.OVERDUE, Box.APPROVAL]
     if principal.department_code is not None:
         boxes.append(Box.DEPARTMENT)
     scope = scope_clause(principal)
     return {
         str(box): session.execute(
-            select(func.count()).select_from(I).where(scope, box_clause(principal, box, now))
+            select(func.count()).select_from(I).where(scope, box_clause(principal, box, now, closes))
         ).scalar_one()
         for box in boxes
     }

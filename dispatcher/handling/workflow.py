@@ -154,6 +154,13 @@ def _files(session: Session, incident: Incident, req: ActionRequest, stages: set
         strangers = sorted(set(req.media_ids) - {m.id for m in rows if m.incident_id == incident.id})
         if strangers:
             raise Invalid(f"media {', '.join(strangers)} are not files of incident {incident.id}", field="media_ids")
+        elsewhere = sorted(m.id for m in rows if m.stage not in stages)
+        if elsewhere:
+            raise Invalid(
+                f"media {', '.join(elsewhere)} of incident {incident.id} were not uploaded at stage "
+                f"{' or '.join(sorted(stages))}",
+                field="media_ids",
+            )
         return rows
     since = max((e.at for e in incident.timeline if e.action in {"dispatch", "uphold", "reject"}), default=None)
     query = select(Media).where(Media.incident_id == incident.id, Media.stage.in_(stages))
@@ -195,6 +202,8 @@ def _after(
             notices.callback_due(session, incident, now=now)
     elif action is A.ARCHIVE:
         ledger.write_entry(session, incident, archiver=actor, now=now)
+    if incident.state not in approvals.WHILE_HANDLING:  # fed back, returned, escalated …: nothing left to approve
+        approvals.lapse(session, incident.id, by=actor, now=now)
     notices.after_action(session, incident, action, now=now)
 
 
