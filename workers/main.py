@@ -37,7 +37,11 @@ def run(settings: Settings, *, burst: bool = False) -> None:
             target=_flush_positions, args=(settings.position_flush_s, stop), daemon=True, name="gridcommand-positions"
         ).start()
     try:
-        SimpleWorker([queue], connection=conn).work(burst=burst, logging_level="WARNING", with_scheduler=not burst)
+        # The scheduler lets the deadline jobs out at their moment (one per queue holds its Redis lock; another
+        # worker's takes over when it lapses); in a burst it lets out what is due once, then the queue is drained.
+        SimpleWorker([queue], connection=conn, maintenance_interval=60).work(
+            burst=burst, logging_level="WARNING", with_scheduler=True
+        )
     finally:
         stop.set()
 

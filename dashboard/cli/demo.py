@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -11,57 +12,130 @@ from sqlalchemy import func, select
 
 from dashboard.cli.base import open_database
 from dashboard.cli.data import store_grids, store_officers
+from dispatcher.access import audit
+from dispatcher.access.accounts import Account, ApiToken
 from dispatcher.access.roles import Role
-from dispatcher.access.roster import ensure_demo_accounts, grant_token, load_demo_accounts
+from dispatcher.access.roster import ensure_demo_accounts, grant_token, load_demo_accounts, revoke_token
 from dispatcher.cases.incident import Incident
 from dispatcher.city.reading import load_catalogue
 from dispatcher.fleet.devices import devices_of, issue, revoke
 from dispatcher.fleet.officers import Officer
 from dispatcher.settings import Settings
-from dispatcher.store.gridstore import current_version
+from dispatcher.store.gridstore import GridRow, current_version
 from geo.importer import load_grids
 
-SIMULATOR_ACCOUNTS = {"leader": ("sim-center", "shift_leader"), "dept": ("sim-departments", "dept_head")}
+SIMULATOR_ACCOUNTS = {
+    "leader": ("sim-center", "shift_leader"),
+    "dept": ("sim-departments", "dept_head"),
+    "hotline": ("sim-hotline", "hotline"),
+}
 SIMULATOR_TRACKER = "demo simulator"  # the label of the trackers the demo enrols for its simulated officers
+DISTRICT = "330199"
+
+
+def simulator_accounts(settings: Settings) -> dict[str, dict]:
+    """The simulator's service accounts by token key: the shift leader, the hotline, one head per department
+    ("dept:<code>"), and per community of the current grids a grid worker ("grid:<code>", who verifies the
+    community's cases) and a community workstation ("station:<code>", department SQ, which closes them)."""
+    from workers.simulator.actors import DEPT_PREFIX, GRID_PREFIX, STATION_PREFIX
+
+    def row(username: str, name: str, role: str, region: str | None, department: str | None) -> dict:
+        return {
+            "username": username,
+            "display_name": name,
+            "role": role,
+            "region_code": region,
+            "department_code": department,
+        }
+
+    rows = {who: row(name, name, role, DISTRICT, None) for who, (name, role) in SIMULATOR_ACCOUNTS.items()}
+    for code in load_catalogue(settings.data_dir).departments:  # a department acts only on the cases sent to it
+        rows[f"dept:{code}"] = row(DEPT_PREFIX + code, DEPT_PREFIX + code, "dept_head", None, code)
+    with open_database(settings) as session:
+        communities = session.execute(
+            select(GridRow.code, GridRow.name).where(GridRow.level == "community").order_by(GridRow.code)
+        ).all()
+    for code, name in communities:
+        rows[f"grid:{code}"] = row(GRID_PREFIX + code, f"模拟网格员 {name}", "grid_worker", code, None)
+        rows[f"station:{code}"] = row(STATION_PREFIX + code, f"模拟社区工作站 {name}", "dept_handler", code, "SQ")
+    return rows
+
+
+TOKEN_ONLY = "!token-only"  # the password hash of a service account: no password matches it (check_password)
+
+
+def ensure_simulator_accounts(settings: Settings) -> dict[str, str]:
+    """Create the simulator's accounts that do not exist yet; token key → username.
+
+    They are service accounts that act only with the tokens issued below: no password signs them in (their hash
+    is no Argon2 hash, so every password check fails), which also spares an Argon2 hash per account. Each creation
+    is audited like `create_account`'s."""
+    rows = simulator_accounts(settings)
+    now = datetime.now(UTC)
+    with open_database(settings, write=True) as session:
+        existing = set(session.scalars(select(Account.username)))
+        for row in rows.values():
+            if row["username"] in existing:
+                continue
+            session.add(
+                Account(
+                    id="u-" + secrets.token_hex(6),
+                    username=row["username"],
+                    display_name=row["display_name"],
+                    role=row["role"],
+                    region_code=row["region_code"],
+                    department_code=row["department_code"],
+                    password_hash=TOKEN_ONLY,
+                    totp_secret=None,
+                    disabled=False,
+                    created_at=now,
+                )
+            )
+            audit.append(
+                session,
+                actor="demo",
+                action="account.create",
+                target=f"account:{row['username']}",
+                result="ok",
+                detail={
+                    "role": row["role"],
+                    "region_code": row["region_code"],
+                    "department_code": row["department_code"],
+                    "token_only": True,
+                },
+                now=now,
+            )
+    return {who: r["username"] for who, r in rows.items()}
+
+
+def simulator_tokens(settings: Settings) -> dict[str, str]:
+    """Fresh service tokens for every simulator account (token key → token); the previous run's are revoked."""
+    now = datetime.now(UTC)
+    usernames = ensure_simulator_accounts(settings)
+    with open_database(settings, write=True) as session:
+        accounts = {a.username: a.id for a in session.scalars(select(Account).where(Account.username.like("sim-%")))}
+        stale = session.scalars(
+            select(ApiToken.id).where(
+                ApiToken.account_id.in_(list(accounts.values())),
+                ApiToken.name == "simulator",
+                ApiToken.revoked_at.is_(None),
+            )
+        ).all()
+        for token_id in stale:
+            revoke_token(session, token_id, actor="demo", now=now)
+        return {
+            who: grant_token(session, name, name="simulator", kind="service", actor="demo", now=now)
+            for who, name in usernames.items()
+        }
 
 
 def demo_accounts(settings: Settings) -> dict[str, str]:
     """Load the demo accounts (one per role), print them, and issue the simulator's tokens for this run."""
     now = datetime.now(UTC)
     rows = load_demo_accounts(settings.data_dir / "demo_city" / "accounts.yaml")
-    service = [
-        {
-            "username": name,
-            "display_name": name,
-            "role": role,
-            "region_code": "330199",
-            "department_code": None,
-            "password": secrets.token_urlsafe(24),
-        }
-        for name, role in SIMULATOR_ACCOUNTS.values()
-    ]
-    departments = list(load_catalogue(settings.data_dir).departments)
-    heads = [  # one head per department: a department acts only on the cases dispatched to it
-        {
-            "username": f"sim-dept-{code}",
-            "display_name": f"sim-dept-{code}",
-            "role": "dept_head",
-            "region_code": None,
-            "department_code": code,
-            "password": secrets.token_urlsafe(24),
-        }
-        for code in departments
-    ]
     with open_database(settings, write=True) as session:
-        ensure_demo_accounts(session, rows + service + heads, now=now)
-        tokens = {
-            who: grant_token(session, name, name="simulator", kind="service", actor="demo", now=now)
-            for who, (name, _) in SIMULATOR_ACCOUNTS.items()
-        }
-        for code in departments:
-            tokens[f"dept:{code}"] = grant_token(
-                session, f"sim-dept-{code}", name="simulator", kind="service", actor="demo", now=now
-            )
+        ensure_demo_accounts(session, rows, now=now)
+    tokens = simulator_tokens(settings)
     click.echo("demo accounts (sign in at /login; the demo login page also has one-click buttons):")
     for row in rows:
         factor = (
@@ -80,8 +154,11 @@ def ensure_demo_backlog(settings: Settings) -> None:
     with open_database(settings) as session:
         empty = not session.scalar(select(func.count()).select_from(Incident))
     if empty:
-        count = seed_backlog(settings.database_url, settings.data_dir, now=datetime.now(UTC))
-        click.echo(f"seeded a backlog of {count} incidents")
+        ensure_simulator_accounts(settings)  # the backlog's verifiers are the simulator's grid workers
+        count = seed_backlog(
+            settings.database_url, settings.data_dir, now=datetime.now(UTC), media_dir=settings.media_dir
+        )
+        click.echo(f"seeded a backlog of {count} incidents in every stage of the loop")
 
 
 def demo_trackers(settings: Settings) -> dict[str, str]:
@@ -99,7 +176,7 @@ def demo_trackers(settings: Settings) -> dict[str, str]:
 
 
 @contextmanager
-def simulator(port: int, officers: int, rate: float, tokens: dict[str, str], devices: dict[str, str]):
+def simulator(port: int, officers: int, rate: float, tokens: dict[str, str], devices: dict[str, str]) -> Iterator[None]:
     """The living city: officers moving and incidents arriving, through real HTTP requests to this server."""
     import threading
 

@@ -11,13 +11,18 @@ from dash import Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard.auth import current_principal
+from dashboard.pages import i18n_work  # noqa: F401  (the workbench's strings: nav_work, work_title)
 from dashboard.pages.bell import bell
 from dashboard.pages.i18n import client_strings, lang_of, role_label, status_label, t
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Account, Principal
 
 CENTER = {"lat": 30.272, "lng": 120.165}  # the demo district; Leaflet order only here
-NAV_PAGES = ("command", "hotline", "triage")  # pages with the navigation and the language toggle in the header
+NAV_PAGES = ("command", "hotline", "triage", "work")  # pages with the navigation and the language toggle in the header
+# who gets the 工作台 (/work) link: the people after dispatch (dashboard/pages/work.py)
+WORK_NAV_ROLES = frozenset(
+    {"dept_handler", "dept_head", "enforcement", "grid_worker", "dispatcher", "shift_leader", "hotline"}
+)
 FN = "gc.map."  # the browser namespace of the Leaflet functions (assets/gridcommand.js)
 
 
@@ -99,6 +104,17 @@ def header(page: str, lang: str, prefix: str, stats: list | None = None) -> html
             className="gc-nav" + (" on" if page == "triage" else ""),
         ),
     ]
+    principal = current_principal()
+    if principal is not None and str(principal.role) in WORK_NAV_ROLES:
+        nav.insert(
+            0,
+            dcc.Link(
+                t("nav_work", lang),
+                href=f"/work?lang={lang}",
+                id="gc-nav-work",
+                className="gc-nav" + (" on" if page == "work" else ""),
+            ),
+        )
     return html.Header(
         [
             html.Div(
@@ -110,7 +126,10 @@ def header(page: str, lang: str, prefix: str, stats: list | None = None) -> html
                                 [html.B("网格指挥"), html.Span(" GridCommand", className="gc-brand-en")],
                                 className="gc-brand",
                             ),
-                            html.Div(t("product_sub" if page == "command" else "wall_title", lang), className="gc-sub"),
+                            html.Div(
+                                t({"command": "product_sub", "work": "work_title"}.get(page, "wall_title"), lang),
+                                className="gc-sub",
+                            ),
                         ]
                     ),
                 ],

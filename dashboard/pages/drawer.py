@@ -9,7 +9,7 @@ import dash
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from flask import request
 
-from dashboard.pages import drawer_media
+from dashboard.pages import drawer_forms, drawer_media
 from dashboard.pages.components import ago, light_dot, local_time, status_badge, viewer
 from dashboard.pages.i18n import action_label, stage_label, t
 from dashboard.runtime import current_runtime
@@ -18,9 +18,10 @@ from dispatcher.cases.actions import get_incident
 from dispatcher.cases.commands import ActionRequest
 from dispatcher.cases.incident import Incident
 from dispatcher.cases.lifecycle import Action
-from dispatcher.cases.scope import may_act
+from dispatcher.cases.scope import may_act as scope_may_act
 from dispatcher.cases.uow import UnitOfWork
 from dispatcher.errors import EngineError
+from dispatcher.handling.workflow import may_act
 
 log = logging.getLogger(__name__)
 NEEDS_REASON = {
@@ -32,7 +33,6 @@ NEEDS_REASON = {
     Action.TRIAGE,
     Action.EXTEND,
 }
-DANGER = {Action.VOID, Action.RETURN, Action.REJECT}
 RECOMMEND_LIMIT = 5
 
 
@@ -90,10 +90,20 @@ def perform(
     return incident.status
 
 
-def allowed_actions(view: dict, principal: Principal, incident: Incident) -> list[str]:
-    """The actions the status allows that this person may take on this case (the engine's one rule: a region lets
-    you see a case, acting needs it dispatched to your department or assigned to you; a leader's list is empty)."""
-    return [a for a in view["allowed_actions"] if may_act(principal, Action(a), incident)]
+def allowed_actions(view: dict, principal: Principal, incident: Incident, city=None) -> list[str]:
+    """The actions the status allows that this person may take on this case (dispatcher.handling.workflow.may_act:
+    the engine's scope rule — a region lets you see a case, acting needs it dispatched to your department or
+    assigned to you; a leader only flags 督办 — and the closing path of data/handling.yaml)."""
+    offered = []
+    for name in view["allowed_actions"]:
+        action = Action(name)
+        if action in {Action.CLOSE, Action.ARCHIVE}:  # only these depend on the city's closing path
+            ok = may_act(city or current_runtime().city, principal, action, incident)
+        else:
+            ok = scope_may_act(principal, action, incident)
+        if ok:
+            offered.append(name)
+    return offered
 
 
 def recommendations(incident_id: str) -> list[dict]:
@@ -111,6 +121,43 @@ def recommendations(incident_id: str) -> list[dict]:
 
 def _kv(label: str, value) -> html.Div:
     return html.Div([html.Span(label), html.Div(value)], className="gc-kv")
+
+
+def loop_facts(view: dict, lang: str, tz: str) -> list:
+    """After dispatch: the total deadline (总时限), partner departments and their part, the verifier, the callback
+    requirement and outcome, the supervision flag."""
+    departments = current_runtime().city.catalogue.departments
+
+    def dept(code: str) -> str:
+        d = departments.get(code)
+        return (d.name_zh if lang == "zh" else d.name_en) if d else code
+
+    partners = [
+        html.Div(
+            f"{dept(p['department_code'])} · "
+            + (t("part_done_at", lang, at=local_time(p["done_at"], tz)) if p.get("done_at") else t("part_open", lang)),
+            className="gc-part-done" if p.get("done_at") else "gc-part-open",
+        )
+        for p in view.get("partners") or []
+    ]
+    callback = view.get("callback") or {}
+    if not callback.get("required"):
+        called = t("cb_none", lang)
+    else:
+        why = t(f"cb_reason_{callback.get('reason')}", lang) if callback.get("reason") else "—"
+        outcome = t(f"cb_{callback['outcome']}", lang) if callback.get("outcome") else t("cb_pending", lang)
+        called = f"{t('cb_required', lang, why=why)} · {outcome}"
+    supervised = view.get("supervised")
+    rows = [
+        _kv(t("f_total_deadline", lang), local_time(view.get("total_deadline"), tz)),
+        _kv(t("f_partners", lang), partners) if partners else None,
+        _kv(t("f_verifier", lang), view.get("verifier") or "—"),
+        _kv(t("f_callback", lang), called),
+    ]
+    if supervised:
+        flag = t("sup_by", lang, by=supervised.get("by") or "—", at=local_time(supervised.get("at"), tz))
+        rows.append(_kv(t("f_supervised", lang), html.Span(flag, className="gc-tag-late")))
+    return [r for r in rows if r is not None]
 
 
 def details(view: dict, timeline: list[dict], lang: str) -> list:
@@ -163,6 +210,7 @@ def details(view: dict, timeline: list[dict], lang: str) -> list:
             t("f_routing", lang),
             html.Small((view["routing"] or {}).get("reason") or ((view.get("triage") or {}).get("detail")) or "—"),
         ),
+        *loop_facts(view, lang, tz),
     ]
     steps = [
         html.Li(
@@ -193,93 +241,44 @@ def details(view: dict, timeline: list[dict], lang: str) -> list:
 
 
 def actions(view: dict, lang: str) -> list:
-    """The buttons of the allowed actions; dispatch with a department choice and the nearest officers.
+    """The allowed actions: a form for each one that needs inputs (dashboard/pages/drawer_forms.py), dispatch with
+    the nearest officers, and a row of plain buttons sharing one note for the rest.
 
-    `view["allowed_actions"]` must already be narrowed to the role's actions (see `allowed_actions`).
+    `view["allowed_actions"]` must already be narrowed to the person's actions (see `allowed_actions`).
     """
-    allowed = [a for a in view["allowed_actions"] if a != "dispatch"]
-    if not view["allowed_actions"]:
-        return [html.Div(t("actions", lang), className="gc-sec"), html.Div(t("no_actions", lang), className="gc-hint")]
+    offered = [Action(a) for a in view["allowed_actions"]]
+    if not offered:  # the inputs the action callbacks read stay in the layout (hidden), so they never go missing
+        hidden = [
+            dcc.Input(id=i, type="hidden", value=None) for i in ("cc-act-public", "cc-act-note", "cc-dispatch-dept")
+        ]
+        return [
+            html.Div(t("actions", lang), className="gc-sec"),
+            html.Div(t("no_actions", lang), className="gc-hint"),
+        ] + hidden
     parts = [
         html.Div(t("actions", lang), className="gc-sec"),
-        dcc.Textarea(id="cc-act-note", placeholder=t("note_placeholder", lang), className="gc-note"),
         dcc.Textarea(id="cc-act-public", placeholder=t("public_note_placeholder", lang), className="gc-note"),
     ]
-    if "dispatch" in view["allowed_actions"]:
-        catalogue = current_runtime().city.catalogue
-        options = [
-            {"label": f"{d.name_zh if lang == 'zh' else d.name_en}", "value": d.code}
-            for d in catalogue.departments.values()
-        ]
-        recs = recommendations(view["id"])
-        rec_rows = [
-            html.Div(
-                [
-                    html.Span(className=f"gc-odot gc-os-{r['officer'].get('status')}"),
-                    html.B(r["officer"].get("name") or r["officer"]["id"]),
-                    html.Span(f"{r['distance_m']:.0f} m"),
-                    html.Span(f"⚑ {r.get('load', 0)}"),
-                    html.Button(
-                        t("dispatch_one_click", lang),
-                        id={"type": "cc-rec", "officer": r["officer"]["id"]},
-                        n_clicks=0,
-                        className="gc-btn gc-btn-primary gc-btn-sm",
-                    ),
-                ],
-                className="gc-rec",
-            )
-            for r in recs
-        ] or [html.Div(t("no_officers", lang), className="gc-hint")]
-        parts += [
-            html.Div(
-                [
-                    html.Label(t("dispatch_to", lang)),
-                    html.Div(
-                        [
-                            dcc.Dropdown(
-                                id="cc-dispatch-dept",
-                                options=options,
-                                value=view["department_code"],
-                                clearable=False,
-                                className="gc-dd",
-                            ),
-                            html.Button(
-                                action_label("dispatch", lang),
-                                id={"type": "cc-act", "action": "dispatch"},
-                                n_clicks=0,
-                                className="gc-btn gc-btn-primary",
-                            ),
-                        ],
-                        className="gc-row",
-                    ),
-                    html.Label(t("nearest", lang)),
-                    *rec_rows,
-                ],
-                className="gc-dispatch",
-            )
-        ]
+    if Action.DISPATCH in offered:
+        parts.append(drawer_forms.dispatch_form(view, lang, recommendations(view["id"])))
     else:
         parts.append(dcc.Input(id="cc-dispatch-dept", type="hidden", value=None))
-    parts.append(
-        html.Div(
-            [
-                html.Button(
-                    action_label(a, lang),
-                    id={"type": "cc-act", "action": a},
-                    n_clicks=0,
-                    className="gc-btn" + (" gc-btn-danger" if a in DANGER else ""),
-                )
-                for a in allowed
-            ],
-            className="gc-actions",
-        )
-    )
+    parts += [
+        drawer_forms.form(a, view, lang) for a in offered if a in drawer_forms.FORM_ACTIONS and a is not Action.DISPATCH
+    ]
+    simple = [a for a in offered if a not in drawer_forms.FORM_ACTIONS]
+    parts += [
+        html.Div(t("fm_simple", lang), className="gc-sec") if simple and len(simple) < len(offered) else None,
+        dcc.Textarea(id="cc-act-note", placeholder=t("note_placeholder", lang), className="gc-note"),
+        html.Div([drawer_forms.submit_button(a, lang) for a in simple], className="gc-actions"),
+    ]
     return parts
 
 
 def register(app: dash.Dash) -> None:
     """The drawer's callbacks: render on selection or change; perform an action."""
     drawer_media.register(app)
+    drawer_forms.register(app)
 
     @app.callback(
         Output("cc-drawer-body", "children"),
@@ -304,7 +303,8 @@ def register(app: dash.Dash) -> None:
                 incident = get_incident(uow, incident_id, principal=principal)  # NotFound outside the scope
                 view = present(incident, rt.clock())
                 timeline = [e.as_dict() for e in incident.timeline]
-                view["allowed_actions"] = allowed_actions(view, principal, incident)
+                view["allowed_actions"] = allowed_actions(view, principal, incident, rt.city)
+                view["forms"] = drawer_forms.form_context(uow.session, rt.city, incident)
         except EngineError as exc:
             return html.Div(exc.message, className="gc-hint"), [], None, "gc-drawer"
         version = f"{incident_id}:{view['version']}"
@@ -348,6 +348,8 @@ def register(app: dash.Dash) -> None:
             try:
                 action, assignee = Action(ctx.triggered_id["action"]), None
             except ValueError:
+                return no_update, no_update
+            if action in drawer_forms.FORM_ACTIONS:  # a form's submit: drawer_forms.register handles it
                 return no_update, no_update
         try:
             perform(principal, incident_id, action, text, department, assignee, public_note)

@@ -149,7 +149,11 @@ def _dispatch(city: City, incident: Incident, req: ActionRequest, actor: str, no
     if department != incident.department_code:
         incident.routing_rule = f"manual:{actor}"
         incident.routing_reason = f"dispatched by {actor} to {department} (routed: {incident.department_code})"
-        incident.partners.clear()
+        # partners named again keep their row (a delete and an insert of one department would collide on the
+        # unique key in the same flush) but start a fresh part for the new lead; the others leave
+        incident.partners[:] = [p for p in incident.partners if p.department_code in req.partners]
+        for part in incident.partners:
+            part.added_at, part.done_at, part.done_by, part.result = now, None, None, None
     if target.kind is DepartmentKind.STREET_OFFICE and incident.level in DOWN_DISPATCH_LEVELS:
         incident.level, incident.down_dispatch_street = "street", target.region
     incident.department_code = department

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from dispatcher.cases.incident import Incident
-from dispatcher.cases.lifecycle import OPEN_STATUSES, Status
+from dispatcher.cases.lifecycle import OPEN_STATUSES, Action, Status, allowed_actions
 from dispatcher.city.calendar import YELLOW_AT, Light
 from dispatcher.city.catalogue import Stage, TimeLimit
 from dispatcher.city.loader import City
@@ -67,6 +67,8 @@ def next_timer(city: City, incident: Incident, *, running: bool | None = None) -
         return yellow_at(city, incident)
     if incident.warned < 2:
         return incident.stage_deadline
+    if Action.ESCALATE not in allowed_actions(incident.state):  # e.g. reported: nothing more until it moves on
+        return None
     return escalate_at(city, incident)
 
 

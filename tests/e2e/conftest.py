@@ -23,6 +23,16 @@ E2E_PASSWORD = "e2e correct horse battery staple"
 E2E_ACCOUNTS = {
     "dispatcher": dict(username="e2e-dispatcher", display_name="坐席 e2e", role="dispatcher", region_code="330199"),
     "leader": dict(username="e2e-shiftleader", display_name="值班长 e2e", role="shift_leader", region_code="330199"),
+    # the people after dispatch (tests/e2e/test_loop.py): two HW handlers and the grid worker of one community
+    "hw-handler": dict(
+        username="e2e-hw-handler", display_name="环卫处置员 e2e", role="dept_handler", department_code="HW"
+    ),
+    "hw-handler2": dict(
+        username="e2e-hw-handler2", display_name="环卫处置员二 e2e", role="dept_handler", department_code="HW"
+    ),
+    "gridworker": dict(
+        username="e2e-gridworker", display_name="网格员 e2e", role="grid_worker", region_code="330199001001"
+    ),
 }
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -16,12 +16,22 @@ import requests
 
 from dispatcher.settings import REPO_ROOT
 from tests.conftest import unavailable
-from workers.simulator import SimStats, run_simulator
+from workers.simulator import LoopConfig, SimStats, run_simulator
 
 REDIS_URL = os.environ.get("GRIDCOMMAND_SIMULATOR_REDIS_URL", "redis://127.0.0.1:6379/13")
 DEMO_GRIDS = REPO_ROOT / "data" / "demo_city" / "grids.geojson"
 ROSTER = REPO_ROOT / "data" / "demo_city" / "officers.yaml"
-RUN_S = 5.0
+RUN_S = 12.0
+# More of the rarer turns than the demo takes, so that one short run shows them all.
+LOOP = LoopConfig(
+    p_partners=0.25,
+    p_return=0.1,
+    p_request_extend=0.2,
+    p_request_suspend=0.15,
+    p_supervise=0.1,
+    resume_after_s=(30, 60),
+    archive_after_s=(30, 60),
+)
 
 pytestmark = pytest.mark.redis
 
@@ -63,8 +73,17 @@ def _seed_roster(database_url: str) -> dict[str, str]:
     return trackers
 
 
-TOKENS: dict[str, str] = {}  # the simulator's bearer tokens: "leader" (command center) and "dept" (departments)
+TOKENS: dict[str, str] = {}  # the simulator's bearer tokens, as `gridcommand demo` issues them (dashboard/cli/demo.py)
 TRACKERS: dict[str, str] = {}  # officer id -> identifier of the tracker enrolled for them
+
+
+def _simulator_tokens(database_url: str) -> dict[str, str]:
+    """The simulator's accounts and tokens exactly as `gridcommand demo` makes them: the shift leader, the hotline,
+    a head per department, a grid worker and a workstation per community (token key -> token)."""
+    from dashboard.cli.demo import simulator_tokens
+    from dispatcher.settings import get_settings
+
+    return simulator_tokens(get_settings().model_copy(update={"database_url": database_url}))
 
 
 @pytest.fixture(scope="module")
@@ -82,27 +101,7 @@ def server(tmp_path_factory):
     _cli(env, "db", "upgrade")
     _cli(env, "import-grids", str(DEMO_GRIDS))
     TRACKERS.update(_seed_roster(database_url))
-    for who, (username, role) in {"leader": ("sim-center", "shift_leader"), "dept": ("sim-dept", "dept_head")}.items():
-        _cli(env, "accounts", "create", username, "--name", username, "--role", role, "--region", "330199")
-        TOKENS[who] = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "dashboard.cli",
-                "accounts",
-                "token",
-                username,
-                "--name",
-                "simulator",
-                "--kind",
-                "service",
-            ],
-            env=env,
-            cwd=REPO_ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+    TOKENS.update(_simulator_tokens(database_url))
     port = _free_port()
     log = open(tmp / "serve.log", "wb")
     proc = subprocess.Popen(
@@ -139,19 +138,20 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def run(server):
-    """Run the simulator for a few seconds at 600 incidents/min with a fast lifecycle; report stats and stop time."""
+    """Run the simulator for RUN_S seconds at 240 incidents/min with a fast loop; report stats and stop time."""
     stats, stop = SimStats(), threading.Event()
     thread = threading.Thread(
         target=run_simulator,
         args=(server,),
         name="simulator",
         kwargs=dict(
-            officers=300,
-            incident_rate_per_min=600,
+            officers=100,
+            incident_rate_per_min=240,
             seed=7,
             stop=stop,
             fix_interval_s=5.0,
-            lifecycle_time_scale=0.02,
+            lifecycle_time_scale=0.006,
+            loop=LOOP,
             stats=stats,
             tokens=TOKENS,
             devices=TRACKERS,
@@ -202,3 +202,40 @@ def test_officers_send_fixes_that_the_server_accepts(server, run):
     positioned = [o for o in items if o.get("position")]
     assert positioned, "no officer has a position after the run"
     assert all(o["status"] != "offline" for o in positioned)
+
+
+def _get(server: str, path: str, **params) -> dict:
+    response = requests.get(
+        f"{server}/api/v1{path}", params=params, timeout=10, headers={"Authorization": f"Bearer {TOKENS['leader']}"}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_the_whole_loop_is_played_by_the_right_people(server, run):
+    stats = run["stats"]
+    steps = stats.steps
+    for action in ("file", "dispatch", "claim", "handle", "verify", "close"):
+        assert steps.get(action), (action, stats.step_line())
+    assert steps.get("extend", 0) + steps.get("suspend", 0) + steps.get("refuse", 0) > 0, stats.step_line()
+    assert stats.uploads > 0 and stats.uploads_rejected <= max(2, stats.uploads // 10), stats
+    assert stats.actions_rejected <= max(5, stats.actions_done // 10), stats.step_line()  # races only, few
+    items = _get(server, "/incidents", page_size=500)["items"]
+    statuses = Counter(item["status"] for item in items)
+    assert statuses["verified"] + statuses["closed"] + statuses["archived"] > 0, statuses
+    actors: dict[str, set[str]] = {}
+    for item in items:
+        if item["status"] in {"reported", "triage", "filed"}:
+            continue
+        for entry in _get(server, f"/incidents/{item['id']}/timeline")["entries"]:
+            actors.setdefault(entry["action"], set()).add(entry["actor"])
+    assert actors["claim"] and all(a.startswith(("sim-dept-", "sim-station-")) for a in actors["claim"]), actors
+    assert actors["handle"] <= {a for a in actors["claim"]} | {a for a in actors.get("transfer", set())}
+    assert any(a.startswith("sim-grid-") for a in actors["verify"]), actors["verify"]
+    assert all(a.startswith("sim-grid-") or a == "sim-center" for a in actors["verify"]), actors["verify"]
+    assert actors["dispatch"] == {"sim-center"} and actors["close"] <= {"sim-center"} | {
+        a for a in actors["close"] if a.startswith("sim-station-")
+    }
+    decided = actors.get("extend", set()) | actors.get("suspend", set()) | actors.get("refuse", set())
+    assert decided == {"sim-center"}, actors
+    assert actors.get("evidence") and all(a.startswith(("sim-dept-", "sim-station-")) for a in actors["evidence"])

@@ -19,7 +19,10 @@ import pytest
 import shapely
 from shapely.geometry import Point
 
+from dispatcher.access.roles import Role
 from dispatcher.cases.commands import ActionRequest
+from dispatcher.cases.lifecycle import TRANSITIONS, Action, Status
+from dispatcher.cases.scope import ACTIONS as SCOPE_ACTIONS
 from dispatcher.intake.commands import CreateIncident
 from dispatcher.settings import REPO_ROOT, get_settings
 from geo.distance import haversine_m
@@ -27,30 +30,38 @@ from geo.grids import Level
 from workers.simulator import (
     CATEGORY_WEIGHTS,
     EBIKE_SPEED_MPS,
+    GOALS,
     KNOTS_PER_MPS,
-    PLANS,
     POOR_ACCURACY_M,
     SENSOR_CLASSES,
     TEMPLATES,
     UNKNOWN_CATEGORY,
     VIDEO_CLASSES,
     WALK_SPEED_MPS,
+    Actors,
+    Evidence,
     Fix,
+    LoopConfig,
     Patrol,
     Plan,
     SimStats,
     Simulator,
+    Step,
     action_body,
     arrivals,
+    choose_goal,
     describe,
     load_category_codes,
     next_gap_s,
+    next_step,
     osmand_json,
     osmand_query,
     random_point_in,
     run_simulator,
     speed_for_role,
 )
+from workers.simulator.actors import ACTOR_ROLES
+from workers.simulator.photos import photo
 
 # The trackers enrolled for the roster's officers (officer id -> identifier), as `gridcommand demo` hands them over.
 TRACKERS = {f"GW{i:04d}": f"tracker-{i:04d}" for i in range(100)}
@@ -260,24 +271,235 @@ def test_grid_worker_reports_come_from_near_an_officer(demo_index):
         assert near and body["reporter_name"] in {p.name for p in near}
 
 
-def test_action_bodies_are_valid_and_plans_reach_every_state(sim):
-    seen = {action for _, plan in PLANS.values() for action in plan}
-    assert {"file", "dispatch", "claim", "handle", "verify", "close", "escalate", "return", "reject"} <= seen
-    assert any(not plan for _, plan in PLANS.values())  # some are left alone and go overdue
+def test_goals_stop_plays_in_every_stage_of_the_loop():
+    assert {"untouched", "filed", "dispatched", "claimed", "requested", "returned", "handled"} <= set(GOALS)
+    assert {"verified", "closed", "archived"} <= set(GOALS)
+    rng = random.Random(3)
+    assert set(Counter(choose_goal(rng) for _ in range(3000))) == set(GOALS)
+
+
+def test_single_action_bodies_are_valid_commands(sim):
     rng, staff = random.Random(8), {"HW": ["HW001", "HW002"]}
-
-    def body(action: str, plan: Plan) -> dict:
-        return action_body(action, plan, rng, sim.catalogue, staff)
-
-    for action in sorted(seen | {"void"}):
-        ActionRequest.model_validate(body(action, Plan("x", [], category="020101", department="HW")))
-    assert "result" in body("handle", Plan("x", [], category="020101", department="HW"))
-    unknown = Plan("x", [], category=UNKNOWN_CATEGORY)
-    filing = body("file", unknown)
+    actions = ["file", "dispatch", "claim", "handle", "verify", "close", "archive", "escalate", "return", "reject"]
+    for action in actions + ["void", "revoke", "uphold", "refuse", "request_suspend", "request_extend", "supervise"]:
+        body = action_body(action, Plan("x", category="020101", department="HW"), rng, sim.catalogue, staff)
+        ActionRequest.model_validate(body)
+    unknown = Plan("x", category=UNKNOWN_CATEGORY)
+    filing = action_body("file", unknown, rng, sim.catalogue, staff)
     assert filing["category_code"] in sim.catalogue.class_codes.values() and unknown.category == filing["category_code"]
-    dispatched = [Plan("x", [], category="020101", department="HW") for _ in range(50)]
-    assignees = {body("dispatch", plan).get("assignee") for plan in dispatched}
-    assert assignees - {None} <= {"HW001", "HW002"} and {p.handler for p in dispatched} == assignees
+
+
+# --- the loop: who takes which step -------------------------------------------------------------------
+
+
+COMMUNITY = "330199002003"
+SQ_COMMUNITY = "330199001001"
+
+
+def snapshot(status: str, **fields) -> dict:
+    """An incident as the API returns it (the fields the simulator reads)."""
+    base = {
+        "id": "inc-1",
+        "status": status,
+        "category_code": "020101",  # 暴露垃圾: feedback needs before/after photos
+        "department_code": "HW",
+        "level": "district",
+        "assignee": None,
+        "grid": {"community": COMMUNITY, "street": COMMUNITY[:9]},
+        "stage_deadline": "2025-03-12T09:00:00+00:00",
+        "partners": [],
+        "verifier": None,
+        "callback": {"required": False, "reason": None, "outcome": None},
+        "rework_count": 0,
+        "return_count": 0,
+        "triage": None,
+    }
+    return {**base, **fields}
+
+
+def role_of(actor: str) -> Role:
+    return Role(ACTOR_ROLES[actor.split(":", 1)[0]])
+
+
+def assert_legal(step: Step, incident: dict) -> None:
+    """The transition table allows the action from the status, the actor's role may take it, the body is valid."""
+    action = Action(step.action)
+    assert (Status(incident["status"]), action) in TRANSITIONS, (incident["status"], step)
+    assert action in SCOPE_ACTIONS[role_of(step.actor)], step
+    ActionRequest.model_validate(step.body)
+    for evidence in step.evidence:
+        assert evidence.stage in {"handle", "return"} and evidence.parts
+
+
+def choices(sim, incident: dict, n: int = 200, *, seed: int = 1, **plan_fields) -> list[Step]:
+    rng, steps = random.Random(seed), []
+    for _ in range(n):
+        plan = Plan("inc-1", **{"goal": "archived", **plan_fields})
+        plan.update(incident)
+        step = next_step(plan, rng, sim.catalogue, {"HW": ["HW001", "HW002"]}, config=LoopConfig(p_supervise=0.05))
+        if step is not None:
+            assert_legal(step, incident)
+            steps.append(step)
+    return steps
+
+
+def test_every_status_gets_a_legal_step_by_the_right_person(sim):
+    cases = {
+        "reported": {"leader"},
+        "filed": {"leader"},
+        "escalated": {"leader"},
+        "dispatched": {"dept:HW", "leader"},
+        "claimed": {"dept:HW", "leader"},
+        "suspended": {"dept:HW", "leader"},
+        "returned": {"leader"},
+        "rework": {"dept:HW", "leader"},
+        "closed": {"leader"},
+    }
+    for status, actors in cases.items():
+        steps = choices(sim, snapshot(status))
+        assert steps and {s.actor for s in steps} <= actors, (status, Counter(s.actor for s in steps))
+    # the department claims, sometimes returns; the leader occasionally revokes or supervises
+    assert {s.action for s in choices(sim, snapshot("dispatched"), 400)} >= {"claim", "return"}
+    claimed = Counter(s.action for s in choices(sim, snapshot("claimed"), 600))
+    assert {"handle", "transfer", "request_extend", "request_suspend", "return", "supervise"} <= set(claimed)
+    assert max(claimed, key=claimed.__getitem__) == "handle"
+    returned = Counter(s.action for s in choices(sim, snapshot("returned"), 300))
+    assert {"uphold", "dispatch", "void"} <= set(returned)
+    redispatch = [s for s in choices(sim, snapshot("returned"), 300) if s.action == "dispatch"]
+    assert all(s.body["department"] not in {"HW", "SQ"} for s in redispatch)
+
+
+def test_feedback_and_returns_carry_the_evidence_the_rules_ask_for(sim):
+    steps = choices(sim, snapshot("claimed"), 600)
+    handles = [s for s in steps if s.action == "handle"]
+    assert handles and all(s.evidence == (Evidence("handle", ("before", "after")),) for s in handles)
+    assert all(s.body["result"] for s in handles)
+    no_photos = [s for s in choices(sim, snapshot("claimed", category_code="010301")) if s.action == "handle"]
+    assert no_photos and all(s.evidence == () for s in no_photos)  # 路灯: outside feedback_photos
+    returns = [s for s in steps + choices(sim, snapshot("dispatched"), 600) if s.action == "return"]
+    assert {s.body["reason_code"] for s in returns} <= set(sim.catalogue.return_reasons)
+    for s in returns:
+        needs = sim.catalogue.return_reasons[s.body["reason_code"]]
+        assert s.evidence == ((Evidence("return", ("photo",)),) if needs else ())
+    assert any(s.evidence for s in returns) and any(not s.evidence for s in returns)
+
+
+def test_the_shift_leader_decides_requests_and_partners_report_their_part(sim):
+    decisions = Counter(
+        s.action for s in choices(sim, snapshot("claimed"), 300, pending="extend") if s.action != "supervise"
+    )
+    assert set(decisions) == {"extend", "refuse"} and decisions["extend"] > decisions["refuse"]
+    joint = snapshot("claimed", partners=[{"department_code": "CGZF", "done_at": None}])
+    parts = [s for s in choices(sim, joint) if s.action != "supervise"]
+    assert {(s.action, s.actor, s.body["department"]) for s in parts} == {("part_done", "dept:CGZF", "CGZF")}
+    filed = [s for s in choices(sim, snapshot("filed"), 400) if s.action == "dispatch"]
+    partners = [s.body["partners"] for s in filed if s.body.get("partners")]
+    assert partners and all(p[0] not in {"HW", "SQ"} for p in partners)
+    extend = next(s for s in choices(sim, snapshot("claimed"), 400) if s.action == "request_extend")
+    assert datetime.fromisoformat(extend.body["until"]) > datetime.fromisoformat("2025-03-12T09:00:00+00:00")
+
+
+def test_grid_workers_verify_the_hotline_calls_back_and_the_right_body_closes(sim):
+    ours = snapshot("handled", verifier=f"sim-grid-{COMMUNITY}")
+    verdicts = Counter((s.action, s.actor) for s in choices(sim, ours, 400) if s.action != "supervise")
+    assert set(verdicts) == {("verify", f"grid:{COMMUNITY}"), ("reject", f"grid:{COMMUNITY}")}
+    theirs = snapshot("handled", verifier="gridworker")  # a person's: the leader names ours once, then checks
+    named = choices(sim, theirs)
+    assert {(s.action, s.body.get("verifier")) for s in named if s.action != "supervise"} == {
+        ("assign_verifier", f"sim-grid-{COMMUNITY}")
+    }
+    assert {s.action for s in choices(sim, theirs, verifier_named=True)} <= {"verify", "supervise"}
+    calling = snapshot("verified", callback={"required": True, "reason": "caller", "outcome": None})
+    calls = [s for s in choices(sim, calling, 400) if s.action != "supervise"]
+    assert {s.actor for s in calls} == {"hotline"} and {s.action for s in calls} == {"callback"}
+    outcomes = Counter((s.body["reached"], s.body.get("satisfied")) for s in calls)
+    assert set(outcomes) == {(True, True), (True, False), (False, None)}
+    assert outcomes[(True, True)] > outcomes[(True, False)]
+    done = snapshot("verified", callback={"required": True, "reason": "caller", "outcome": "satisfied"})
+    assert {(s.action, s.actor) for s in choices(sim, done) if s.action != "supervise"} == {("close", "leader")}
+    station = f"station:{SQ_COMMUNITY}"
+    community_case = snapshot(
+        "verified",
+        department_code="SQ",
+        level="community",
+        assignee=f"sim-station-{SQ_COMMUNITY}",
+        grid={"community": SQ_COMMUNITY},
+    )
+    assert {(s.action, s.actor) for s in choices(sim, community_case) if s.action != "supervise"} == {
+        ("close", station)
+    }
+    assert {s.actor for s in choices(sim, {**community_case, "status": "closed"}) if s.action == "archive"} == {station}
+    assert {s.actor for s in choices(sim, {**community_case, "status": "claimed"}) if s.action == "handle"} == {station}
+
+
+def test_without_a_token_the_step_goes_to_someone_who_has_one(sim):
+    actors = Actors({"leader", "dept"})  # no grid workers, no hotline
+    plan = Plan("inc-1")
+    plan.update(snapshot("handled", verifier=f"sim-grid-{COMMUNITY}"))
+    cfg = LoopConfig(p_supervise=0)
+    step = next_step(plan, random.Random(1), sim.catalogue, config=cfg, actors=actors)
+    assert (step.action, step.actor) == ("verify", "leader")
+    plan.update(snapshot("verified", callback={"required": True, "reason": "caller", "outcome": None}))
+    step = next_step(plan, random.Random(1), sim.catalogue, config=cfg, actors=actors)
+    assert (step.action, step.actor) == ("callback", "leader")
+
+
+class FakeEngine:
+    """Just enough of the server for a play: the transition table and the loop's side effects on the snapshot."""
+
+    def __init__(self, category: str = "020101", call_nature: str | None = None):
+        self.incident = snapshot("reported", category_code=category, department_code="HW")
+        self.call_nature = call_nature
+
+    def apply(self, step: Step) -> dict:
+        inc, action = self.incident, Action(step.action)
+        inc["status"] = str(TRANSITIONS[(Status(inc["status"]), action)])
+        if action is Action.DISPATCH:
+            inc["department_code"] = step.body.get("department", inc["department_code"])
+            inc["partners"] = [{"department_code": d, "done_at": None} for d in step.body.get("partners", [])]
+        elif action is Action.PART_DONE:
+            for p in inc["partners"]:
+                if p["department_code"] == step.body["department"]:
+                    p["done_at"] = "2025-03-12T08:00:00+00:00"
+        elif action is Action.HANDLE:
+            inc["verifier"] = f"sim-grid-{COMMUNITY}"
+        elif action is Action.VERIFY and self.call_nature == "callback":
+            inc["callback"] = {"required": True, "reason": "caller", "outcome": None}
+        elif action is Action.CALLBACK:
+            satisfied = step.body.get("satisfied")
+            outcome = "not_reached" if not step.body["reached"] else "satisfied" if satisfied else "unsatisfied"
+            inc["callback"] = {**inc["callback"], "outcome": outcome}
+            if outcome == "unsatisfied":
+                inc["status"], inc["rework_count"] = "rework", inc["rework_count"] + 1
+                inc["callback"]["outcome"] = None
+        elif action is Action.REJECT:
+            inc["rework_count"] += 1
+        elif action is Action.RETURN:
+            inc["return_count"] += 1
+        return dict(inc)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_plays_reach_their_goal_with_legal_steps_only(sim, seed):
+    rng = random.Random(seed)
+    for goal in GOALS:
+        if goal == "untouched":
+            continue
+        engine = FakeEngine(call_nature=rng.choice([None, "callback"]))
+        plan = Plan("inc-1", goal=goal)
+        plan.update(engine.incident)
+        while (step := next_step(plan, rng, sim.catalogue, {"HW": ["HW001"]})) is not None:
+            assert_legal(step, plan.incident)
+            plan.update(engine.apply(step))
+            plan.done(step)
+        status = plan.incident["status"]
+        assert plan.steps < LoopConfig().max_steps
+        if status == "voided":  # a return may be voided by the shift leader: that play ends there
+            assert "return" in plan.actions
+        elif goal == "requested":
+            assert plan.pending in {"extend", "suspend"} and status == "claimed"
+        else:
+            assert status == goal, (goal, plan.actions)
 
 
 # --- roster -----------------------------------------------------------------------------------------
@@ -381,3 +603,76 @@ def test_a_department_signs_its_own_cases_and_the_center_the_rest():
     assert client.signed("claim", "HW") == {"Authorization": "Bearer t-hw"}
     assert client.signed("handle", "CGZF") == {"Authorization": "Bearer t-any"}  # no own token: the fallback
     assert client.signed("dispatch", "HW") == {"Authorization": "Bearer t-center"}
+    assert client.as_actor("grid:330199001001") == {}  # no such token and no "grid" fallback
+    assert client.as_actor("dept:SZ") == {"Authorization": "Bearer t-any"}
+
+
+class Recorder:
+    """A stand-in for the requests session: records each request, answers 201."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, str, dict]] = []
+
+    def request(self, method, url, **kwargs):
+        self.calls.append((method, url, kwargs))
+        return type("R", (), {"status_code": 201, "text": "", "json": lambda self: {}})()
+
+
+def test_evidence_uploads_are_small_jpegs_of_different_colours_as_multipart_parts():
+    from io import BytesIO
+
+    from PIL import Image
+
+    from dispatcher.intake.media import Kind, identify
+    from workers.simulator.protocol import Client
+
+    session = Recorder()
+    client = Client("http://sim", SimStats(), tokens={"dept:HW": "t-hw"}, session=session)
+    client.upload("inc-1", "handle", ("before", "after"), actor="dept:HW", seed=4)
+    ((method, url, kwargs),) = session.calls
+    assert (method, url) == ("POST", "http://sim/api/v1/incidents/inc-1/media")
+    assert kwargs["data"] == {"stage": "handle"} and kwargs["headers"] == {"Authorization": "Bearer t-hw"}
+    parts = dict(kwargs["files"])
+    assert set(parts) == {"before", "after"}
+    colours = {}
+    for part, (name, data, mime) in parts.items():
+        assert name.endswith(".jpg") and mime == "image/jpeg" and len(data) < 20_000
+        assert identify(Kind(part), BytesIO(data), mime, part=part).mime == "image/jpeg"  # what the server accepts
+        with Image.open(BytesIO(data)) as image:
+            colours[part] = image.convert("RGB").resize((1, 1)).getpixel((0, 0))
+    assert colours["before"] != colours["after"]
+    assert photo("before", 1) != photo("before", 2)
+
+
+def test_a_refused_step_is_counted_and_the_case_read_again(demo_index):
+    """A 409/422 is logged and skipped: the plan re-reads the incident and chooses again, never raising."""
+    answers = {
+        "POST": [(409, {"code": "conflict"}), (200, snapshot("claimed"))],
+        "GET": [(200, snapshot("dispatched"))],
+    }
+
+    class Session:
+        def __init__(self):
+            self.calls = []
+
+        def request(self, method, url, **kwargs):
+            self.calls.append((method, url))
+            status, body = answers[method].pop(0)
+            return type("R", (), {"status_code": status, "text": str(body), "json": lambda self: body})()
+
+    stats = SimStats()
+    sim = Simulator(
+        "http://sim", grids=demo_index, seed=5, stats=stats, session=Session(), loop=LoopConfig(p_supervise=0)
+    )
+    plan = Plan("inc-1", goal="claimed", next=Step("claim", "dept:HW", {"note": "已签收"}))
+    plan.update(snapshot("dispatched"))
+    sim._plans = 1
+    sim._do_action(plan)
+    assert stats.steps_rejected == {"claim": 1} and stats.actions_rejected == 1
+    assert plan.retries == 1 and plan.next is not None  # chosen again after reading the case anew
+    (event,) = sim.agenda.pending("action")
+    plan.next = Step("claim", "dept:HW", {"note": "已签收"})
+    sim._do_action(event.payload)
+    assert stats.steps == {"claim": 1} and plan.incident["status"] == "claimed" and plan.actions == ["claim"]
+    assert sim._plans == 0  # the goal is reached: the play ends
+    assert "claim 1 (refused: claim 1)" in sim.status_line(0.0)

@@ -19,8 +19,15 @@ catalogue) from its arguments or the one settings object, never from paths of it
   ``POST /api/v1/incidents`` with Chinese descriptions per category, points in unit grids (some
   communities are hotspots), mixed channels (grid worker near an officer, hotline with caller and
   phone, public, video, sensor) and ~3 % that land in triage (outside the district, unknown or
-  missing category). A share of them is driven through the lifecycle (``lifecycle``: file, dispatch,
-  claim, handle, verify, close; some escalated, returned or rejected; some left alone to go overdue).
+  missing category). Most are driven through the whole loop (``lifecycle``: the next step per status, towards
+  each ``plans`` goal), each step by the person who takes it in a real city (``actors``: the shift leader, the
+  department's head, a partner department, the community workstation, the grid worker, the hotline call-taker)
+  with its own token and body (``bodies``): filing, dispatch (some joint),
+  claim, transfer, return with a reason code and photo (arbitrated: upheld, re-dispatched or voided),
+  extension and suspension requests (approved or refused), feedback with before/after photos (``photos``),
+  verification or rework, the callback, closing and archiving; some stop early so every stage shows, some
+  are left alone to go overdue. A 4xx from the engine (a race, a rule) is counted per step and the case is
+  read again, never a crash.
 
 ``runner`` ties it together: nothing raises out of the loop (HTTP and connection errors are counted
 in ``SimStats`` and logged at DEBUG), ``stop`` ends everything within a second, and a status line is
@@ -32,13 +39,16 @@ workers.simulator --url URL`` (:func:`main`).
 
 from __future__ import annotations
 
+from .actors import Actors
 from .agenda import arrivals, next_gap_s
+from .bodies import action_body
 from .catalogue import Catalogue, load_category_codes, load_no_department_codes
 from .cli import main
 from .incidents import CATEGORY_WEIGHTS, CHANNEL_WEIGHTS, UNKNOWN_CATEGORY, VIDEO_CLASSES, IncidentWriter
-from .lifecycle import PLANS, Plan, action_body, choose_plan
+from .lifecycle import next_step
 from .patrols import EBIKE_SPEED_MPS, POOR_ACCURACY_M, WALK_SPEED_MPS, Fix, Patrol, random_point_in, speed_for_role
 from .phrases import SENSOR_CLASSES, TEMPLATES, describe
+from .plans import GOALS, PLANS, Evidence, LoopConfig, Plan, Step, choose_goal, choose_plan
 from .protocol import KNOTS_PER_MPS, Client, osmand_json, osmand_query
 from .runner import Simulator, run_simulator
 from .stats import SimStats
@@ -47,6 +57,7 @@ __all__ = [
     "CATEGORY_WEIGHTS",
     "CHANNEL_WEIGHTS",
     "EBIKE_SPEED_MPS",
+    "GOALS",
     "KNOTS_PER_MPS",
     "PLANS",
     "POOR_ACCURACY_M",
@@ -55,22 +66,28 @@ __all__ = [
     "UNKNOWN_CATEGORY",
     "VIDEO_CLASSES",
     "WALK_SPEED_MPS",
+    "Actors",
     "Catalogue",
     "Client",
+    "Evidence",
     "Fix",
     "IncidentWriter",
+    "LoopConfig",
     "Patrol",
     "Plan",
     "SimStats",
     "Simulator",
+    "Step",
     "action_body",
     "arrivals",
+    "choose_goal",
     "choose_plan",
     "describe",
     "load_category_codes",
     "load_no_department_codes",
     "main",
     "next_gap_s",
+    "next_step",
     "osmand_json",
     "osmand_query",
     "random_point_in",

@@ -1,125 +1,344 @@
-"""Lifecycle plans: which actions an incident goes through, how long each waits, who signs it and with what text."""
+"""The whole loop as a city plays it: for an incident in a given state, who acts next and what they do.
+
+:func:`next_step` looks at the incident as the server last returned it (``plan.incident``) and picks one legal
+:class:`~.plans.Step` with one chooser per status: the action, the person who takes it (a token key, see
+:mod:`.actors`), the body, and the evidence files to upload first (:mod:`.bodies`). The choices are random (a
+seeded RNG) with the probabilities of :class:`~.plans.LoopConfig`, and stop at the plan's goal.
+"""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from .actors import GRID_PREFIX, SQ, Actors, community_of
+from .bodies import dispatch_body, extend_body, file_body, return_step
 from .catalogue import Catalogue
-from .incidents import UNKNOWN_CATEGORY
-from .phrases import ESCALATE_REASONS, HANDLE_RESULTS, REJECT_REASONS, RETURN_REASONS, VOID_REASONS
+from .phrases import (
+    APPROVE_NOTES,
+    ESCALATE_REASONS,
+    HANDLE_RESULTS,
+    PART_RESULTS,
+    REFUSE_REASONS,
+    REJECT_REASONS,
+    REVOKE_REASONS,
+    SUPERVISE_REASONS,
+    SUSPEND_REASONS,
+    UPHOLD_REASONS,
+    VOID_REASONS,
+)
+from .plans import Evidence, LoopConfig, Plan, Step, reached_goal
 
-DELAYS_S = {
-    "file": (10, 30),
-    "dispatch": (10, 60),
-    "claim": (5, 40),
-    "handle": (20, 120),
-    "verify": (10, 60),
-    "close": (5, 30),
-    "escalate": (15, 60),
-    "return": (10, 60),
-    "reject": (10, 40),
-    "void": (20, 60),
-}
-FULL = ["file", "dispatch", "claim", "handle", "verify", "close"]
-PLANS: dict[str, tuple[float, list[str]]] = {
-    "untouched": (18, []),  # left alone: the filing clock runs out (overdue)
-    "filed": (8, FULL[:1]),
-    "dispatched": (9, FULL[:2]),
-    "claimed": (9, FULL[:3]),
-    "handled": (7, FULL[:4]),
-    "verified": (4, FULL[:5]),
-    "closed": (22, FULL),
-    "escalated": (6, ["file", "escalate", "dispatch", "claim"]),
-    "returned": (6, ["file", "dispatch", "return", "dispatch", "claim", "handle"]),
-    "rework": (5, ["file", "dispatch", "claim", "handle", "reject", "claim", "handle", "verify", "close"]),
-}
-DEPARTMENT_ACTIONS = frozenset({"claim", "transfer", "return", "handle"})
-MAX_RETRIES = 3  # an action that met a connection error or a 5xx is tried again this many times
+OPEN_STATUSES = frozenset(
+    {"reported", "triage", "filed", "dispatched", "claimed", "suspended", "returned", "escalated", "handled"}
+    | {"rework", "verified"}
+)
+MAX_REWORK = 2  # no more rejections or unsatisfied callbacks after this many rounds of rework
+MAX_RETURNS = 2
 
 
-@dataclass
-class Plan:
-    """One incident being driven through its actions, with what the server last said about it."""
-
-    incident_id: str
-    actions: list[str]
-    category: str | None = None
-    department: str | None = None
-    handler: str | None = None  # the officer who has it, once dispatched to someone or claimed
-    retries: int = 0
+def open_parts(incident: Mapping[str, Any]) -> list[str]:
+    """Partner departments whose part of a joint case is not done."""
+    return [p["department_code"] for p in incident.get("partners") or [] if not p.get("done_at")]
 
 
-def choose_plan(rng: random.Random) -> list[str]:
-    """The actions (in order) one incident will go through; some stop early so every state shows."""
-    name = rng.choices(list(PLANS), weights=[w for w, _ in PLANS.values()], k=1)[0]
-    return list(PLANS[name][1])
-
-
-def triage_plan(incident: Mapping[str, Any], rng: random.Random) -> list[str]:
-    """A dispatcher looks at the triage queue: fixes the category and files, or voids what is not ours."""
-    reason = (incident.get("triage") or {}).get("reason")
-    if reason == "outside_grid":
-        return ["void"] if rng.random() < 0.6 else []
-    if reason in ("unknown_category", "no_department"):
-        return ["file", "dispatch", "claim"] if rng.random() < 0.7 else []
-    return []
-
-
-def delay_s(action: str, rng: random.Random) -> float:
-    """Seconds a real city takes before this action (at time scale 1)."""
-    low, high = DELAYS_S.get(action, (10, 60))
-    return rng.uniform(low, high)
-
-
-def signer(action: str) -> str:
-    """Whose token signs this action in a real city: "dept" (a department) or "leader" (the command center)."""
-    return "dept" if action in DEPARTMENT_ACTIONS else "leader"
-
-
-def action_body(
-    action: str,
+def next_step(
     plan: Plan,
     rng: random.Random,
     catalogue: Catalogue,
-    by_department: Mapping[str, list[str]],
-) -> dict[str, Any]:
-    """The body of one lifecycle action, with plausible notes, reasons and results (notes the handler on `plan`)."""
-    if action == "file":
-        body: dict[str, Any] = {"note": rng.choice(["情况属实，予以立案", "经核实符合立案条件", "立案"])}
-        if plan.category in (None, UNKNOWN_CATEGORY):
-            plan.category = rng.choice(list(catalogue.class_codes.values()))
-            body["category_code"] = plan.category
-        if plan.category in catalogue.no_department:
-            body["department"] = rng.choice(["CGZF", "SQ"])
-        return body
-    if action == "dispatch":
-        body = {"note": rng.choice(["请尽快处置", "请按时限处置并反馈", "派遣至责任单位"])}
-        staff = by_department.get(str(plan.department))
-        if staff and rng.random() < 0.8:  # a named officer of the department: the map shows them busy
-            body["assignee"] = plan.handler = rng.choice(staff)
-        return body
-    if action == "claim":
-        if not plan.handler:
-            staff = by_department.get(str(plan.department))
-            plan.handler = rng.choice(staff) if staff else None
-        return {"note": "已签收"}
-    if action == "handle":
-        name = catalogue.code_names.get(str(plan.category), "default")
-        return {"result": rng.choice(HANDLE_RESULTS.get(name, []) + HANDLE_RESULTS["default"])}
-    if action == "verify":
-        return {"note": rng.choice(["现场核查，问题已解决", "核查通过"])}
-    if action == "close":
-        return {"note": "结案"}
-    if action == "escalate":
-        return {"reason": rng.choice(ESCALATE_REASONS)}
-    if action == "return":
-        plan.handler = None  # a return frees the handler
-        return {"reason": rng.choice(RETURN_REASONS)}
-    if action == "reject":
-        return {"reason": rng.choice(REJECT_REASONS)}
-    if action == "void":
-        return {"reason": rng.choice(VOID_REASONS)}
-    return {}
+    by_department: Mapping[str, list[str]] | None = None,
+    *,
+    config: LoopConfig | None = None,
+    actors: Actors | None = None,
+    now: datetime | None = None,
+) -> Step | None:
+    """The next turn for this incident (as `plan.incident` has it), or None when its play stops here."""
+    config = config or LoopConfig()
+    actors = actors or Actors()
+    staff = by_department or {}
+    incident = plan.incident
+    status = str(incident.get("status") or "")
+    if status not in _CHOOSERS or plan.steps >= config.max_steps or reached_goal(plan, incident):
+        return None
+    supervisable = status in OPEN_STATUSES and status not in {"reported", "triage"}
+    if supervisable and not plan.supervised and rng.random() < config.p_supervise:
+        plan.supervised = True
+        return Step("supervise", "leader", {"reason": rng.choice(SUPERVISE_REASONS)})
+    chooser = _CHOOSERS[status]
+    return chooser(plan, incident, rng, catalogue, staff, config, actors, now or datetime.now(UTC))
+
+
+# ----- one chooser per status ----------------------------------------------------------------------------------
+
+
+def _reported(
+    plan: Plan,
+    incident: Mapping[str, Any],
+    rng: random.Random,
+    catalogue: Catalogue,
+    staff: Mapping[str, list[str]],
+    config: LoopConfig,
+    actors: Actors,
+    now: datetime,
+) -> Step | None:
+    return Step("file", "leader", file_body(plan, rng, catalogue))
+
+
+def _triage(
+    plan: Plan,
+    incident: Mapping[str, Any],
+    rng: random.Random,
+    catalogue: Catalogue,
+    staff: Mapping[str, list[str]],
+    config: LoopConfig,
+    actors: Actors,
+    now: datetime,
+) -> Step | None:
+    """A dispatcher looks at the triage queue: fixes the category and files, or voids what is not ours."""
+    reason = (incident.get("triage") or {}).get("reason")
+    if reason == "outside_grid":
+        if rng.random() < 0.6:
+            return Step("void", "leader", {"reason": rng.choice(VOID_REASONS)})
+        plan.goal = "triage"
+        return None
+    if reason in ("unknown_category", "no_department") and rng.random() < 0.7:
+        return Step("file", "leader", file_body(plan, rng, catalogue))
+    plan.goal = "triage"
+    return None
+
+
+def _filed(
+    plan: Plan,
+    incident: Mapping[str, Any],
+    rng: random.Random,
+    catalogue: Catalogue,
+    staff: Mapping[str, list[str]],
+    config: LoopConfig,
+    actors: Actors,
+    now: datetime,
+) -> Step | None:
+    if not plan.escalated and rng.random() < config.p_escalate:
+        plan.escalated = True
+        return Step("escalate", "leader", {"reason": rng.choice(ESCALATE_REASONS)})
+    body = dispatch_body(plan, incident, rng, staff)
+    partners = [d for d in catalogue.departments if d not in {SQ, incident.get("department_code")}]
+    if partners and incident.get("department_code") != SQ and rng.random() < config.p_partners:
+        body["partners"] = [rng.choice(partners)]
+    return Step("dispatch", "leader", body)
+
+
+def _escalated(
+    plan: Plan,
+    incident: Mapping[str, Any],
+    rng: random.Random,
+    catalogue: Catalogue,
+    staff: Mapping[str, list[str]],
+    config: LoopConfig,
+    actors: Actors,
+    now: datetime,
+) -> Step | None:
+    return Step("dispatch", "leader", dispatch_body(plan, incident, rng, staff))
+
+
+def _dispatched(
+    plan: Plan,
+    incident: Mapping[str, Any],
+    rng: random.Random,
+    catalogue: Catalogue,
+    staff: Mapping[str, list[str]],
+    config: LoopConfig,
+    actors: Actors,
+    now: datetime,
+) -> Step | None:
+    handler = actors.handler(incident)
+    if _wants_return(plan, incident, rng, config):
+        return return_step(handler, rng, catalogue)
+    if not plan.revoked and plan.goal != "dispatched" and rng.random() < config.p_revoke:
+        plan.revoked = True
+        return Step("revoke", "leader", {"reason": rng.choice(REVOKE_REASONS)})
+    body: dict[str, Any] = {"note": rng.choice(["已签收", "收到，马上处理", "已签收，安排人员前往"])}
+    if handler.startswith("dept:"):
+        people = staff.get(str(incident.get("department_code")))
+        assignee = incident.get("assignee") or plan.handler or (rng.choice(people) if people else None)
+        if assignee:
+            body["assignee"] = plan.handler = str(assignee)
+    return Step("claim", handler, body)
+
+
+def _claimed(
+    plan: Plan,
+    incident: Mapping[str, Any],
+    rng: random.Random,
+    catalogue: Catalogue,
+    staff: Mapping[str, list[str]],
+    config: LoopConfig,
+    actors: Actors,
+    now: datetime,
+) -> Step | None:
+    handler = actors.handler(incident)
+    if plan.pending:
+        if rng.random() < config.p_approve:
+            return Step(plan.pending, "leader", {"reason": rng.choice(APPROVE_NOTES[plan.pending])})
+        return Step("refuse", "leader", {"reason": rng.choice(REFUSE_REASONS)})
+    if parts := open_parts(incident):
+        partner = rng.choice(parts)
+        return Step("part_done", f"dept:{partner}", {"department": partner, "result": rng.choice(PART_RESULTS)})
+    department = str(incident.get("department_code") or "")
+    people = [p for p in staff.get(department, []) if p != incident.get("assignee")]
+    if not plan.transferred and handler.startswith("dept:") and people and rng.random() < config.p_transfer:
+        plan.transferred = True
+        plan.handler = rng.choice(people)
+        return Step("transfer", handler, {"assignee": plan.handler, "note": "转交同事办理"})
+    if not plan.requested:
+        roll = rng.random()
+        forced = plan.goal == "requested"
+        if forced or roll < config.p_request_extend + config.p_request_suspend:
+            plan.requested = True
+            if (forced and rng.random() < 0.5) or (not forced and roll < config.p_request_extend):
+                return Step("request_extend", handler, extend_body(incident, rng, now))
+            return Step("request_suspend", handler, {"reason": rng.choice(SUSPEND_REASONS)})
+    if _wants_return(plan, incident, rng, config):
+        return return_step(handler, rng, catalogue)
+    name = catalogue.code_names.get(str(incident.get("category_code")), "default")
+    body = {"result": rng.choice(HANDLE_RESULTS.get(name, []) + HANDLE_RESULTS["default"])}
+    evidence = (
+        (Evidence("handle", ("before", "after")),) if catalogue.needs_photos(incident.get("category_code")) else ()
+    )
+    return Step("handle", handler, body, evidence)
+
+
+def _suspended(
+    plan: Plan,
+    incident: Mapping[str, Any],
+    rng: random.Random,
+    catalogue: Catalogue,
+    staff: Mapping[str, list[str]],
+    config: LoopConfig,
+    actors: Actors,
+    now: datetime,
+) -> Step | None:
+    return Step("resume", actors.handler(incident), {"note": "挂账原因消除，恢复办理"})
+
+
+def _returned(
+    plan: Plan,
+    incident: Mapping[str, Any],
+    rng: random.Random,
+    catalogue: Catalogue,
+    staff: Mapping[str, list[str]],
+    config: LoopConfig,
+    actors: Actors,
+    now: datetime,
+) -> Step | None:
+    """The shift leader arbitrates a return: uphold it, send the case to another department, or void it."""
+    uphold, redispatch, void = config.arbitration
+    choice = rng.choices(["uphold", "dispatch", "void"], weights=[uphold, redispatch, void], k=1)[0]
+    current = incident.get("department_code")
+    others = [d for d in catalogue.departments if d not in {SQ, current}]
+    if choice == "dispatch" and others:
+        department = rng.choice(others)
+        plan.handler = None
+        return Step("dispatch", "leader", {"department": department, "note": f"审定改派至 {department}"})
+    if choice == "void":
+        return Step("void", "leader", {"reason": rng.choice(VOID_REASONS)})
+    return Step("uphold", "leader", {"reason": rng.choice(UPHOLD_REASONS)})
+
+
+def _handled(
+    plan: Plan,
+    incident: Mapping[str, Any],
+    rng: random.Random,
+    catalogue: Catalogue,
+    staff: Mapping[str, list[str]],
+    config: LoopConfig,
+    actors: Actors,
+    now: datetime,
+) -> Step | None:
+    """The verifier checks on site; a verifier who is not one of ours is replaced once by the shift leader."""
+    verifier = actors.verifier(incident)
+    if verifier is not None:
+        if int(incident.get("rework_count") or 0) < MAX_REWORK and rng.random() < config.p_reject:
+            return Step("reject", verifier, {"reason": rng.choice(REJECT_REASONS)})
+        return Step(
+            "verify", verifier, {"note": rng.choice(["现场核查，问题已解决", "核查通过", "已到现场核实，整改到位"])}
+        )
+    community = community_of(incident)
+    if community and not plan.verifier_named and actors.has(f"grid:{community}"):
+        plan.verifier_named = True
+        return Step("assign_verifier", "leader", {"verifier": GRID_PREFIX + community, "note": "请网格员核查"})
+    return Step("verify", "leader", {"note": "指挥中心视频核查通过"})
+
+
+def _rework(
+    plan: Plan,
+    incident: Mapping[str, Any],
+    rng: random.Random,
+    catalogue: Catalogue,
+    staff: Mapping[str, list[str]],
+    config: LoopConfig,
+    actors: Actors,
+    now: datetime,
+) -> Step | None:
+    body: dict[str, Any] = {"note": "返工，重新签收"}
+    handler = actors.handler(incident)
+    if handler.startswith("dept:") and (incident.get("assignee") or plan.handler):
+        body["assignee"] = incident.get("assignee") or plan.handler
+    return Step("claim", handler, body)
+
+
+def _verified(
+    plan: Plan,
+    incident: Mapping[str, Any],
+    rng: random.Random,
+    catalogue: Catalogue,
+    staff: Mapping[str, list[str]],
+    config: LoopConfig,
+    actors: Actors,
+    now: datetime,
+) -> Step | None:
+    callback = incident.get("callback") or {}
+    if callback.get("required") and callback.get("outcome") not in {"satisfied", "not_reached"}:
+        who = "hotline" if actors.has("hotline") else "leader"
+        if rng.random() < config.p_not_reached:
+            return Step("callback", who, {"reached": False, "note": "电话无人接听"})
+        if int(incident.get("rework_count") or 0) < MAX_REWORK and rng.random() < config.p_unsatisfied:
+            return Step("callback", who, {"reached": True, "satisfied": False, "note": "来电人表示问题仍未解决"})
+        return Step("callback", who, {"reached": True, "satisfied": True, "note": "来电人对处理结果满意"})
+    return Step("close", actors.closer(incident, catalogue), {"note": rng.choice(["结案", "处置到位，予以结案"])})
+
+
+def _closed(
+    plan: Plan,
+    incident: Mapping[str, Any],
+    rng: random.Random,
+    catalogue: Catalogue,
+    staff: Mapping[str, list[str]],
+    config: LoopConfig,
+    actors: Actors,
+    now: datetime,
+) -> Step | None:
+    return Step("archive", actors.closer(incident, catalogue), {"note": "归档"})
+
+
+_CHOOSERS = {
+    "reported": _reported,
+    "triage": _triage,
+    "filed": _filed,
+    "escalated": _escalated,
+    "dispatched": _dispatched,
+    "claimed": _claimed,
+    "suspended": _suspended,
+    "returned": _returned,
+    "handled": _handled,
+    "rework": _rework,
+    "verified": _verified,
+    "closed": _closed,
+}
+
+
+def _wants_return(plan: Plan, incident: Mapping[str, Any], rng: random.Random, config: LoopConfig) -> bool:
+    if int(incident.get("return_count") or 0) >= MAX_RETURNS:
+        return False
+    return plan.goal == "returned" or rng.random() < config.p_return

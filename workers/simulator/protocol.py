@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from .lifecycle import signer
+from .actors import signer
 from .patrols import Fix
+from .photos import photo
 from .stats import SimStats
 
 log = logging.getLogger("gridcommand.simulator")
@@ -67,8 +68,9 @@ class Client:
     ):
         self.base = base_url.rstrip("/")
         self.stats = stats
-        # "leader": files, dispatches, verifies, closes; "dept:<code>": that department claims and handles its cases
-        # (a department acts only on what is dispatched to it); "dept": any department, when no own token is given.
+        # "leader": the shift leader; "dept:<code>": that department's head (a department acts only on what is
+        # dispatched to it); "dept": any department, when no own token is given; "grid:<community>": that
+        # community's grid worker; "station:<community>": its workstation; "hotline": the call-taker.
         self.tokens = dict(tokens or {})
         self.session = session
         self.pool = pool
@@ -97,6 +99,12 @@ class Client:
         """The Authorization header of whoever takes this action in a real city (the case's department or the center)."""
         who = signer(action)
         token = self.tokens.get(f"{who}:{department}") or self.tokens.get(who)
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def as_actor(self, actor: str) -> dict[str, str]:
+        """The Authorization header of one token key ("leader", "dept:HW", "grid:<community>", ...); a key the
+        simulator was not given falls back to its kind ("dept:HW" → "dept")."""
+        token = self.tokens.get(actor) or self.tokens.get(actor.split(":", 1)[0])
         return {"Authorization": f"Bearer {token}"} if token else {}
 
     def request(self, method: str, path: str, **kwargs):
@@ -152,7 +160,33 @@ class Client:
                 break
         return response
 
-    def act(self, incident_id: str, action: str, body: Mapping[str, Any], department: str | None = None):
-        """POST one lifecycle action, signed by whoever takes it in a real city; the response or None."""
+    def act(
+        self,
+        incident_id: str,
+        action: str,
+        body: Mapping[str, Any],
+        department: str | None = None,
+        *,
+        actor: str | None = None,
+    ):
+        """POST one lifecycle action, signed by `actor` (a token key) or else by whoever takes it in a real city."""
         path = f"/api/v1/incidents/{incident_id}/actions/{action}"
-        return self.request("POST", path, json=body, headers=self.signed(action, department))
+        headers = self.as_actor(actor) if actor else self.signed(action, department)
+        return self.request("POST", path, json=body, headers=headers)
+
+    def upload(self, incident_id: str, stage: str, parts: Sequence[str], *, actor: str, seed: int = 0):
+        """POST evidence (one small JPEG per part) to the case at this stage as `actor`; the response or None."""
+        files = [(part, (f"{part}.jpg", photo(part, seed + i), "image/jpeg")) for i, part in enumerate(parts)]
+        path = f"/api/v1/incidents/{incident_id}/media"
+        return self.request("POST", path, data={"stage": stage}, files=files, headers=self.as_actor(actor))
+
+    def incident(self, incident_id: str) -> dict[str, Any] | None:
+        """The incident as the command center sees it now (None when it cannot be read)."""
+        response = self.request("GET", f"/api/v1/incidents/{incident_id}", headers=self.as_actor("leader"))
+        if response is None or response.status_code != 200:
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) else None

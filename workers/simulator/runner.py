@@ -15,11 +15,13 @@ from typing import Any
 from dispatcher.settings import get_settings
 from geo.grids import GridIndex
 
+from .actors import Actors
 from .agenda import Agenda, Event, next_gap_s
 from .catalogue import Catalogue
 from .incidents import IncidentWriter
-from .lifecycle import MAX_RETRIES, Plan, action_body, choose_plan, delay_s, triage_plan
+from .lifecycle import next_step
 from .patrols import Patrol
+from .plans import MAX_RETRIES, LoopConfig, Plan, Step, choose_goal, delay_s
 from .protocol import Client
 from .roster import Roster
 from .stats import SimStats
@@ -69,9 +71,10 @@ class Simulator:
         lifecycle_time_scale: float = 1.0,
         status_interval_s: float = STATUS_INTERVAL_S,
         stats: SimStats | None = None,
-        session=None,
+        session: Any = None,
         tokens: dict[str, str] | None = None,
         devices: Mapping[str, str] | None = None,
+        loop: LoopConfig | None = None,
     ):
         self.rate = float(incident_rate_per_min)
         self.fix_interval = max(0.2, float(fix_interval_s))
@@ -98,6 +101,8 @@ class Simulator:
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
         self._plans = 0
         self.client = Client(base_url, self.stats, tokens=tokens, session=session, pool=self.threads + 2)
+        self.loop = loop or LoopConfig()
+        self.actors = Actors(tokens.keys() if tokens else None)
 
     def make_incident(self, rng: random.Random | None = None) -> dict[str, Any]:
         """One incident report body (CreateIncident fields)."""
@@ -158,7 +163,8 @@ class Simulator:
             f"simulator: {len(self.roster.patrol_list)} officers moving, {fixes_per_s:.1f} fixes/s "
             f"(sent {s.fixes_sent}, rejected {s.fixes_rejected}, dropped {s.fixes_dropped}); "
             f"incidents created {s.incidents_created} (rejected {s.incidents_rejected}); "
-            f"actions {s.actions_done} (rejected {s.actions_rejected}); errors {s.errors}"
+            f"actions {s.actions_done} (rejected {s.actions_rejected}); uploads {s.uploads} "
+            f"(rejected {s.uploads_rejected}); errors {s.errors}; steps: {s.step_line()}"
         )
 
     def _submit(self, task: Callable[[], None]) -> bool:
@@ -222,7 +228,10 @@ class Simulator:
     def _create_incident(self) -> None:
         with self._content_lock:
             body = self.make_incident()
-            actions = choose_plan(self.rng)
+            if body.get("channel") == "hotline":
+                wanted = self.rng.random() < self.loop.p_callback_wanted
+                body["call_nature"] = "callback" if wanted else "no_callback"
+            goal = choose_goal(self.rng)
         response = self.client.create_incident(body, f"sim-{self.run_id}-{uuid.uuid4().hex[:16]}")
         if response is None or response.status_code != 201:
             self.stats.add("incidents_rejected")
@@ -238,62 +247,105 @@ class Simulator:
         except ValueError:
             return
         with self._content_lock:
-            self._start_plan(created, actions)
+            self._start_plan(created, goal)
 
-    def _start_plan(self, incident: Mapping[str, Any], actions: list[str]) -> None:
+    def _start_plan(self, incident: Mapping[str, Any], goal: str) -> None:
         if incident.get("status") == "triage":
-            actions = triage_plan(incident, self.rng)
-        if not actions or self._plans >= MAX_PLANS:
+            goal = "archived"  # the triage desk decides (see lifecycle._triage)
+        elif goal == "untouched":
+            return
+        if self._plans >= MAX_PLANS:
             return
         self._plans += 1
-        plan = Plan(
-            incident_id=incident["id"],
-            actions=actions,
-            category=incident.get("category_code"),
-            department=incident.get("department_code"),
-        )
+        plan = Plan(incident_id=incident["id"], goal=goal)
+        plan.update(incident)
         self._schedule_next(plan)
 
     def _schedule_next(self, plan: Plan) -> None:
+        """Choose the plan's next step now and schedule it after the time a real city takes; or end the plan."""
         with self._content_lock:
-            if not plan.actions:
+            step = next_step(
+                plan, self.rng, self.catalogue, self.roster.by_department, config=self.loop, actors=self.actors
+            )
+            if step is None:
                 self._plans -= 1
                 return
-            delay = delay_s(plan.actions[0], self.rng) * self.time_scale
+            plan.next = step
+            delay = delay_s(step.action, self.rng, self.loop) * self.time_scale
         self.agenda.push(time.monotonic() + delay, "action", plan)
 
     def _end_plan(self) -> None:
         with self._content_lock:
             self._plans -= 1
 
+    def _retry(self, plan: Plan, refresh: bool) -> None:
+        """Choose again (after reading the incident anew when the engine refused), or give up after a few tries."""
+        if plan.retries >= MAX_RETRIES:
+            self._end_plan()
+            return
+        plan.retries += 1
+        if refresh and (current := self.client.incident(plan.incident_id)) is not None:
+            plan.update(current)
+        self._schedule_next(plan)
+
     def _do_action(self, plan: Plan) -> None:
-        with self._content_lock:
-            action = plan.actions.pop(0)
-            body = action_body(action, plan, self.rng, self.catalogue, self.roster.by_department)
-        response = self.client.act(plan.incident_id, action, body, plan.department)
+        """Upload the step's evidence, then take the step; a 4xx (a race, a rule) is logged and the case re-read."""
+        step = plan.next
+        if step is None:
+            self._end_plan()
+            return
+        if not self._upload_evidence(plan, step):
+            self._retry(plan, refresh=True)
+            return
+        response = self.client.act(plan.incident_id, step.action, step.body, actor=step.actor)
         if response is None or response.status_code >= 500:
             if response is not None:
                 self.stats.add("errors")
-            plan.actions.insert(0, action)  # try again a bit later
-            if plan.retries < MAX_RETRIES:
-                plan.retries += 1
-                self._schedule_next(plan)
-            else:
-                self._end_plan()
+            self._retry(plan, refresh=False)
             return
-        if response.status_code != 200:  # 409 (someone else acted) or 422: the plan ends here
-            self.stats.add("actions_rejected")
-            log.debug("%s %s: HTTP %s %s", action, plan.incident_id, response.status_code, response.text[:300])
-            self._end_plan()
+        if response.status_code != 200:  # 409 (someone else acted), 403 or 422 (a rule): re-read and choose again
+            self.stats.add_step(step.action, ok=False)
+            log.log(
+                logging.DEBUG if response.status_code == 409 else logging.INFO,
+                "simulator: %s by %s on %s refused: HTTP %s %s",
+                step.action,
+                step.actor,
+                plan.incident_id,
+                response.status_code,
+                response.text[:300],
+            )
+            self._retry(plan, refresh=True)
             return
-        self.stats.add("actions_done")
-        try:
-            updated = response.json()
-            plan.department = updated.get("department_code") or plan.department
-            plan.category = updated.get("category_code") or plan.category
-        except ValueError:
-            pass
+        self.stats.add_step(step.action, ok=True)
+        with self._content_lock:
+            plan.done(step)
+            try:
+                updated = response.json()
+            except ValueError:
+                updated = None
+            if isinstance(updated, dict):
+                plan.update(updated)
         self._schedule_next(plan)
+
+    def _upload_evidence(self, plan: Plan, step: Step) -> bool:
+        for evidence in step.evidence:
+            seed = self.rng.randrange(1 << 16)
+            response = self.client.upload(plan.incident_id, evidence.stage, evidence.parts, actor=step.actor, seed=seed)
+            if response is None or response.status_code != 201:
+                self.stats.add("uploads_rejected")
+                if response is not None:
+                    if response.status_code >= 500:
+                        self.stats.add("errors")
+                    log.info(
+                        "simulator: evidence (%s) for %s refused: HTTP %s %s",
+                        evidence.stage,
+                        plan.incident_id,
+                        response.status_code,
+                        response.text[:300],
+                    )
+                return False
+            self.stats.add("uploads")
+        return True
 
 
 def run_simulator(

@@ -1,0 +1,96 @@
+"""UI strings of the workbench (/work, dashboard/pages/work*.py) and the drawer's action forms
+(dashboard/pages/drawer_forms.py), merged into the one catalogue (dashboard/pages/i18n.py) on import."""
+
+from __future__ import annotations
+
+from dashboard.pages.i18n import ACTION, STATUS, STRINGS
+
+WORK_STRINGS: dict[str, tuple[str, str]] = {
+    "nav_work": ("工作台", "Workbench"),
+    "work_title": ("工作台", "Workbench"),
+    "work_forbidden": ("无权访问：此账号不办理案件", "Forbidden: this account does not handle cases"),
+    "box_todo": ("待办", "To do"),
+    "box_done": ("已办", "Done"),
+    "box_overdue": ("超时", "Overdue"),
+    "box_approval": ("待审批", "Approvals"),
+    "box_department": ("部门箱", "Department"),
+    "wk_all_stages": ("全部阶段", "All stages"),
+    "wk_all_categories": ("全部类别", "All categories"),
+    "wk_all_grids": ("全部网格", "All grids"),
+    "wk_due_before": ("时限早于", "Due before"),
+    "wk_search": ("案件编号或地址", "Case number or address"),
+    "wk_phone": ("来电号码", "Caller's number"),
+    "wk_empty": ("暂无案件", "No cases"),
+    "wk_more": ("共 {total} 条，显示前 {n} 条", "Showing {n} of {total}"),
+    "wk_col_id": ("编号", "No."),
+    "wk_col_category": ("类别", "Category"),
+    "wk_col_address": ("地址", "Address"),
+    "wk_col_status": ("状态", "Status"),
+    "wk_col_deadline": ("时限", "Deadline"),
+    "wk_col_who": ("处置人 / 核查人", "Assignee / verifier"),
+    "wk_bad_phone": ("号码格式有误", "Invalid number"),
+    # drawer facts
+    "f_total_deadline": ("总时限", "Total deadline"),
+    "f_partners": ("协办部门", "Partner departments"),
+    "f_verifier": ("核查人", "Verifier"),
+    "f_callback": ("回访", "Callback"),
+    "f_supervised": ("督办", "Supervision"),
+    "part_open": ("办理中", "in progress"),
+    "part_done_at": ("已完成 {at}", "done {at}"),
+    "cb_none": ("无需回访", "Not required"),
+    "cb_required": ("需回访（{why}）", "Required ({why})"),
+    "cb_reason_caller": ("来电人要求", "caller asked"),
+    "cb_reason_spot_check": ("抽查", "spot check"),
+    "cb_satisfied": ("满意", "Satisfied"),
+    "cb_unsatisfied": ("不满意", "Not satisfied"),
+    "cb_not_reached": ("未联系上", "Not reached"),
+    "cb_pending": ("待回访", "Pending"),
+    "sup_by": ("{by} 于 {at} 督办", "by {by} at {at}"),
+    # forms
+    "fm_reason": ("原因", "Reason"),
+    "fm_reason_code": ("退单原因", "Return reason"),
+    "fm_evidence_hint": (
+        "带 📎 的原因需要证据：请先在上方“证据材料”中以“退单”环节上传照片或文件",
+        "Reasons marked 📎 need evidence: first upload a photo or file at step 'Return' in Evidence above",
+    ),
+    "fm_until_date": ("新时限日期", "New deadline date"),
+    "fm_until_time": ("时间", "Time"),
+    "fm_result": ("处置结果", "Result"),
+    "fm_photo_before": ("拖放或点击上传处置前照片", "Drop or click: photo before"),
+    "fm_photo_after": ("拖放或点击上传处置后照片", "Drop or click: photo after"),
+    "fm_photos_hint": (
+        "此类别反馈须附处置前、处置后照片：请先在下方分别上传",
+        "This category needs a photo before and a photo after: upload them below first",
+    ),
+    "fm_partners": ("协办部门（可多选）", "Partner departments (any)"),
+    "fm_assignee": ("指定处置人（可选）", "Assignee (optional)"),
+    "fm_verifier": ("核查网格员", "Verifying grid worker"),
+    "fm_note": ("意见（可选）", "Note (optional)"),
+    "fm_reached": ("是否联系上", "Reached"),
+    "fm_satisfied": ("是否满意", "Satisfied"),
+    "fm_yes": ("是", "Yes"),
+    "fm_no": ("否", "No"),
+    "fm_submit": ("提交", "Submit"),
+    "fm_pending": ("待审批申请", "Pending request"),
+    "fm_pending_line": ("{who} 申请{kind}：{why}", "{who} asks to {kind}: {why}"),
+    "fm_pending_until": ("申请时限至 {until}", "until {until}"),
+    "fm_no_pending": ("没有待审批的申请", "No request waiting"),
+    "fm_kind_suspend": ("挂账", "suspend"),
+    "fm_kind_extend": ("延期", "extend"),
+    "fm_bad_until": ("请填写新时限的日期和时间", "Give the new deadline's date and time"),
+    "fm_simple": ("其他操作", "Other actions"),
+}
+STRINGS.update({key: pair for key, pair in WORK_STRINGS.items() if key not in STRINGS})
+for _key, _pair in {
+    "revoke": ("撤销派遣", "Revoke"),
+    "uphold": ("审定维持", "Uphold"),
+    "request_suspend": ("申请挂账", "Request suspension"),
+    "request_extend": ("申请延期", "Request extension"),
+    "refuse": ("不予批准", "Refuse"),
+    "part_done": ("协办反馈", "Part done"),
+    "assign_verifier": ("核查派遣", "Assign verifier"),
+    "callback": ("回访", "Callback"),
+    "supervise": ("督办", "Supervise"),
+}.items():
+    ACTION.setdefault(_key, _pair)
+STATUS.setdefault("merged", ("已合并", "Merged"))
