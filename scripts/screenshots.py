@@ -110,6 +110,20 @@ def shoot(url: str) -> None:
         hotline.wait_for_selector(".leaflet-container", timeout=20_000)
         hotline.wait_for_timeout(2000)
         hotline.screenshot(path=str(OUT / "hotline.png"))
+        handler = browser.new_context(viewport={"width": 1600, "height": 900}, locale="zh-CN").new_page()
+        handler.goto(url + "/login")
+        sign_in(handler, "hw-head", "demo-hw-head")  # a department head lands on the workbench (工作台)
+        handler.wait_for_selector(".gc-wrow", timeout=20_000)
+        handler.click("#wk-tab >> text=部门箱")
+        handler.wait_for_timeout(1000)
+        claimed = handler.locator(".gc-wrow", has_text="处置中")
+        (claimed.first if claimed.count() else handler.locator(".gc-wrow").first).click()
+        handler.wait_for_selector(".gc-drawer-open", timeout=5000)
+        forms = handler.locator("details.gc-fm")
+        if forms.count():
+            forms.first.locator("summary").click()
+        handler.wait_for_timeout(1500)
+        handler.screenshot(path=str(OUT / "workbench.png"))
         admin = browser.new_context(viewport={"width": 1600, "height": 900}, locale="zh-CN").new_page()
         admin.goto(url + "/login")
         admin.fill("#totp", admin_totp())
@@ -118,7 +132,7 @@ def shoot(url: str) -> None:
         admin.wait_for_timeout(1500)
         admin.screenshot(path=str(OUT / "devices.png"))
         browser.close()
-    print(f"wrote login, command-center, wall, hotline and devices screenshots to {OUT}")
+    print(f"wrote login, command-center, wall, hotline, workbench and devices screenshots to {OUT}")
 
 
 def admin_totp() -> str:

@@ -27,6 +27,8 @@ PAGES["/triage"] = triage  # 待甄别: unplaced reports, suspected duplicates
 PAGES["/devices"] = devices  # the administrator enrols and revokes officers' trackers
 PAGES["/work"] = work  # 工作台: the boxes of the people after dispatch, with the drawer's action forms
 
+CASE_PAGES = (command, work)  # the pages with the incident drawer
+
 
 def mount_dash(server: Flask, settings: Settings) -> dash.Dash:
     """Create the Dash app on `server` (no CDN: every asset is served locally)."""
@@ -62,6 +64,12 @@ def _assets_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "assets"
 
 
+def query_incident(search: str | None) -> str | None:
+    """The `?incident=` of a URL, if any (the drawer still checks the reader's scope)."""
+    values = parse_qs((search or "").lstrip("?")).get("incident")
+    return values[0][:36] if values else None
+
+
 def query_lang(search: str | None) -> str | None:
     """The `?lang=` of a URL, if any."""
     values = parse_qs((search or "").lstrip("?")).get("lang")
@@ -76,6 +84,8 @@ def _register(app: dash.Dash) -> None:
         """Render the page of the path in the chosen language (`?lang=` wins over the stored choice)."""
         lang = query_lang(search) or lang_of(stored)
         module = PAGES.get((pathname or "/").rstrip("/") or "/", command)
+        if module in CASE_PAGES:  # `?incident=<id>` (a notification's link) opens that case in the drawer
+            return module.layout(lang, selected=query_incident(search))
         return module.layout(lang)
 
     @app.callback(Output("gc-lang", "data"), Input("gc-url", "search"), State("gc-lang", "data"))

@@ -68,11 +68,11 @@ def bell(lang: str) -> html.Div:
 
 
 def item(row: Notification, lang: str, tz: str) -> html.Div:
-    """One notification: its kind, text, local time, and a link to the case in the command center."""
+    """One notification: its kind, text, local time, and a link opening the case on the workbench."""
     kind = f"kind_{row.kind}"
     label = t(kind, lang) if kind in i18n_notify.NOTIFY_STRINGS else row.kind
     link = (
-        [html.A(t("bell_open_case", lang), href=f"/?incident={row.incident_id}", className="gc-bell-link")]
+        [html.A(t("bell_open_case", lang), href=f"/work?incident={row.incident_id}", className="gc-bell-link")]
         if row.incident_id
         else []
     )

@@ -27,7 +27,7 @@ def _coords(crs: str) -> dict | None:
     return None if crs == "wgs84" else fn("displayCoords")
 
 
-def layout(lang: str) -> html.Div:
+def layout(lang: str, selected: str | None = None) -> html.Div:
     """The whole command center, with the open incidents current as of the last outbox sequence number.
 
     Everything shown is inside the signed-in user's scope (dispatcher.cases.scope); nothing comes from browser ids.
@@ -81,7 +81,7 @@ def layout(lang: str) -> html.Div:
             DashSocketIO(id="cc-socket", eventNames=["incident", "positions"]),
             dcc.Store(id="cc-incidents", data=records),
             dcc.Store(id="cc-seq", data=seq),
-            dcc.Store(id="cc-selected", data=None),
+            dcc.Store(id="cc-selected", data=selected),
             dcc.Store(id="cc-act-result", data=0),
             dcc.Store(id="cc-drawer-ver", data=None),
             dcc.Interval(id="cc-sync-tick", interval=20_000),

@@ -28,7 +28,7 @@ __all__ = ["layout", "register"]
 SLOW_REFRESH_MS = 30_000  # the safety net under the live pushes
 
 
-def layout(lang: str) -> html.Div:
+def layout(lang: str, selected: str | None = None) -> html.Div:
     lang = lang_of(lang)
     principal = viewer()
     top = header("work", lang, "cc")  # the command center's prefix: its clock, connection, 中/EN serve here
@@ -97,7 +97,7 @@ def layout(lang: str) -> html.Div:
             # the rest of the catch-up's outputs (command_callbacks.sync writes them all): a store and a hidden layer
             dcc.Store(id="cc-incidents", data={}),
             html.Div(dl.Map(dl.GeoJSON(id="cc-communities", data=None), id="wk-nomap"), style={"display": "none"}),
-            dcc.Store(id="cc-selected", data=None),
+            dcc.Store(id="cc-selected", data=selected),
             dcc.Store(id="cc-act-result", data=0),
             dcc.Store(id="cc-drawer-ver", data=None),
             dcc.Store(id="wk-order", data=None),

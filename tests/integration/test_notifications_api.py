@@ -191,7 +191,7 @@ def test_the_bell_shows_the_count_and_the_latest_and_marks_all_read(dash_server,
     shown = callback(anonymous, token, "..gc-bell-n.children", inputs, [("gc-lang", "data", "zh")])
     listing = json.dumps(shown, ensure_ascii=False)
     assert shown["gc-bell-n"]["children"] == "1"
-    assert "派遣：井盖缺失" in listing and f"/?incident={incident_id}" in listing and "not for ann" not in listing
+    assert "派遣：井盖缺失" in listing and f"/work?incident={incident_id}" in listing and "not for ann" not in listing
     inputs[2] = ("gc-bell-read-all", "n_clicks", 1)
     cleared = callback(
         anonymous, token, "..gc-bell-n.children", inputs, [("gc-lang", "data", "en")], "gc-bell-read-all.n_clicks"

@@ -289,3 +289,22 @@ def test_the_loop_through_the_workbench_boxes_counts_buttons_and_forms(loop, cli
     assert incident.status == "verified" and case in d["grid"].box("done")[0]
     assert case in d["shift"].box("todo")[0]  # no callback required: the shift leader closes
     assert "close" in d["shift"].drawer(case)[0]
+
+
+def test_a_notifications_link_opens_its_case_in_the_drawer(dash_server, tokens):  # noqa: F811
+    """`/work?incident=<id>` (the bell's link) renders the workbench with that case selected; the drawer then
+    loads it in the reader's scope like a click would."""
+    client = dash_server.test_client()
+    headers = {"Authorization": f"Bearer {tokens['leader']}"}
+    spec = _spec(client, headers, lambda c: c["output"] == "gc-page.children")
+    page = _call(
+        client,
+        headers,
+        spec,
+        [v("gc-url", "pathname", "/work"), v("gc-lang", "data", "zh")],
+        [v("gc-url", "search", "?incident=abc-123&lang=zh")],
+    )
+    stores = [
+        n for n in _walk(page["response"]["gc-page"]["children"]) if n.get("props", {}).get("id") == "cc-selected"
+    ]
+    assert [s["props"]["data"] for s in stores] == ["abc-123"]
