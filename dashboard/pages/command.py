@@ -102,15 +102,7 @@ def layout(lang: str, selected: str | None = None) -> html.Div:
                         ],
                         className="gc-mapbox",
                     ),
-                    html.Aside(
-                        [
-                            html.Div(drawer.empty(lang), id="cc-drawer-body"),
-                            html.Div(id="cc-drawer-actions"),
-                            html.Div(id="cc-toast", className="gc-toast"),
-                        ],
-                        id="cc-drawer",
-                        className="gc-drawer",
-                    ),
+                    drawer.panel(lang),
                 ],
                 className="gc-cc-body",
             ),

@@ -275,6 +275,19 @@ def actions(view: dict, lang: str) -> list:
     return parts
 
 
+def panel(lang: str) -> html.Aside:
+    """The drawer itself (empty until a case is selected), the same on every page that opens cases."""
+    return html.Aside(
+        [
+            html.Div(empty(lang), id="cc-drawer-body"),
+            html.Div(id="cc-drawer-actions"),
+            html.Div(id="cc-toast", className="gc-toast"),
+        ],
+        id="cc-drawer",
+        className="gc-drawer",
+    )
+
+
 def register(app: dash.Dash) -> None:
     """The drawer's callbacks: render on selection or change; perform an action."""
     drawer_media.register(app)

@@ -106,15 +106,7 @@ def layout(lang: str, selected: str | None = None) -> html.Div:
             html.Div(
                 [
                     the_list,
-                    html.Aside(
-                        [
-                            html.Div(drawer.empty(lang), id="cc-drawer-body"),
-                            html.Div(id="cc-drawer-actions"),
-                            html.Div(id="cc-toast", className="gc-toast"),
-                        ],
-                        id="cc-drawer",
-                        className="gc-drawer",
-                    ),
+                    drawer.panel(lang),
                 ],
                 className="gc-cc-body gc-wk-body",
             ),

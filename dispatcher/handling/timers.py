@@ -28,30 +28,12 @@ def act(uow: UnitOfWork, city: City, incident: Incident, now: datetime) -> list[
         return done
     deadline = incident.stage_deadline
     if incident.warned < 1 and now < deadline and (at := yellow_at(city, incident)) is not None and now >= at:
-        incident.warned = 1
-        incident.record(
-            action="warn",
-            actor=SYSTEM,
-            now=now,
-            to=incident.state,
-            note=f"stage '{incident.stage}' is due at {deadline.isoformat()}",
-            data={"light": "yellow"},
-        )
-        notices.warning(uow.session, incident, "yellow", now=now)
+        _warn(uow, incident, "yellow", f"stage '{incident.stage}' is due at {deadline.isoformat()}", now)
         done.append("yellow")
     if incident.warned < 2 and now > deadline:
-        incident.warned = 2
         incident.overdue_flagged_at = now
         incident.supervised_at, incident.supervised_by = incident.supervised_at or now, incident.supervised_by or SYSTEM
-        incident.record(
-            action="overdue",
-            actor=SYSTEM,
-            now=now,
-            to=incident.state,
-            note=f"stage '{incident.stage}' passed its deadline {deadline.isoformat()}",
-            data={"light": "red"},
-        )
-        notices.warning(uow.session, incident, "red", now=now)
+        _warn(uow, incident, "red", f"stage '{incident.stage}' passed its deadline {deadline.isoformat()}", now)
         done.append("red")
     at = escalate_at(city, incident)
     if incident.warned >= 2 and at is not None and now >= at and Action.ESCALATE in allowed_actions(incident.state):
@@ -61,6 +43,14 @@ def act(uow: UnitOfWork, city: City, incident: Incident, now: datetime) -> list[
         done.append("escalate")
     rearm(city, incident)
     return done
+
+
+def _warn(uow: UnitOfWork, incident: Incident, light: str, note: str, now: datetime) -> None:
+    """黄牌 (a `warn` row) or 红牌 (an `overdue` row), once per stage, and the notices that go with it."""
+    incident.warned = 1 if light == "yellow" else 2
+    action = "warn" if light == "yellow" else "overdue"
+    incident.record(action=action, actor=SYSTEM, now=now, to=incident.state, note=note, data={"light": light})
+    notices.warning(uow.session, incident, light, now=now)
 
 
 def due(uow: UnitOfWork, now: datetime, limit: int) -> list[Incident]:
