@@ -49,9 +49,9 @@ from dispatcher.access.audit_keys import canonical as canonical  # re-exported: 
 from dispatcher.access.audit_keys import record_mac as record_mac  # re-exported: a record's MAC, installed key
 from dispatcher.store.base import Base
 from dispatcher.store.columns import UTCDateTime
+from dispatcher.store.outbox import OUTBOX_LOCK_KEY  # taken first: every transaction locks outbox → audit
 
 AUDIT_LOCK_KEY = 0x61756474  # "audt": orders audit appends on PostgreSQL
-OUTBOX_LOCK_KEY = 0x67726964  # dispatcher/cases/uow.py's; taken first, so every transaction locks outbox → audit
 HEAD_ID = 1
 SYSTEM = "system"
 

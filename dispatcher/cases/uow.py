@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -12,9 +11,7 @@ from dispatcher.access import audit
 from dispatcher.access.privacy import present_reporter
 from dispatcher.cases.incident import Incident
 from dispatcher.errors import ConcurrentUpdate
-from dispatcher.store.outbox import OutboxEvent
-
-OUTBOX_LOCK_KEY = 0x67726964  # "grid": the advisory lock that orders outbox commits on PostgreSQL
+from dispatcher.store.outbox import OutboxEvent, lock_outbox
 
 
 class UnitOfWork:
@@ -74,10 +71,8 @@ class UnitOfWork:
                     )
                 )
             obj.events.clear()
-        if rows and self.session.get_bind().dialect.name == "postgresql":
-            # Hold one lock from taking sequence numbers to commit, so events become visible in sequence
-            # order: a client reading "everything after seq N" can never skip one committed later.
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTBOX_LOCK_KEY})
+        if rows:
+            lock_outbox(self.session)  # held from taking sequence numbers to commit
         self.session.add_all(rows)
         return rows
 

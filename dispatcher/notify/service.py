@@ -8,18 +8,15 @@ from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, func, select, text, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from dispatcher.errors import NotFound
 from dispatcher.notify.model import Channel, Delivery, Notification
 from dispatcher.notify.rooms import user_room
-from dispatcher.store.outbox import OutboxEvent
+from dispatcher.store.outbox import OutboxEvent, lock_outbox
 
 EVENT = "notification.new"
-# The advisory lock that orders outbox commits on PostgreSQL: the same key as dispatcher.cases.uow takes (notify
-# may not import cases), so notification events too become visible in sequence order.
-OUTBOX_LOCK_KEY = 0x67726964
 MAX_INBOX = 200
 
 
@@ -55,7 +52,7 @@ def notify(
     rows: list[Notification] = []
     people = [r for r in dict.fromkeys(recipients) if r]
     if people:
-        _lock_outbox(session)
+        lock_outbox(session)  # notification events too become visible in sequence order
     for username in people:
         row = _row(username, Channel.IN_APP, kind, text, incident_id, now)
         rows.append(row)
@@ -93,12 +90,6 @@ def _row(
         sent_at=now if in_app else None,
         last_error=None,
     )
-
-
-def _lock_outbox(session: Session) -> None:
-    """On PostgreSQL, hold the outbox lock until commit (taken again by the unit of work: it is re-entrant)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTBOX_LOCK_KEY})
 
 
 def _mine(username: str) -> ColumnElement[bool]:

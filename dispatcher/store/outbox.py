@@ -5,13 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, select
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from dispatcher.store.base import Base
 from dispatcher.store.columns import UTCDateTime
 
 EventId = BigInteger().with_variant(Integer(), "sqlite")
+OUTBOX_LOCK_KEY = 0x67726964  # "grid": the advisory lock that orders outbox commits on PostgreSQL
+
+
+def lock_outbox(session: Session) -> None:
+    """On PostgreSQL, hold the outbox lock until commit (re-entrant), so that events become visible in sequence
+    order: a client reading "everything after seq N" can never skip one committed later."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTBOX_LOCK_KEY})
 
 
 class OutboxEvent(Base):

@@ -396,9 +396,9 @@ def test_a_unit_of_work_without_events_writes_no_audit_record(sessions):
 
 
 def test_the_audit_lock_differs_from_the_outbox_lock_which_it_takes_first():
-    from dispatcher.cases import uow
+    from dispatcher.store import outbox
 
-    assert audit.OUTBOX_LOCK_KEY == uow.OUTBOX_LOCK_KEY != audit.AUDIT_LOCK_KEY
+    assert audit.OUTBOX_LOCK_KEY == outbox.OUTBOX_LOCK_KEY != audit.AUDIT_LOCK_KEY
 
 
 # --- records from before the audit key ------------------------------------------------------------------------------
