@@ -12,10 +12,8 @@ from PIL import Image
 from sqlalchemy.exc import OperationalError
 
 from dashboard.runtime import runtime_of
-from dispatcher.access.accounts import Account, issue_token
-from dispatcher.access.passwords import hash_password
-from tests.conftest import T0
 from tests.integration.helpers import act, count, report
+from tests.integration.test_scope_matrix import bearer, make_account
 from tests.unit.dispatcher.test_media import HTML, jpeg, wav
 
 STAGES = ["handle", "return", "verify", "callback"]
@@ -30,25 +28,6 @@ def media_dir(app, db, tmp_path):
     yield root
     with db[1].begin() as conn:
         conn.execute(sa.text("DELETE FROM media"))
-
-
-def bearer(db, name: str, role: str, region: str | None = None, department: str | None = None) -> dict[str, str]:
-    """Authorization headers of an account made for this test on the current backend."""
-    with db[2].begin() as session:
-        account = session.get(Account, f"t-ev-{name}") or Account(
-            id=f"t-ev-{name}",
-            username=f"test-ev-{name}",
-            display_name=name,
-            role=role,
-            region_code=region,
-            department_code=department,
-            password_hash=hash_password("x" * 20),
-            created_at=T0,
-        )
-        session.add(account)
-        session.flush()
-        token = issue_token(session, account, name="tests", kind="service", now=T0)
-    return {"Authorization": f"Bearer {token}"}
 
 
 def add(client, incident_id: str, stage: str | None, files, note: str | None = None, headers=None):
@@ -120,7 +99,7 @@ def test_the_department_handling_it_and_the_grid_worker_add_evidence(client, cit
         client, case["id"], "handle", [("after", jpeg(), "a.jpg", "image/jpeg")], headers=head_of(tokens, department)
     )
     assert ok.status_code == 201, ok.json
-    worker = bearer(db, "worker", "grid_worker", region="330199")
+    worker = bearer(make_account(db[2], "grid_worker", "330199", None)[1])
     ok = add(client, case["id"], "verify", [("photo", jpeg(), "v.jpg", "image/jpeg")], headers=worker)
     assert ok.status_code == 201, ok.json
     assert count(db[1], "media", "incident_id = :i", i=case["id"]) == 2
@@ -133,9 +112,9 @@ def test_outsiders_are_refused_naming_user_and_incident(client, city, db, media_
     refused = {
         "another department (does not see it)": (head_of(tokens, other), 404),
         "a department head who only sees it": ({"Authorization": f"Bearer {tokens['dept']}"}, 403),
-        "a leader (read only)": (bearer(db, "leader", "leader", region="330199"), 403),
+        "a leader (read only)": (bearer(make_account(db[2], "leader", "330199", None)[1]), 403),
         "the administrator": ({"Authorization": f"Bearer {tokens['admin']}"}, 404),
-        "a grid worker elsewhere": (bearer(db, "far", "grid_worker", region="999999"), 404),
+        "a grid worker elsewhere": (bearer(make_account(db[2], "grid_worker", "999999", None)[1]), 404),
     }
     for who, (headers, status) in refused.items():
         response = add(client, case["id"], "handle", photo, headers=headers)

@@ -13,12 +13,10 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from dispatcher.access.accounts import Account, issue_token
-from dispatcher.access.passwords import hash_password
 from dispatcher.cases.incident import Incident
 from dispatcher.handling.ledger import write_entry
-from tests.conftest import T0
 from tests.integration.helpers import count, report
+from tests.integration.test_scope_matrix import bearer, make_account
 
 LEDGER = "/api/v1/ledger"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -41,24 +39,6 @@ def ledger(client, city, db):
     yield made
     with db[1].begin() as conn:
         conn.execute(sa.text("DELETE FROM ledger_entry"))
-
-
-def bearer(db, name: str, role: str, region: str | None = None, department: str | None = None) -> dict[str, str]:
-    with db[2].begin() as session:
-        account = session.get(Account, f"t-lg-{name}") or Account(
-            id=f"t-lg-{name}",
-            username=f"test-lg-{name}",
-            display_name=name,
-            role=role,
-            region_code=region,
-            department_code=department,
-            password_hash=hash_password("x" * 20),
-            created_at=T0,
-        )
-        session.add(account)
-        session.flush()
-        token = issue_token(session, account, name="tests", kind="service", now=T0)
-    return {"Authorization": f"Bearer {token}"}
 
 
 def as_of(tokens, name: str) -> dict[str, str]:
@@ -93,10 +73,10 @@ def test_xlsx_by_department_with_its_name_in_the_file(client, db, ledger):
 
 
 def test_a_leader_exports_their_region_and_nothing_outside_it(client, db, ledger):
-    leader = bearer(db, "leader", "leader", region="330199")
+    leader = bearer(make_account(db[2], "leader", "330199", None)[1])
     response = client.get(f"{LEDGER}?from=2026-11-01&to=2026-12-31&format=csv", headers=leader)
     assert response.status_code == 200 and len(ids_in_csv(response)) == 3
-    elsewhere = bearer(db, "far", "shift_leader", region="999999")
+    elsewhere = bearer(make_account(db[2], "shift_leader", "999999", None)[1])
     response = client.get(f"{LEDGER}?from=2026-11-01&to=2026-12-31&format=csv", headers=elsewhere)
     assert response.status_code == 200 and ids_in_csv(response) == []
 
@@ -117,9 +97,9 @@ def test_other_roles_are_refused(client, db, ledger, tokens):
     refused = [
         as_of(tokens, "admin"),
         as_of(tokens, "dept"),  # a department head without a department
-        bearer(db, "hotline", "hotline", region="330199"),
-        bearer(db, "handler", "dept_handler", department="HW"),
-        bearer(db, "auditor", "auditor"),
+        bearer(make_account(db[2], "hotline", "330199", None)[1]),
+        bearer(make_account(db[2], "dept_handler", None, "HW")[1]),
+        bearer(make_account(db[2], "auditor", None, None)[1]),
     ]
     for headers in refused:
         response = client.get(f"{LEDGER}?from=2026-11-01&to=2026-12-31", headers=headers)

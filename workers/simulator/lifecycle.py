@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +45,19 @@ def open_parts(incident: Mapping[str, Any]) -> list[str]:
     return [p["department_code"] for p in incident.get("partners") or [] if not p.get("done_at")]
 
 
+@dataclass(frozen=True)
+class Turn:
+    """What every chooser plays with on one turn: the dice, the city's catalogue and staff, the odds, who holds
+    which token, and the clock."""
+
+    rng: random.Random
+    catalogue: Catalogue
+    staff: Mapping[str, list[str]]
+    config: LoopConfig
+    actors: Actors
+    now: datetime
+
+
 def next_step(
     plan: Plan,
     rng: random.Random,
@@ -66,260 +80,156 @@ def next_step(
     if supervisable and not plan.supervised and rng.random() < config.p_supervise:
         plan.supervised = True
         return Step("supervise", "leader", {"reason": rng.choice(SUPERVISE_REASONS)})
-    chooser = _CHOOSERS[status]
-    return chooser(plan, incident, rng, catalogue, staff, config, actors, now or datetime.now(UTC))
+    turn = Turn(rng, catalogue, staff, config, actors, now or datetime.now(UTC))
+    return _CHOOSERS[status](plan, incident, turn)
 
 
 # ----- one chooser per status ----------------------------------------------------------------------------------
 
 
-def _reported(
-    plan: Plan,
-    incident: Mapping[str, Any],
-    rng: random.Random,
-    catalogue: Catalogue,
-    staff: Mapping[str, list[str]],
-    config: LoopConfig,
-    actors: Actors,
-    now: datetime,
-) -> Step | None:
-    return Step("file", "leader", file_body(plan, rng, catalogue))
+def _reported(plan: Plan, incident: Mapping[str, Any], turn: Turn) -> Step | None:
+    return Step("file", "leader", file_body(plan, turn.rng, turn.catalogue))
 
 
-def _triage(
-    plan: Plan,
-    incident: Mapping[str, Any],
-    rng: random.Random,
-    catalogue: Catalogue,
-    staff: Mapping[str, list[str]],
-    config: LoopConfig,
-    actors: Actors,
-    now: datetime,
-) -> Step | None:
+def _triage(plan: Plan, incident: Mapping[str, Any], turn: Turn) -> Step | None:
     """A dispatcher looks at the triage queue: fixes the category and files, or voids what is not ours."""
     reason = (incident.get("triage") or {}).get("reason")
     if reason == "outside_grid":
-        if rng.random() < 0.6:
-            return Step("void", "leader", {"reason": rng.choice(VOID_REASONS)})
+        if turn.rng.random() < 0.6:
+            return Step("void", "leader", {"reason": turn.rng.choice(VOID_REASONS)})
         plan.goal = "triage"
         return None
-    if reason in ("unknown_category", "no_department") and rng.random() < 0.7:
-        return Step("file", "leader", file_body(plan, rng, catalogue))
+    if reason in ("unknown_category", "no_department") and turn.rng.random() < 0.7:
+        return Step("file", "leader", file_body(plan, turn.rng, turn.catalogue))
     plan.goal = "triage"
     return None
 
 
-def _filed(
-    plan: Plan,
-    incident: Mapping[str, Any],
-    rng: random.Random,
-    catalogue: Catalogue,
-    staff: Mapping[str, list[str]],
-    config: LoopConfig,
-    actors: Actors,
-    now: datetime,
-) -> Step | None:
-    if not plan.escalated and rng.random() < config.p_escalate:
+def _filed(plan: Plan, incident: Mapping[str, Any], turn: Turn) -> Step | None:
+    if not plan.escalated and turn.rng.random() < turn.config.p_escalate:
         plan.escalated = True
-        return Step("escalate", "leader", {"reason": rng.choice(ESCALATE_REASONS)})
-    body = dispatch_body(plan, incident, rng, staff)
-    partners = [d for d in catalogue.departments if d not in {SQ, incident.get("department_code")}]
-    if partners and incident.get("department_code") != SQ and rng.random() < config.p_partners:
-        body["partners"] = [rng.choice(partners)]
+        return Step("escalate", "leader", {"reason": turn.rng.choice(ESCALATE_REASONS)})
+    body = dispatch_body(plan, incident, turn.rng, turn.staff)
+    partners = [d for d in turn.catalogue.departments if d not in {SQ, incident.get("department_code")}]
+    if partners and incident.get("department_code") != SQ and turn.rng.random() < turn.config.p_partners:
+        body["partners"] = [turn.rng.choice(partners)]
     return Step("dispatch", "leader", body)
 
 
-def _escalated(
-    plan: Plan,
-    incident: Mapping[str, Any],
-    rng: random.Random,
-    catalogue: Catalogue,
-    staff: Mapping[str, list[str]],
-    config: LoopConfig,
-    actors: Actors,
-    now: datetime,
-) -> Step | None:
-    return Step("dispatch", "leader", dispatch_body(plan, incident, rng, staff))
+def _escalated(plan: Plan, incident: Mapping[str, Any], turn: Turn) -> Step | None:
+    return Step("dispatch", "leader", dispatch_body(plan, incident, turn.rng, turn.staff))
 
 
-def _dispatched(
-    plan: Plan,
-    incident: Mapping[str, Any],
-    rng: random.Random,
-    catalogue: Catalogue,
-    staff: Mapping[str, list[str]],
-    config: LoopConfig,
-    actors: Actors,
-    now: datetime,
-) -> Step | None:
-    handler = actors.handler(incident)
-    if _wants_return(plan, incident, rng, config):
-        return return_step(handler, rng, catalogue)
-    if not plan.revoked and plan.goal != "dispatched" and rng.random() < config.p_revoke:
+def _dispatched(plan: Plan, incident: Mapping[str, Any], turn: Turn) -> Step | None:
+    handler = turn.actors.handler(incident)
+    if _wants_return(plan, incident, turn):
+        return return_step(handler, turn.rng, turn.catalogue)
+    if not plan.revoked and plan.goal != "dispatched" and turn.rng.random() < turn.config.p_revoke:
         plan.revoked = True
-        return Step("revoke", "leader", {"reason": rng.choice(REVOKE_REASONS)})
-    body: dict[str, Any] = {"note": rng.choice(["已签收", "收到，马上处理", "已签收，安排人员前往"])}
+        return Step("revoke", "leader", {"reason": turn.rng.choice(REVOKE_REASONS)})
+    body: dict[str, Any] = {"note": turn.rng.choice(["已签收", "收到，马上处理", "已签收，安排人员前往"])}
     if handler.startswith("dept:"):
-        people = staff.get(str(incident.get("department_code")))
-        assignee = incident.get("assignee") or plan.handler or (rng.choice(people) if people else None)
+        people = turn.staff.get(str(incident.get("department_code")))
+        assignee = incident.get("assignee") or plan.handler or (turn.rng.choice(people) if people else None)
         if assignee:
             body["assignee"] = plan.handler = str(assignee)
     return Step("claim", handler, body)
 
 
-def _claimed(
-    plan: Plan,
-    incident: Mapping[str, Any],
-    rng: random.Random,
-    catalogue: Catalogue,
-    staff: Mapping[str, list[str]],
-    config: LoopConfig,
-    actors: Actors,
-    now: datetime,
-) -> Step | None:
-    handler = actors.handler(incident)
+def _claimed(plan: Plan, incident: Mapping[str, Any], turn: Turn) -> Step | None:
+    handler = turn.actors.handler(incident)
     if plan.pending:
-        if rng.random() < config.p_approve:
-            return Step(plan.pending, "leader", {"reason": rng.choice(APPROVE_NOTES[plan.pending])})
-        return Step("refuse", "leader", {"reason": rng.choice(REFUSE_REASONS)})
+        if turn.rng.random() < turn.config.p_approve:
+            return Step(plan.pending, "leader", {"reason": turn.rng.choice(APPROVE_NOTES[plan.pending])})
+        return Step("refuse", "leader", {"reason": turn.rng.choice(REFUSE_REASONS)})
     if parts := open_parts(incident):
-        partner = rng.choice(parts)
-        return Step("part_done", f"dept:{partner}", {"department": partner, "result": rng.choice(PART_RESULTS)})
+        partner = turn.rng.choice(parts)
+        return Step("part_done", f"dept:{partner}", {"department": partner, "result": turn.rng.choice(PART_RESULTS)})
     department = str(incident.get("department_code") or "")
-    people = [p for p in staff.get(department, []) if p != incident.get("assignee")]
-    if not plan.transferred and handler.startswith("dept:") and people and rng.random() < config.p_transfer:
+    people = [p for p in turn.staff.get(department, []) if p != incident.get("assignee")]
+    if not plan.transferred and handler.startswith("dept:") and people and turn.rng.random() < turn.config.p_transfer:
         plan.transferred = True
-        plan.handler = rng.choice(people)
+        plan.handler = turn.rng.choice(people)
         return Step("transfer", handler, {"assignee": plan.handler, "note": "转交同事办理"})
     if not plan.requested:
-        roll = rng.random()
+        roll = turn.rng.random()
         forced = plan.goal == "requested"
-        if forced or roll < config.p_request_extend + config.p_request_suspend:
+        if forced or roll < turn.config.p_request_extend + turn.config.p_request_suspend:
             plan.requested = True
-            if (forced and rng.random() < 0.5) or (not forced and roll < config.p_request_extend):
-                return Step("request_extend", handler, extend_body(incident, rng, now))
-            return Step("request_suspend", handler, {"reason": rng.choice(SUSPEND_REASONS)})
-    if _wants_return(plan, incident, rng, config):
-        return return_step(handler, rng, catalogue)
-    name = catalogue.code_names.get(str(incident.get("category_code")), "default")
-    body = {"result": rng.choice(HANDLE_RESULTS.get(name, []) + HANDLE_RESULTS["default"])}
+            if (forced and turn.rng.random() < 0.5) or (not forced and roll < turn.config.p_request_extend):
+                return Step("request_extend", handler, extend_body(incident, turn.rng, turn.now))
+            return Step("request_suspend", handler, {"reason": turn.rng.choice(SUSPEND_REASONS)})
+    if _wants_return(plan, incident, turn):
+        return return_step(handler, turn.rng, turn.catalogue)
+    name = turn.catalogue.code_names.get(str(incident.get("category_code")), "default")
+    body = {"result": turn.rng.choice(HANDLE_RESULTS.get(name, []) + HANDLE_RESULTS["default"])}
     evidence = (
-        (Evidence("handle", ("before", "after")),) if catalogue.needs_photos(incident.get("category_code")) else ()
+        (Evidence("handle", ("before", "after")),) if turn.catalogue.needs_photos(incident.get("category_code")) else ()
     )
     return Step("handle", handler, body, evidence)
 
 
-def _suspended(
-    plan: Plan,
-    incident: Mapping[str, Any],
-    rng: random.Random,
-    catalogue: Catalogue,
-    staff: Mapping[str, list[str]],
-    config: LoopConfig,
-    actors: Actors,
-    now: datetime,
-) -> Step | None:
-    return Step("resume", actors.handler(incident), {"note": "挂账原因消除，恢复办理"})
+def _suspended(plan: Plan, incident: Mapping[str, Any], turn: Turn) -> Step | None:
+    return Step("resume", turn.actors.handler(incident), {"note": "挂账原因消除，恢复办理"})
 
 
-def _returned(
-    plan: Plan,
-    incident: Mapping[str, Any],
-    rng: random.Random,
-    catalogue: Catalogue,
-    staff: Mapping[str, list[str]],
-    config: LoopConfig,
-    actors: Actors,
-    now: datetime,
-) -> Step | None:
+def _returned(plan: Plan, incident: Mapping[str, Any], turn: Turn) -> Step | None:
     """The shift leader arbitrates a return: uphold it, send the case to another department, or void it."""
-    uphold, redispatch, void = config.arbitration
-    choice = rng.choices(["uphold", "dispatch", "void"], weights=[uphold, redispatch, void], k=1)[0]
+    uphold, redispatch, void = turn.config.arbitration
+    choice = turn.rng.choices(["uphold", "dispatch", "void"], weights=[uphold, redispatch, void], k=1)[0]
     current = incident.get("department_code")
-    others = [d for d in catalogue.departments if d not in {SQ, current}]
+    others = [d for d in turn.catalogue.departments if d not in {SQ, current}]
     if choice == "dispatch" and others:
-        department = rng.choice(others)
+        department = turn.rng.choice(others)
         plan.handler = None
         return Step("dispatch", "leader", {"department": department, "note": f"审定改派至 {department}"})
     if choice == "void":
-        return Step("void", "leader", {"reason": rng.choice(VOID_REASONS)})
-    return Step("uphold", "leader", {"reason": rng.choice(UPHOLD_REASONS)})
+        return Step("void", "leader", {"reason": turn.rng.choice(VOID_REASONS)})
+    return Step("uphold", "leader", {"reason": turn.rng.choice(UPHOLD_REASONS)})
 
 
-def _handled(
-    plan: Plan,
-    incident: Mapping[str, Any],
-    rng: random.Random,
-    catalogue: Catalogue,
-    staff: Mapping[str, list[str]],
-    config: LoopConfig,
-    actors: Actors,
-    now: datetime,
-) -> Step | None:
+def _handled(plan: Plan, incident: Mapping[str, Any], turn: Turn) -> Step | None:
     """The verifier checks on site; a verifier who is not one of ours is replaced once by the shift leader."""
-    verifier = actors.verifier(incident)
+    verifier = turn.actors.verifier(incident)
     if verifier is not None:
-        if int(incident.get("rework_count") or 0) < MAX_REWORK and rng.random() < config.p_reject:
-            return Step("reject", verifier, {"reason": rng.choice(REJECT_REASONS)})
+        if int(incident.get("rework_count") or 0) < MAX_REWORK and turn.rng.random() < turn.config.p_reject:
+            return Step("reject", verifier, {"reason": turn.rng.choice(REJECT_REASONS)})
         return Step(
-            "verify", verifier, {"note": rng.choice(["现场核查，问题已解决", "核查通过", "已到现场核实，整改到位"])}
+            "verify",
+            verifier,
+            {"note": turn.rng.choice(["现场核查，问题已解决", "核查通过", "已到现场核实，整改到位"])},
         )
     community = community_of(incident)
-    if community and not plan.verifier_named and actors.has(f"grid:{community}"):
+    if community and not plan.verifier_named and turn.actors.has(f"grid:{community}"):
         plan.verifier_named = True
         return Step("assign_verifier", "leader", {"verifier": GRID_PREFIX + community, "note": "请网格员核查"})
     return Step("verify", "leader", {"note": "指挥中心视频核查通过"})
 
 
-def _rework(
-    plan: Plan,
-    incident: Mapping[str, Any],
-    rng: random.Random,
-    catalogue: Catalogue,
-    staff: Mapping[str, list[str]],
-    config: LoopConfig,
-    actors: Actors,
-    now: datetime,
-) -> Step | None:
+def _rework(plan: Plan, incident: Mapping[str, Any], turn: Turn) -> Step | None:
     body: dict[str, Any] = {"note": "返工，重新签收"}
-    handler = actors.handler(incident)
+    handler = turn.actors.handler(incident)
     if handler.startswith("dept:") and (incident.get("assignee") or plan.handler):
         body["assignee"] = incident.get("assignee") or plan.handler
     return Step("claim", handler, body)
 
 
-def _verified(
-    plan: Plan,
-    incident: Mapping[str, Any],
-    rng: random.Random,
-    catalogue: Catalogue,
-    staff: Mapping[str, list[str]],
-    config: LoopConfig,
-    actors: Actors,
-    now: datetime,
-) -> Step | None:
+def _verified(plan: Plan, incident: Mapping[str, Any], turn: Turn) -> Step | None:
     callback = incident.get("callback") or {}
     if callback.get("required") and callback.get("outcome") not in {"satisfied", "not_reached"}:
-        who = "hotline" if actors.has("hotline") else "leader"
-        if rng.random() < config.p_not_reached:
+        who = "hotline" if turn.actors.has("hotline") else "leader"
+        if turn.rng.random() < turn.config.p_not_reached:
             return Step("callback", who, {"reached": False, "note": "电话无人接听"})
-        if int(incident.get("rework_count") or 0) < MAX_REWORK and rng.random() < config.p_unsatisfied:
+        if int(incident.get("rework_count") or 0) < MAX_REWORK and turn.rng.random() < turn.config.p_unsatisfied:
             return Step("callback", who, {"reached": True, "satisfied": False, "note": "来电人表示问题仍未解决"})
         return Step("callback", who, {"reached": True, "satisfied": True, "note": "来电人对处理结果满意"})
-    return Step("close", actors.closer(incident, catalogue), {"note": rng.choice(["结案", "处置到位，予以结案"])})
+    return Step(
+        "close", turn.actors.closer(incident, turn.catalogue), {"note": turn.rng.choice(["结案", "处置到位，予以结案"])}
+    )
 
 
-def _closed(
-    plan: Plan,
-    incident: Mapping[str, Any],
-    rng: random.Random,
-    catalogue: Catalogue,
-    staff: Mapping[str, list[str]],
-    config: LoopConfig,
-    actors: Actors,
-    now: datetime,
-) -> Step | None:
-    return Step("archive", actors.closer(incident, catalogue), {"note": "归档"})
+def _closed(plan: Plan, incident: Mapping[str, Any], turn: Turn) -> Step | None:
+    return Step("archive", turn.actors.closer(incident, turn.catalogue), {"note": "归档"})
 
 
 _CHOOSERS = {
@@ -338,7 +248,7 @@ _CHOOSERS = {
 }
 
 
-def _wants_return(plan: Plan, incident: Mapping[str, Any], rng: random.Random, config: LoopConfig) -> bool:
+def _wants_return(plan: Plan, incident: Mapping[str, Any], turn: Turn) -> bool:
     if int(incident.get("return_count") or 0) >= MAX_RETURNS:
         return False
-    return plan.goal == "returned" or rng.random() < config.p_return
+    return plan.goal == "returned" or turn.rng.random() < turn.config.p_return
