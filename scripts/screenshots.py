@@ -116,13 +116,10 @@ def shoot(url: str) -> None:
         handler.wait_for_selector(".gc-wrow", timeout=20_000)
         handler.click("#wk-tab >> text=部门箱")
         handler.wait_for_timeout(1000)
-        claimed = handler.locator(".gc-wrow", has_text="处置中")
-        (claimed.first if claimed.count() else handler.locator(".gc-wrow").first).click()
+        handled = handler.locator(".gc-wrow", has_text="已反馈")  # fed back: its before/after photos show
+        (handled.first if handled.count() else handler.locator(".gc-wrow").first).click()
         handler.wait_for_selector(".gc-drawer-open", timeout=5000)
-        forms = handler.locator("details.gc-fm")
-        if forms.count():
-            forms.first.locator("summary").click()
-        handler.wait_for_timeout(1500)
+        handler.wait_for_timeout(2500)
         handler.screenshot(path=str(OUT / "workbench.png"))
         admin = browser.new_context(viewport={"width": 1600, "height": 900}, locale="zh-CN").new_page()
         admin.goto(url + "/login")

@@ -39,7 +39,7 @@ def bell(lang: str) -> html.Div:
     return html.Div(
         [
             html.Button(
-                ["🔔", html.Span("", id="gc-bell-n", className="gc-bell-n")],
+                [t("bell_label", lang), html.Span("", id="gc-bell-n", className="gc-bell-n")],
                 id="gc-bell-btn",
                 className="gc-bell-btn",
                 title=t("bell_title", lang),

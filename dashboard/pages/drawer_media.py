@@ -38,24 +38,22 @@ def item(media: Media, lang: str, tz: str) -> html.Div:
         preview = html.Img(
             src=f"{original}/thumbnail",
             alt=media.original_name or media.id,
-            style={"maxWidth": "96px", "maxHeight": "96px", "borderRadius": "4px"},
         )
     else:
-        preview = html.Span(t(f"ev_kind_{media.kind}", lang) if media.kind in ("voice", "video") else media.kind)
+        preview = html.Span(t(f"ev_kind_{media.kind}", lang))
     return html.Div(
         [
             html.A(preview, href=original, target="_blank", rel="noopener", title=t("ev_open", lang)),
             html.Div(
                 [
-                    html.B(stage_label(media.stage, lang)),
-                    html.Span(f" · {media.uploaded_by} · {local_time(media.created_at, tz)}"),
-                    html.Div(html.Code(media.sha256[:SHA_SHOWN] + "…", title=f"SHA-256 {media.sha256}")),
+                    html.B(f"{stage_label(media.stage, lang)} · {t(f'ev_kind_{media.kind}', lang)}"),
+                    html.Div(f"{media.uploaded_by} · {local_time(media.created_at, tz)}"),
+                    html.Code(media.sha256[:SHA_SHOWN] + "…", title=f"SHA-256 {media.sha256}"),
                 ],
-                className="gc-tl-h",
+                className="gc-ev-cap",
             ),
         ],
         className="gc-ev-item",
-        style={"display": "flex", "gap": "8px", "alignItems": "center", "padding": "4px 0"},
     )
 
 

@@ -6,6 +6,7 @@ from dashboard.pages.i18n import STRINGS
 
 NOTIFY_STRINGS: dict[str, tuple[str, str]] = {
     "bell_title": ("消息通知", "Notifications"),
+    "bell_label": ("通知", "Alerts"),  # text, not an emoji: the wall PCs have no colour-emoji font
     "bell_empty": ("暂无消息", "No notifications"),
     "bell_read_all": ("全部已读", "Mark all read"),
     "bell_open_case": ("查看案件", "Open case"),
