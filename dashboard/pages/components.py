@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from dashboard.pages.bell import bell
 from dashboard.pages.i18n import client_strings, lang_of, role_label, status_label, t
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Account, Principal
+from dispatcher.errors import EngineError
 
 CENTER = {"lat": 30.272, "lng": 120.165}  # the demo district; Leaflet order only here
 NAV_PAGES = ("command", "hotline", "triage", "work")  # pages with the navigation and the language toggle in the header
@@ -278,3 +280,15 @@ def local_time(value: datetime | str | None, tz: str, fmt: str = "%m-%d %H:%M") 
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.astimezone(ZoneInfo(tz)).strftime(fmt)
+
+
+def outcome(step: Callable[[], str], lang: str, count: int | None):
+    """Run one step of the drawer (an action, a form, an upload): the toast saying how it went — the engine's own
+    message names the problem — and, on success, the drawer's action counter moved on (it re-renders)."""
+    try:
+        done = step()
+    except EngineError as exc:
+        return html.Div(t("failed", lang, message=exc.message), className="gc-toast-err"), no_update
+    except ValueError as exc:  # pydantic: a field the action needs is malformed
+        return html.Div(t("failed", lang, message=str(exc).splitlines()[0]), className="gc-toast-err"), no_update
+    return html.Div(done, className="gc-toast-ok"), (count or 0) + 1

@@ -10,7 +10,7 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from flask import request
 
 from dashboard.pages import drawer_forms, drawer_media
-from dashboard.pages.components import ago, light_dot, local_time, status_badge, viewer
+from dashboard.pages.components import ago, light_dot, local_time, outcome, status_badge, viewer
 from dashboard.pages.i18n import action_label, stage_label, t
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
@@ -364,12 +364,9 @@ def register(app: dash.Dash) -> None:
                 return no_update, no_update
             if action in drawer_forms.FORM_ACTIONS:  # a form's submit: drawer_forms.register handles it
                 return no_update, no_update
-        try:
+
+        def step() -> str:
             perform(principal, incident_id, action, text, department, assignee, public_note)
-        except EngineError as exc:
-            return html.Div(t("failed", lang, message=exc.message), className="gc-toast-err"), no_update
-        except ValueError as exc:  # pydantic: a field the action needs is malformed
-            return html.Div(t("failed", lang, message=str(exc).splitlines()[0]), className="gc-toast-err"), no_update
-        return html.Div(t("done", lang, action=action_label(str(action), lang)), className="gc-toast-ok"), (
-            count or 0
-        ) + 1
+            return t("done", lang, action=action_label(str(action), lang))
+
+        return outcome(step, lang, count)

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from dashboard.api.evidence import add_evidence
 from dashboard.api.uploads import Upload, check_file
 from dashboard.pages import i18n_work  # noqa: F401  (merges the forms' strings into i18n)
-from dashboard.pages.components import local_time, viewer
+from dashboard.pages.components import local_time, outcome, viewer
 from dashboard.pages.i18n import action_label, t
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Account, Principal
@@ -31,7 +31,7 @@ from dispatcher.access.roles import Role
 from dispatcher.cases.commands import ActionRequest
 from dispatcher.cases.incident import Incident
 from dispatcher.cases.lifecycle import Action
-from dispatcher.errors import EngineError, Invalid
+from dispatcher.errors import Invalid
 from dispatcher.handling import approvals
 
 A = Action
@@ -349,7 +349,8 @@ def register(app: dash.Dash) -> None:
             if isinstance(s.get("id"), dict) and s["id"].get("action") == str(action)
         }
         principal = viewer()
-        try:
+
+        def step() -> str:
             pending = _pending_of(incident_id) if action in {A.SUSPEND, A.EXTEND, A.REFUSE} else None
             req = build_request(
                 action,
@@ -360,13 +361,9 @@ def register(app: dash.Dash) -> None:
                 pending=pending,
             )
             perform(principal, incident_id, action, req)
-        except EngineError as exc:
-            return html.Div(t("failed", lang, message=exc.message), className="gc-toast-err"), no_update
-        except ValueError as exc:  # pydantic: a field the action needs is malformed
-            return html.Div(t("failed", lang, message=str(exc).splitlines()[0]), className="gc-toast-err"), no_update
-        return html.Div(t("done", lang, action=action_label(str(action), lang)), className="gc-toast-ok"), (
-            count or 0
-        ) + 1
+            return t("done", lang, action=action_label(str(action), lang))
+
+        return outcome(step, lang, count)
 
     @app.callback(
         Output("cc-toast", "children", allow_duplicate=True),
@@ -386,9 +383,10 @@ def register(app: dash.Dash) -> None:
         contents, name = (before, before_name) if kind == "before" else (after, after_name)
         if not contents or not isinstance(contents, str) or not incident_id or not isinstance(incident_id, str):
             return no_update, no_update
-        try:
+
+        def step() -> str:
             upload = photo_upload(contents, name, kind, current_runtime().settings.max_media_bytes)
             add_evidence(viewer(), incident_id, [upload], stage="handle", note=None)
-        except EngineError as exc:
-            return html.Div(t("failed", lang, message=exc.message), className="gc-toast-err"), no_update
-        return html.Div(t("ev_added", lang, n=1), className="gc-toast-ok"), (count or 0) + 1
+            return t("ev_added", lang, n=1)
+
+        return outcome(step, lang, count)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from dashboard.api.evidence import IMAGE_TYPES, add_evidence, evidence_note
 from dashboard.api.uploads import MAX_FILES, Upload, check_file
 from dashboard.pages import i18n_evidence  # noqa: F401  (merges the section's strings into i18n)
-from dashboard.pages.components import local_time, viewer
+from dashboard.pages.components import local_time, outcome, viewer
 from dashboard.pages.i18n import t
 from dashboard.runtime import current_runtime
 from dispatcher.cases.actions import get_incident
@@ -139,10 +139,10 @@ def register(app: dash.Dash) -> None:
         if not contents or not incident_id or not isinstance(incident_id, str):
             return no_update, no_update
         principal = viewer()
-        try:
+
+        def step() -> str:
             uploads = decoded(contents, names, current_runtime().settings.max_media_bytes)
             body = add_evidence(principal, incident_id, uploads, stage=stage, note=evidence_note(note))
-        except EngineError as exc:
-            return html.Div(t("failed", lang, message=exc.message), className="gc-toast-err"), no_update
-        message = t("ev_added", lang, n=len(body["media"]))
-        return html.Div(message, className="gc-toast-ok"), (count or 0) + 1
+            return t("ev_added", lang, n=len(body["media"]))
+
+        return outcome(step, lang, count)
