@@ -65,7 +65,8 @@ def test_every_incident_action_through_the_api_is_audited_in_its_transaction(cli
     rows = records_after(sessions, before)
     with engine.connect() as conn:
         outbox = conn.execute(
-            sa.text("SELECT id, name FROM outbox WHERE incident_id = :i AND name LIKE 'incident.%' ORDER BY id"), {"i": incident["id"]}
+            sa.text("SELECT id, name FROM outbox WHERE incident_id = :i AND name LIKE 'incident.%' ORDER BY id"),
+            {"i": incident["id"]},
         ).all()
     assert (
         [r.action for r in rows]
