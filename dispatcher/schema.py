@@ -10,6 +10,7 @@ from dispatcher.handling.approvals import Approval
 from dispatcher.handling.ledger import LedgerEntry
 from dispatcher.intake.machine import MachineDetection, MachineSource
 from dispatcher.intake.media import Media
+from dispatcher.intake.numbers import CaseNumberCounter
 from dispatcher.notify.model import Notification
 from dispatcher.store.base import Base
 from dispatcher.store.gridstore import GridImport, GridRow
@@ -22,6 +23,7 @@ __all__ = [
     "ApiToken",
     "AuditRecord",
     "Base",
+    "CaseNumberCounter",
     "CasePartner",
     "Device",
     "GridImport",

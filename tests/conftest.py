@@ -117,6 +117,7 @@ TRANSIENT_TABLES = (
     "idempotency_key",
     "media",
     "machine_event",
+    "case_number_counter",
     "incident",
     "officer_position",
     "officer",

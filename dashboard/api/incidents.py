@@ -74,6 +74,9 @@ class ListQuery(BaseModel):
     created_to: AwareDatetime | None = None
     overdue: bool | None = None
     open: bool | None = Field(default=None, description="only open (true) or only finished (false) incidents")
+    number: Annotated[str, Field(max_length=20, pattern=r"^[0-9-]+$")] | None = Field(
+        default=None, description="case number (案件编号), whole or its start, e.g. 2026-1201-0042 or 2026-1201"
+    )
     page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     page_size: Annotated[int, Field(ge=1, le=500)] = 50
 

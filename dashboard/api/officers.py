@@ -1,4 +1,5 @@
-"""Officer endpoints: everyone with live position and status; recommended officers for an incident."""
+"""Officer endpoints: everyone with live position and status; recommended officers for an incident (only of the
+department the case goes to, dispatcher/fleet/recommend.py); officers' names for the ids cases are assigned to."""
 
 from __future__ import annotations
 
@@ -9,18 +10,20 @@ from flask import jsonify
 from pydantic import BaseModel, ConfigDict, Field
 from spectree import Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dashboard.api import ErrorResponse, api, spec
 from dashboard.auth import require_principal
 from dashboard.runtime import current_runtime
+from dispatcher.access.accounts import Account
 from dispatcher.cases.actions import get_incident
 from dispatcher.cases.scope import can_see_officer
 from dispatcher.cases.uow import UnitOfWork
+from dispatcher.errors import Invalid
 from dispatcher.fleet.officers import Officer, loads, status_of
-from dispatcher.fleet.recommend import Candidate, rank
+from dispatcher.fleet.recommend import candidate, rank
 
 TAG = "officers"
-SEARCH_RADIUS_M = 5000
 
 
 class OfficerList(BaseModel):
@@ -31,6 +34,10 @@ class OfficerList(BaseModel):
 class RecommendQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: Annotated[int, Field(ge=1, le=50)] = 5
+    department: Annotated[
+        str | None,
+        Field(max_length=32, description="the department to dispatch to (default: the one the case is routed to)"),
+    ] = None
 
 
 def present(officer: Officer, position: dict | None, load: int, now: datetime) -> dict:
@@ -75,41 +82,72 @@ def visible(officer: Officer) -> bool:
 
 
 @api.get("/incidents/<incident_id>/recommendations")
-@spec.validate(query=RecommendQuery, resp=Response(HTTP_200=OfficerList, HTTP_404=ErrorResponse), tags=[TAG])
+@spec.validate(
+    query=RecommendQuery,
+    resp=Response(HTTP_200=OfficerList, HTTP_404=ErrorResponse, HTTP_422=ErrorResponse),
+    tags=[TAG],
+)
 def recommendations(incident_id: str, query: RecommendQuery):
-    """The nearest available officers for an incident, from their live positions (distance, grid, load)."""
-    return jsonify(items=recommend(incident_id, require_principal(), query.limit))
+    """Officers to send: only those of the case's department (the routed one, or `department`), on duty before busy
+    before stale, nearest plus 300 m per open case first (dispatcher/fleet/recommend.py); each with department,
+    role, distance, load and status, and whether the case is already assigned to them."""
+    return jsonify(items=recommend(incident_id, require_principal(), query.limit, query.department))
 
 
-def recommend(incident_id: str, principal, limit: int) -> list[dict]:
-    """Nearest available officers the principal may see, ranked (NotFound if the incident is out of scope)."""
+def recommend(incident_id: str, principal, limit: int, department: str | None = None) -> list[dict]:
+    """The officers of the case's department (or of `department`) the principal may see, ranked (NotFound if the
+    incident is out of scope, Invalid for an unknown department). Distances are from each officer's last fix."""
     rt = current_runtime()
     now = rt.clock()
+    catalogue = rt.city.catalogue
     with UnitOfWork(rt.sessions) as uow:
         incident = get_incident(uow, incident_id, principal=principal)
-        if incident.lon is None or rt.positions is None:
+        department = department or incident.department_code
+        if department is not None and department not in catalogue.departments:
+            raise Invalid(f"unknown department '{department}'", field="department")
+        if department is None or incident.lon is None or incident.lat is None or rt.positions is None:
             return []
-        near = rt.positions.nearby(incident.lon, incident.lat, SEARCH_RADIUS_M, 100)
         roster = {
             o.id: o
-            for o in uow.session.scalars(select(Officer).where(Officer.id.in_([i for i, _ in near])))
+            for o in uow.session.scalars(select(Officer).where(Officer.department_code == department))
             if visible(o)
         }
         busy = loads(uow.session)
         latest = rt.positions.latest()
         candidates = []
-        for officer_id, distance in near:
-            officer, position = roster.get(officer_id), latest.get(officer_id)
-            if officer is None or position is None:
+        for officer_id, officer in roster.items():
+            position = latest.get(officer_id)
+            if position is None:  # never sent a fix: offline
                 continue
             load = busy.get(officer_id, 0)
             status = status_of(officer, datetime.fromisoformat(position["at"]), load, now)
-            candidates.append(Candidate(officer_id, distance, load, status))
+            fix = (position["lon"], position["lat"])
+            candidates.append(
+                candidate(officer_id, (incident.lon, incident.lat), fix, load, status, officer.department_code)
+            )
+        known = catalogue.departments[department]
         return [
             {
                 "officer": present(roster[c.officer_id], latest[c.officer_id], c.load, now),
+                "department": {"code": known.code, "name_zh": known.name_zh, "name_en": known.name_en},
                 "distance_m": round(c.distance_m, 1),
                 "load": c.load,
+                "status": str(c.status),
+                "assigned": c.officer_id == incident.assignee,
             }
-            for c in rank(candidates, limit)
+            for c in rank(candidates, department, limit)
         ]
+
+
+def assignee_label(session: Session, assignee: str | None) -> str | None:
+    """How a case's assignee reads: an officer id as "name (id)", an account's username as "display name (username)",
+    anything else as it is. Two primary-key / unique-key lookups at most."""
+    if not assignee:
+        return None
+    officer = session.get(Officer, assignee)
+    if officer is not None:
+        return f"{officer.name} ({officer.id})"
+    account = session.scalar(select(Account).where(Account.username == assignee))
+    if account is not None and account.display_name and account.display_name != assignee:
+        return f"{account.display_name} ({assignee})"
+    return assignee

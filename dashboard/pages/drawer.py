@@ -9,7 +9,7 @@ import dash
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from flask import request
 
-from dashboard.pages import drawer_forms, drawer_media
+from dashboard.pages import drawer_dispatch, drawer_forms, drawer_media
 from dashboard.pages.components import ago, light_dot, local_time, outcome, status_badge, viewer
 from dashboard.pages.i18n import action_label, stage_label, t
 from dashboard.runtime import current_runtime
@@ -106,12 +106,13 @@ def allowed_actions(view: dict, principal: Principal, incident: Incident, city=N
     return offered
 
 
-def recommendations(incident_id: str) -> list[dict]:
-    """Nearest officers the signed-in user may see, ranked as the recommendations endpoint ranks them."""
+def recommendations(incident_id: str, department: str | None = None) -> list[dict]:
+    """Officers of the case's department (or of `department`, the one chosen in the dispatch form) the signed-in
+    user may see, ranked as the recommendations endpoint ranks them."""
     from dashboard.api.officers import recommend
 
     try:
-        return recommend(incident_id, viewer(), RECOMMEND_LIMIT)
+        return recommend(incident_id, viewer(), RECOMMEND_LIMIT, department)
     except EngineError:
         return []
     except Exception:  # positions store unreachable: dispatch by department still works
@@ -185,7 +186,9 @@ def details(view: dict, timeline: list[dict], lang: str) -> list:
                 ],
                 className="gc-d-head",
             ),
-            html.Div([html.Code(view["id"][:8]), html.Span(view["channel"])], className="gc-d-id"),
+            html.Div(
+                [html.Code(view.get("case_number") or view["id"][:8]), html.Span(view["channel"])], className="gc-d-id"
+            ),
             html.Button("×", id="cc-drawer-close", className="gc-d-close", title=t("close", lang)),
         ]
     )
@@ -204,7 +207,7 @@ def details(view: dict, timeline: list[dict], lang: str) -> list:
         ),
         _kv(t("f_location", lang), where),
         _kv(t("f_department", lang), dname),
-        _kv(t("f_assignee", lang), view["assignee"] or "—"),
+        _kv(t("f_assignee", lang), view.get("assignee_label") or view["assignee"] or "—"),
         _kv(t("f_reported", lang), f"{local_time(view['created_at'], tz)} · {ago(view['created_at'], now, lang)}"),
         _kv(
             t("f_routing", lang),
@@ -260,7 +263,7 @@ def actions(view: dict, lang: str) -> list:
         dcc.Textarea(id="cc-act-public", placeholder=t("public_note_placeholder", lang), className="gc-note"),
     ]
     if Action.DISPATCH in offered:
-        parts.append(drawer_forms.dispatch_form(view, lang, recommendations(view["id"])))
+        parts.append(drawer_dispatch.dispatch_form(view, lang, recommendations(view["id"])))
     else:
         parts.append(dcc.Input(id="cc-dispatch-dept", type="hidden", value=None))
     parts += [
@@ -308,6 +311,7 @@ def register(app: dash.Dash) -> None:
         if not incident_id or not isinstance(incident_id, str):
             return empty(lang), [], None, "gc-drawer"
         from dashboard.api.incidents import present
+        from dashboard.api.officers import assignee_label
 
         principal = viewer()
         rt = current_runtime()
@@ -318,11 +322,28 @@ def register(app: dash.Dash) -> None:
                 timeline = [e.as_dict() for e in incident.timeline]
                 view["allowed_actions"] = allowed_actions(view, principal, incident, rt.city)
                 view["forms"] = drawer_forms.form_context(uow.session, rt.city, incident)
+                view["assignee_label"] = assignee_label(uow.session, incident.assignee)  # "李强 (ZF00403)"
         except EngineError as exc:
             return html.Div(exc.message, className="gc-hint"), [], None, "gc-drawer"
         version = f"{incident_id}:{view['version']}"
         buttons = actions(view, lang) if version != shown else no_update
         return details(view, timeline, lang), buttons, version, "gc-drawer gc-drawer-open"
+
+    @app.callback(
+        Output({"type": "cc-recs", "incident": ALL}, "children"),
+        Input("cc-dispatch-dept", "value"),
+        State("cc-selected", "data"),
+        State("gc-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def follow_department(department, incident_id, lang):
+        """The recommended officers follow the dispatch form's department dropdown."""
+        shown = ctx.outputs_list or []
+        if not shown or not incident_id or not isinstance(incident_id, str):
+            return [no_update for _ in shown]
+        department = department if isinstance(department, str) and department else None
+        rows = drawer_dispatch.recommendation_rows(recommendations(incident_id, department), lang, department)
+        return [rows if o["id"].get("incident") == incident_id else no_update for o in shown]
 
     @app.callback(
         Output("cc-selected", "data", allow_duplicate=True),

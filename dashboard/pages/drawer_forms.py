@@ -24,7 +24,7 @@ from dashboard.api.evidence import add_evidence
 from dashboard.api.uploads import Upload, check_file
 from dashboard.pages import i18n_work  # noqa: F401  (merges the forms' strings into i18n)
 from dashboard.pages.components import local_time, outcome, viewer
-from dashboard.pages.i18n import action_label, t
+from dashboard.pages.i18n import STRINGS, action_label, t
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Account, Principal
 from dispatcher.access.roles import Role
@@ -126,7 +126,7 @@ def form_context(session, city, incident: Incident) -> dict:
     }
 
 
-def _label(text: str, field) -> html.Label:
+def field_label(text: str, field) -> html.Label:
     return html.Label([text, field], className="gc-fm-field", style={"display": "block", "marginTop": "4px"})
 
 
@@ -146,8 +146,8 @@ def _yes_no(action, field: str, lang: str) -> dcc.RadioItems:
 
 def _deadline(action, lang: str) -> list:
     return [
-        _label(t("fm_until_date", lang), dcc.Input(id=fid(action, "date"), type="date", className="gc-fm-date")),
-        _label(t("fm_until_time", lang), dcc.Input(id=fid(action, "time"), type="time", value="18:00")),
+        field_label(t("fm_until_date", lang), dcc.Input(id=fid(action, "date"), type="date", className="gc-fm-date")),
+        field_label(t("fm_until_time", lang), dcc.Input(id=fid(action, "time"), type="time", value="18:00")),
     ]
 
 
@@ -173,7 +173,7 @@ def fields_of(action: Action, view: dict, lang: str) -> list:
         ]
         picker = dcc.Dropdown(id=fid(action, "reason_code"), options=options, clearable=False, className="gc-dd")
         return [
-            _label(t("fm_reason_code", lang), picker),
+            field_label(t("fm_reason_code", lang), picker),
             reason,
             html.Div(t("fm_evidence_hint", lang), className="gc-hint"),
         ]
@@ -194,7 +194,7 @@ def fields_of(action: Action, view: dict, lang: str) -> list:
     if action in {A.HANDLE, A.PART_DONE}:
         return [_area(action, "result", t("fm_result", lang))]
     if action is A.TRANSFER:
-        return [_label(t("fm_assignee", lang), dcc.Input(id=fid(action, "assignee"), className="gc-fm-input"))]
+        return [field_label(t("fm_assignee", lang), dcc.Input(id=fid(action, "assignee"), className="gc-fm-input"))]
     if action is A.ASSIGN_VERIFIER:
         workers = forms.get("workers") or []
         picker = dcc.Dropdown(
@@ -204,13 +204,13 @@ def fields_of(action: Action, view: dict, lang: str) -> list:
             clearable=False,
             className="gc-dd",
         )
-        return [_label(t("fm_verifier", lang), picker)]
+        return [field_label(t("fm_verifier", lang), picker)]
     if action is A.VERIFY:
         return [_area(action, "note", t("fm_note", lang))]
     if action is A.CALLBACK:
         return [
-            _label(t("fm_reached", lang), _yes_no(action, "reached", lang)),
-            _label(t("fm_satisfied", lang), _yes_no(action, "satisfied", lang)),
+            field_label(t("fm_reached", lang), _yes_no(action, "reached", lang)),
+            field_label(t("fm_satisfied", lang), _yes_no(action, "satisfied", lang)),
             _area(action, "note", t("fm_note", lang)),
         ]
     return []
@@ -266,45 +266,15 @@ def form(action: Action, view: dict, lang: str) -> html.Details:
     )
 
 
-def dispatch_form(view: dict, lang: str, recommendations: list[dict]) -> html.Div:
-    """Dispatch: department, partner departments, an assignee, and the nearest officers in one click."""
-    catalogue = current_runtime().city.catalogue
-    options = [
-        {"label": d.name_zh if lang == "zh" else d.name_en, "value": d.code} for d in catalogue.departments.values()
-    ]
-    recs = [
-        html.Div(
-            [
-                html.Span(className=f"gc-odot gc-os-{r['officer'].get('status')}"),
-                html.B(r["officer"].get("name") or r["officer"]["id"]),
-                html.Span(f"{r['distance_m']:.0f} m"),
-                html.Span(f"⚑ {r.get('load', 0)}"),
-                html.Button(
-                    t("dispatch_one_click", lang),
-                    id={"type": "cc-rec", "officer": r["officer"]["id"]},
-                    n_clicks=0,
-                    className="gc-btn gc-btn-primary gc-btn-sm",
-                ),
-            ],
-            className="gc-rec",
-        )
-        for r in recommendations
-    ] or [html.Div(t("no_officers", lang), className="gc-hint")]
-    department = dcc.Dropdown(
-        id="cc-dispatch-dept", options=options, value=view["department_code"], clearable=False, className="gc-dd"
-    )
-    partners = dcc.Dropdown(id=fid(A.DISPATCH, "partners"), options=options, multi=True, className="gc-dd")
-    return html.Div(
-        [
-            _label(t("dispatch_to", lang), department),
-            _label(t("fm_partners", lang), partners),
-            _label(t("fm_assignee", lang), dcc.Input(id=fid(A.DISPATCH, "assignee"), className="gc-fm-input")),
-            html.Div(submit_button(A.DISPATCH, lang), className="gc-row"),
-            html.Label(t("nearest", lang)),
-            *recs,
-        ],
-        className="gc-dispatch",
-    )
+STRINGS.update(
+    {
+        "rec_assigned": ("已派给此人", "Assigned"),
+        "rec_current": ("当前处置人：{name}", "Currently assigned: {name}"),
+        "rec_pick_department": ("先选择派遣部门", "Choose a department first"),
+        "rec_none_in_department": ("该部门暂无可派人员", "No officer of this department is available"),
+        "rec_load": ("在办 {n}", "{n} open"),
+    }
+)
 
 
 def perform(principal: Principal, incident_id: str, action: Action, req: ActionRequest):

@@ -99,7 +99,7 @@ def call_row(call: dict[str, Any], lang: str) -> html.Div:
         [
             html.Div(head, className="gc-hl-h1"),
             html.Div(call["description"], className="gc-q-desc"),
-            html.Code(call["id"][:8], className="gc-hl-muted"),
+            html.Code(call.get("case_number") or call["id"][:8], className="gc-hl-muted"),
         ],
         className="gc-hl-hrow",
         **{"data-id": call["id"]},

@@ -40,17 +40,18 @@ class Outcome(NamedTuple):
     kind: Kind
     detail: str = ""  # ANSWERED: the call nature; INCOMPLETE: the message key; FAILED: the reason
     incident_id: str | None = None  # SAVED: the new case
-    merged_into: str | None = None  # SAVED: the case it was merged into, if any
+    merged_into: str | None = None  # SAVED: the case number (案件编号) of the case it was merged into, if any
+    number: str | None = None  # SAVED: the new case's number, read to the caller
 
 
 COUNTED = {Kind.ANSWERED, Kind.SAVED}  # a call dealt with: the saved counter moves on
 RESETS = {Kind.CLEARED, Kind.ANSWERED, Kind.SAVED}  # the form is emptied for the next call
 
 
-def save_call(principal: Principal, cmd: CreateIncident, merge_into: str | None) -> tuple[str, str | None]:
+def save_call(principal: Principal, cmd: CreateIncident, merge_into: str | None) -> tuple[str, str, str | None]:
     """Create the incident as the signed-in user (one unit of work, then the relay); merge it into a suggested
     case in the same transaction when asked (a parent must be one of the suggestions computed again here).
-    Returns (new id, parent id or None)."""
+    Returns (new id, its case number, the parent's case number or None)."""
     rt = current_runtime()
     check_report(principal)
     with rt.working_for(principal, request.remote_addr) as (uow, now):
@@ -66,7 +67,7 @@ def save_call(principal: Principal, cmd: CreateIncident, merge_into: str | None)
         if parent is not None:
             merge = ActionRequest(parent_id=parent.id)
             rt.act(uow, incident.id, Action.MERGE, merge, principal=principal, now=now)
-    return incident.id, (parent.id if parent is not None else None)
+    return incident.id, incident.label, (parent.label if parent is not None else None)
 
 
 def _validation_detail(exc: ValueError) -> str:
@@ -88,12 +89,12 @@ def submit(principal: Principal, form: CallForm, *, pressed: bool, cleared: bool
     if form.missing:
         return Outcome(Kind.INCOMPLETE, form.missing)
     try:
-        new_id, merged = save_call(principal, build_command(form), form.merge_into)
+        new_id, number, merged = save_call(principal, build_command(form), form.merge_into)
     except EngineError as exc:
         return Outcome(Kind.FAILED, exc.message)
     except ValueError as exc:  # pydantic: a malformed field
         return Outcome(Kind.FAILED, _validation_detail(exc))
-    return Outcome(Kind.SAVED, incident_id=new_id, merged_into=merged)
+    return Outcome(Kind.SAVED, incident_id=new_id, merged_into=merged, number=number)
 
 
 # ---------------------------------------------------------------- rendering
@@ -119,11 +120,12 @@ def status_line(outcome: Outcome, lang: str):
 
 
 def saved_line(outcome: Outcome, lang: str) -> html.Div:
-    """ "Saved: case …" with the new id (the browser reads it from #hl-new-id)."""
+    """ "Saved: case …" with the case number to read to the caller (the browser reads the id from #hl-new-id)."""
     merged = outcome.merged_into
-    text = t("hl_saved_merged", lang, parent=merged[:8]) if merged else t("hl_saved", lang)
+    text = t("hl_saved_merged", lang, parent=merged) if merged else t("hl_saved", lang)
+    shown = outcome.number or outcome.incident_id
     return html.Div(
-        [html.Span(text), html.Code(outcome.incident_id, id="hl-new-id", **{"data-id": outcome.incident_id})],
+        [html.Span(text), html.Code(shown, id="hl-new-id", **{"data-id": outcome.incident_id})],
         className="gc-toast-ok gc-hl-saved",
     )
 

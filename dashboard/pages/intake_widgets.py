@@ -209,7 +209,7 @@ def duplicate_row(
         html.Span(distance_text(suggestion.distance_m), className="gc-hl-dist"),
         html.Span(reason_text(suggestion.reason, lang), className="gc-hl-muted"),
     ]
-    foot = [html.Code(incident.id[:8]), html.Span(ago(incident.created_at, now, lang), className="gc-hl-muted"), button]
+    foot = [html.Code(incident.label), html.Span(ago(incident.created_at, now, lang), className="gc-hl-muted"), button]
     return html.Div(
         [
             html.Div(head, className="gc-hl-h1"),

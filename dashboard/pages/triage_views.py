@@ -83,7 +83,7 @@ def info(item: TriageItem, lang: str) -> list:
             className="gc-d-head",
         ),
         html.Div(
-            [html.Code(i.id[:8]), html.Span(i.channel), html.Span(local_time(i.created_at, tz))], className="gc-d-id"
+            [html.Code(i.label), html.Span(i.channel), html.Span(local_time(i.created_at, tz))], className="gc-d-id"
         ),
         html.P(i.description, className="gc-d-desc"),
         html.Div(

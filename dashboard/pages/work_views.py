@@ -131,7 +131,7 @@ def row(incident: Incident, now: datetime, lang: str, selected: str | None) -> h
                 [
                     html.Div(
                         [
-                            html.Code(incident.id[:8], className="gc-w-id"),
+                            html.Code(incident.label, className="gc-w-id"),
                             html.Span(_category(incident.category_code, lang), className="gc-q-cat"),
                             status_badge(incident.status, lang),
                         ],

@@ -109,6 +109,8 @@ class Incident(Base):
     __tablename__ = "incident"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # 案件编号 YYYY-MMDD-NNNN per district and local day (dispatcher/intake/numbers.py); None on rows from before it
+    case_number: Mapped[str | None] = mapped_column(String(20), unique=True, index=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     channel: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), index=True)
@@ -236,6 +238,7 @@ class Incident(Base):
         iso = lambda t: t.isoformat() if t else None
         return {
             "id": self.id,
+            "case_number": self.case_number,
             "version": self.version,
             "channel": self.channel,
             "status": self.status,
@@ -290,6 +293,11 @@ class Incident(Base):
             "updated_at": iso(self.updated_at),
             "closed_at": iso(self.closed_at),
         }
+
+    @property
+    def label(self) -> str:
+        """What people read: the case number, or the id's first 8 characters on a row from before numbers."""
+        return self.case_number or self.id[:8]
 
     def scope(self) -> list[str]:
         """The rooms an event about this incident belongs to: its grid path and its department."""

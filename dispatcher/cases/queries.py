@@ -24,6 +24,7 @@ class IncidentFilter:
     created_to: datetime | None = None
     overdue: bool | None = None
     open: bool | None = None
+    number: str | None = None  # a case number, whole or its start
     page: int = 1
     page_size: int = 50
 
@@ -45,6 +46,8 @@ def _filtered(f: IncidentFilter, now: datetime) -> Select:
         )
     if f.department:
         query = query.where(Incident.department_code == f.department)
+    if f.number:
+        query = query.where(Incident.case_number.startswith(f.number.strip(), autoescape=True))
     if f.created_from:
         query = query.where(Incident.created_at >= f.created_from)
     if f.created_to:

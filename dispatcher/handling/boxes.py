@@ -159,7 +159,13 @@ def _filtered(
         stmt = stmt.where(I.stage_deadline < query.due_before)
     if query.q:
         text = query.q.strip()
-        stmt = stmt.where(or_(I.id.startswith(text, autoescape=True), I.address.contains(text, autoescape=True)))
+        stmt = stmt.where(
+            or_(
+                I.case_number.startswith(text, autoescape=True),
+                I.id.startswith(text, autoescape=True),
+                I.address.contains(text, autoescape=True),
+            )
+        )
     if query.phone:
         if not may_see_phones(principal.role):
             raise Forbidden(

@@ -23,6 +23,7 @@ class LedgerEntry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     incident_id: Mapped[str] = mapped_column(ForeignKey("incident.id", ondelete="RESTRICT"), unique=True)
+    case_number: Mapped[str | None] = mapped_column(String(20))  # 案件编号 as people know it (None before numbers)
     category_code: Mapped[str | None] = mapped_column(String(16))
     department_code: Mapped[str | None] = mapped_column(String(32))
     level: Mapped[str | None] = mapped_column(String(16))
@@ -96,6 +97,7 @@ def write_entry(session: Session, incident: Incident, *, archiver: str, now: dat
     handled = _last(incident.timeline, "handle")
     entry = LedgerEntry(
         incident_id=incident.id,
+        case_number=incident.case_number,
         category_code=incident.category_code,
         department_code=incident.department_code,
         level=incident.level,

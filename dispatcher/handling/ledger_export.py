@@ -24,6 +24,7 @@ SHEET = "台账"
 COLUMNS: list[tuple[str, str, int]] = [  # (Chinese header, English header, xlsx width)
     ("案件编号", "Case", 38),
     ("大类/小类", "Category", 12),
+    ("案件号", "Case number", 17),  # the short number people read (YYYY-MMDD-NNNN); 案件编号 is the internal id
     ("处置部门", "Department", 12),
     ("层级", "Level", 10),
     ("街道", "Street", 14),
@@ -101,6 +102,7 @@ def values(entry: LedgerEntry, lang: str = "zh", tz: str = DEFAULT_TZ) -> list[A
     return [
         entry.incident_id,
         entry.category_code,
+        entry.case_number,
         entry.department_code,
         entry.level,
         entry.grid_street,

@@ -20,7 +20,7 @@ COMMAND_CENTER = (Role.DISPATCHER, Role.SHIFT_LEADER)
 
 def _case(incident: Incident) -> str:
     where = incident.address or incident.grid_unit or incident.grid_community or ""
-    return f"案件 {incident.id[:8]} {incident.category_code or ''} {where}".strip()
+    return f"案件 {incident.label} {incident.category_code or ''} {where}".strip()
 
 
 def _send(

@@ -23,7 +23,7 @@ from dispatcher.city.catalogue import Stage
 from dispatcher.city.loader import City
 from dispatcher.city.routing import TriageReason
 from dispatcher.errors import Forbidden, Invalid
-from dispatcher.intake import callers
+from dispatcher.intake import callers, numbers
 from dispatcher.intake.commands import CreateIncident
 
 REPORTER = "system"
@@ -33,6 +33,7 @@ def create_incident(uow: UnitOfWork, city: City, cmd: CreateIncident, *, actor: 
     """Receive a report (受理): locate it, route it, start the filing clock; unplaceable ones go to triage."""
     incident = _received(city, cmd, actor=actor, now=now)
     decision = place(city, incident, cmd.lon, cmd.lat)
+    numbers.assign(uow.session, city, incident, now)
     start_stage(city, incident, Stage.FILE, now)
     if isinstance(decision, TriageReason):
         incident.transition(
@@ -66,6 +67,7 @@ def create_machine_incident(
         incident.department_code = incident.level = incident.routing_rule = incident.routing_reason = None
         incident.triage_reason, incident.triage_detail = reason.code, reason.detail
         decision = reason
+    numbers.assign(uow.session, city, incident, now)
     start_stage(city, incident, Stage.FILE, now)
     incident.transition(Action.TRIAGE, actor=REPORTER, now=now, note=decision.detail, data={"reason": decision.code})
     uow.session.add(incident)

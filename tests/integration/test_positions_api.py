@@ -184,25 +184,27 @@ def test_flush_pushes_one_batch_per_room_and_writes_history(live, city, db, redi
     assert flush_positions(PositionStore(runtime_of(live).redis), pusher, sessions) == (0, 0)
 
 
-def test_recommendations_are_nearest_available_officers(live, city, db):
+def test_recommendations_are_nearest_available_officers_of_the_department(live, city, db):
     client = live.test_client()
     unit = _unit(city)
     lon, lat = inside(unit)
     gw1, zf1, off = (live.trackers[o] for o in ("GW1", "ZF1", "OFF"))
-    client.get(f"/osmand?id={gw1}&lat={lat}&lon={lon + 0.002}&timestamp={_ts()}")  # ~190 m away
+    client.get(f"/osmand?id={gw1}&lat={lat}&lon={lon + 0.002}&timestamp={_ts()}")  # ~190 m away, no department
     client.get(f"/osmand?id={zf1}&lat={lat}&lon={lon + 0.0005}&timestamp={_ts()}")  # ~50 m away
     client.get(f"/osmand?id={off}&lat={lat}&lon={lon}&timestamp={_ts()}")  # closest but off duty
     incident = report(client, city).json
-    items = client.get(f"/api/v1/incidents/{incident['id']}/recommendations").json["items"]
-    assert [i["officer"]["id"] for i in items] == ["ZF1", "GW1"]
+    url = f"/api/v1/incidents/{incident['id']}/recommendations"
+    assert client.get(url).json["items"] == []  # routed to HW: nobody of HW has a position (more: test_recommendations)
+    items = client.get(f"{url}?department=CGZF").json["items"]
+    assert [i["officer"]["id"] for i in items] == ["ZF1"]  # never GW1 (no department) nor OFF (off duty)
     assert 30 < items[0]["distance_m"] < 70
     act(client, incident["id"], "file")
     dispatched = act(client, incident["id"], "dispatch", department="CGZF", assignee="ZF1")
     assert dispatched.status_code == 200
     other = report(client, city).json
-    again = client.get(f"/api/v1/incidents/{other['id']}/recommendations").json["items"]
-    assert [i["officer"]["id"] for i in again] == ["GW1", "ZF1"]  # a busy officer yields to a free one nearby
-    assert again[1]["officer"]["status"] == "busy" and again[1]["load"] == 1
+    again = client.get(f"/api/v1/incidents/{other['id']}/recommendations?department=CGZF").json["items"]
+    assert [i["officer"]["id"] for i in again] == ["ZF1"]
+    assert again[0]["officer"]["status"] == "busy" and again[0]["load"] == 1
 
 
 def device_token(sessions, officer_id: str, *, kind: str = "device") -> tuple[str, str]:
