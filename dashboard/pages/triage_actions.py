@@ -40,6 +40,7 @@ class Outcome(NamedTuple):
     detail: str = ""  # FAILED: the reason
     action: Action | None = None  # DONE: what was done
     incident_id: str | None = None  # DONE: to which report
+    label: str | None = None  # DONE: its case number
 
 
 class MissingReason(Exception):
@@ -86,11 +87,11 @@ def chosen(principal: Principal, incident_id: str, trigger, category, loc, reaso
 
 
 def run(principal: Principal, incident_id: str, action: Action, req: ActionRequest) -> str:
-    """Perform the action as the signed-in user (one unit of work, then the relay); the new status."""
+    """Perform the action as the signed-in user (one unit of work, then the relay); the case's number."""
     rt = current_runtime()
     with rt.working_for(principal, request.remote_addr) as (uow, now):
         incident = rt.act(uow, incident_id, action, req, principal=principal, now=now)
-    return incident.status
+    return incident.label
 
 
 def act(principal: Principal, incident_id, trigger, *, clicked: bool, category, loc, reason) -> Outcome:
@@ -103,14 +104,14 @@ def act(principal: Principal, incident_id, trigger, *, clicked: bool, category, 
         return Outcome(Kind.UNPICKED)
     try:
         action, req = chosen(principal, incident_id, trigger, category, loc, reason)
-        run(principal, incident_id, action, req)
+        label = run(principal, incident_id, action, req)
     except MissingReason:
         return Outcome(Kind.NEED_REASON)
     except EngineError as exc:
         return Outcome(Kind.FAILED, exc.message)
     except ValueError as exc:  # pydantic: a malformed field
         return Outcome(Kind.FAILED, str(exc).splitlines()[0])
-    return Outcome(Kind.DONE, action=action, incident_id=incident_id)
+    return Outcome(Kind.DONE, action=action, incident_id=incident_id, label=label)
 
 
 def toast(outcome: Outcome, lang: str):
@@ -129,7 +130,7 @@ def toast(outcome: Outcome, lang: str):
     return html.Div(
         [
             html.Span(t("done", lang, action=action_label(str(outcome.action), lang))),
-            html.Code(outcome.incident_id[:8]),
+            html.Code(outcome.label or outcome.incident_id),
         ],
         className="gc-toast-ok",
         id="tr-ok",

@@ -24,11 +24,11 @@ def refresh(
     principal = viewer()
     if not may_work(principal):
         return [], {}, []
-    items, total, tally, now = listing(principal, f)
+    items, total, tally, now, names = listing(principal, f)
     fresh = [i.id for i in items]
     shown = stable_order(order if live and isinstance(order, list) else None, fresh)
     labels = {box: tab_label(box, n, lang) for box, n in tally.items()}
-    return rows(items, shown, total, now, lang, selected), labels, shown
+    return rows(items, shown, total, now, lang, selected, names), labels, shown
 
 
 def register(app: dash.Dash) -> None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from dash import html
 
+from dashboard.api.officers import assignee_label
 from dashboard.pages import i18n_work  # noqa: F401  (merges the page's strings into i18n)
 from dashboard.pages.components import light_dot, local_time, status_badge
 from dashboard.pages.i18n import t
@@ -82,17 +83,20 @@ def box_query(principal: Principal, f: Filters, tz: str) -> BoxQuery:
     )
 
 
-def listing(principal: Principal, f: Filters) -> tuple[list[Incident], int, dict[str, int], datetime]:
-    """One box's cases (most urgent first), its total, every box's count, and the time they were read."""
+def listing(principal: Principal, f: Filters) -> tuple[list[Incident], int, dict[str, int], datetime, dict[str, str]]:
+    """One box's cases (most urgent first), its total, every box's count, the time they were read, and how the
+    people on them read (an officer or account by name)."""
     rt = current_runtime()
     now = rt.clock()
     query = box_query(principal, f, rt.settings.timezone)
     with rt.sessions() as session:
         items, total = list_box(session, rt.city, principal, query, now=now)
         tally = counts(session, rt.city, principal, now=now)
+        people = {p for i in items for p in (i.assignee, i.verifier) if p}
+        names = {p: assignee_label(session, p) or p for p in people}
         for incident in items:  # what the rows read, while the session is open
             session.expunge(incident)
-    return items, total, tally, now
+    return items, total, tally, now, names
 
 
 def stable_order(previous: list[str] | None, fresh: list[str]) -> list[str]:
@@ -117,12 +121,12 @@ def _place(incident: Incident, lang: str) -> str:
     return " · ".join(g.name if lang == "zh" else g.properties.get("name_en", g.name) for g in found if g) or "—"
 
 
-def row(incident: Incident, now: datetime, lang: str, selected: str | None) -> html.Div:
+def row(incident: Incident, now: datetime, lang: str, selected: str | None, names: dict[str, str]) -> html.Div:
     """One case: short number, category, address, status, deadline with its traffic light, assignee / verifier."""
     rt = current_runtime()
     signal = light(rt.city, incident, now)
     late = is_overdue(incident, now)
-    who = " / ".join(x for x in (incident.assignee, incident.verifier) if x) or "—"
+    who = " / ".join(names.get(x, x) for x in (incident.assignee, incident.verifier) if x) or "—"
     classes = "gc-qrow gc-wrow" + (" gc-qrow-late" if late else "") + (" gc-wrow-on" if incident.id == selected else "")
     return html.Div(
         [
@@ -163,10 +167,18 @@ def row(incident: Incident, now: datetime, lang: str, selected: str | None) -> h
     )
 
 
-def rows(items: list[Incident], order: list[str], total: int, now: datetime, lang: str, selected: str | None) -> list:
+def rows(
+    items: list[Incident],
+    order: list[str],
+    total: int,
+    now: datetime,
+    lang: str,
+    selected: str | None,
+    names: dict[str, str],
+) -> list:
     """The rows in `order`, or the empty hint; a note when the box holds more than one page."""
     by_id = {i.id: i for i in items}
-    shown = [row(by_id[i], now, lang, selected) for i in order if i in by_id]
+    shown = [row(by_id[i], now, lang, selected, names) for i in order if i in by_id]
     if not shown:
         return [html.Div(t("wk_empty", lang), className="gc-empty")]
     if total > len(shown):

@@ -18,7 +18,7 @@ from dispatcher.access.accounts import Principal
 from dispatcher.access.roles import Role
 from dispatcher.cases.incident import Incident, TimelineEntry
 from dispatcher.cases.lifecycle import Status
-from dispatcher.cases.scope import DEPARTMENT_ROLES, GRID_ROLES, can_see, dispatched_to, in_grid
+from dispatcher.cases.scope import DEPARTMENT_ROLES, GRID_ROLES, can_see, dispatched_to, in_grid, is_partner
 from dispatcher.errors import Conflict, Forbidden, Invalid
 
 ACTION = "evidence"  # the timeline action of an evidence step (status-preserving)
@@ -49,7 +49,9 @@ def may_add_evidence(principal: Principal, incident: Incident) -> str | None:
         return f"role '{principal.role}' may not add evidence to incidents ({who}, incident {incident.id})"
     if not can_see(principal, incident):
         return f"incident {incident.id} is outside the scope of {who}"
-    if principal.role in DEPARTMENT_ROLES and not dispatched_to(principal, incident):
+    if principal.role in DEPARTMENT_ROLES and not (
+        dispatched_to(principal, incident) or is_partner(principal, incident)
+    ):
         return (
             f"incident {incident.id} is dispatched to department {incident.department_code or '(none)'}, not to "
             f"department {principal.department_code or '(none)'} of {who}: only those handling it add evidence"

@@ -154,6 +154,10 @@ def test_a_partner_department_does_its_part_before_the_lead_may_feed_back(client
     early = post(client, case["id"], "handle", result="已清运")
     assert early.status_code == 422 and "CGZF" in early.json["error"]["message"]
 
+    photo = {"stage": "handle", "photo": (io.BytesIO(jpeg()), "part.jpg")}  # the partner documents its part
+    added = client.post(f"/api/v1/incidents/{case['id']}/media", data=photo, content_type="multipart/form-data",
+                        headers=cgzf)  # fmt: skip
+    assert added.status_code == 201, added.json
     part = client.post(
         f"/api/v1/incidents/{case['id']}/actions/part_done", json={"result": "已查处乱倒垃圾行为"}, headers=cgzf
     )
