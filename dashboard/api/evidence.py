@@ -62,6 +62,35 @@ def list_media(incident_id: str):
         return jsonify(incident_id=incident.id, items=[m.as_dict() for m in rows])
 
 
+def _open_media(uow: UnitOfWork, principal, media_id: str, action: str, now):
+    """The evidence row the caller may see, and how to audit what then happens to it: NotFound naming the id for
+    an unknown one, and for one outside the caller's scope (that refusal is audited too)."""
+    media = uow.session.get(Media, media_id) if len(media_id) <= 36 else None
+    if media is None:
+        raise NotFound(f"media {media_id} does not exist", field="media_id")
+
+    def record(result: str, **detail) -> None:
+        audit.append(
+            uow.session,
+            actor=principal.username,
+            role=str(principal.role),
+            ip=request.remote_addr,
+            action=action,
+            target=f"media:{media.id}",
+            result=result,
+            detail={"incident": media.incident_id, "sha256": media.sha256, **detail},
+            now=now,
+        )
+        uow.session.commit()
+
+    try:
+        get_incident(uow, media.incident_id, principal=principal)
+    except NotFound:
+        record("denied", reason="out of scope")
+        raise NotFound(f"media {media_id} does not exist", field="media_id") from None
+    return media, record
+
+
 @api.get("/media/<media_id>")
 @spec.validate(resp=Response(HTTP_404=ErrorResponse, HTTP_409=ErrorResponse), tags=[TAG])
 def download_media(media_id: str):
@@ -71,29 +100,7 @@ def download_media(media_id: str):
     now = rt.clock()
     store = MediaStore(rt.settings.media_dir)
     with UnitOfWork(rt.sessions) as uow:
-        media = uow.session.get(Media, media_id) if len(media_id) <= 36 else None
-        if media is None:
-            raise NotFound(f"media {media_id} does not exist", field="media_id")
-
-        def record(result: str, **detail):
-            audit.append(
-                uow.session,
-                actor=principal.username,
-                role=str(principal.role),
-                ip=request.remote_addr,
-                action="media.download",
-                target=f"media:{media.id}",
-                result=result,
-                detail={"incident": media.incident_id, "sha256": media.sha256, **detail},
-                now=now,
-            )
-            uow.session.commit()
-
-        try:
-            get_incident(uow, media.incident_id, principal=principal)
-        except NotFound:
-            record("denied", reason="out of scope")
-            raise NotFound(f"media {media_id} does not exist", field="media_id") from None
+        media, record = _open_media(uow, principal, media_id, "media.download", now)
         try:
             data = store.read_verified(media)
         except IntegrityFailure as exc:
@@ -195,29 +202,7 @@ def media_thumbnail(media_id: str):
     principal = require_principal()
     rt = current_runtime()
     with UnitOfWork(rt.sessions) as uow:
-        media = uow.session.get(Media, media_id) if len(media_id) <= 36 else None
-        if media is None:
-            raise NotFound(f"media {media_id} does not exist", field="media_id")
-
-        def record(result: str, reason: str) -> None:
-            audit.append(
-                uow.session,
-                actor=principal.username,
-                role=str(principal.role),
-                ip=request.remote_addr,
-                action="media.thumbnail",
-                target=f"media:{media.id}",
-                result=result,
-                detail={"incident": media.incident_id, "sha256": media.sha256, "reason": reason},
-                now=rt.clock(),
-            )
-            uow.session.commit()
-
-        try:
-            get_incident(uow, media.incident_id, principal=principal)
-        except NotFound:
-            record("denied", "out of scope")
-            raise NotFound(f"media {media_id} does not exist", field="media_id") from None
+        media, record = _open_media(uow, principal, media_id, "media.thumbnail", rt.clock())
         if media.content_type not in IMAGE_TYPES:
             raise NotFound(
                 f"media {media_id} is {media.content_type}, not an image: it has no thumbnail", field="media_id"
@@ -226,7 +211,7 @@ def media_thumbnail(media_id: str):
             data = MediaStore(rt.settings.media_dir).read_verified(media)
         except IntegrityFailure as exc:
             log.error("evidence file %s failed its integrity check", media.id)
-            record("failed", "integrity")
+            record("failed", reason="integrity")
             return error(409, exc.code, f"evidence file {media.id} failed its integrity check", "media_id")
     try:
         small = thumbnail(data)
