@@ -12,6 +12,7 @@ from dashboard.hardening import init_hardening
 from dashboard.open311 import open311_bp
 from dashboard.runtime import Runtime, build_runtime, install_runtime
 from dashboard.strict_json import StrictJSONProvider
+from dashboard.tiles import tiles_bp
 from dispatcher.access.audit import install_audit_key
 from dispatcher.settings import Settings
 from dispatcher.store import cipher
@@ -44,6 +45,7 @@ def create_server(settings: Settings, runtime: Runtime | None = None) -> Flask:
     init_auth(server)
     init_api(server)
     server.register_blueprint(open311_bp)  # Open311 GeoReport v2 at /open311/v2
+    server.register_blueprint(tiles_bp)  # the offline base map and MBTiles tiles (dashboard/tiles.py)
     init_hardening(server, settings)
     return server
 

@@ -13,6 +13,7 @@ from dispatcher.intake.media import Media
 from dispatcher.intake.numbers import CaseNumberCounter
 from dispatcher.notify.model import Notification
 from dispatcher.store.base import Base
+from dispatcher.store.gazetteer import AddressImport, AddressRow
 from dispatcher.store.gridstore import GridImport, GridRow
 from dispatcher.store.idempotency import IdempotencyRecord
 from dispatcher.store.outbox import OutboxEvent
@@ -20,6 +21,8 @@ from dispatcher.store.outbox import OutboxEvent
 __all__ = [
     "Approval",
     "Account",
+    "AddressImport",
+    "AddressRow",
     "ApiToken",
     "AuditRecord",
     "Base",

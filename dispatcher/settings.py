@@ -82,6 +82,14 @@ class Settings(BaseSettings):
     position_retention_days: int = Field(default=90, description="Days of officer position history kept.")
     queue_name: str = Field(default="gridcommand", description="RQ queue for follow-up jobs.")
     tile_url: str | None = Field(default=None, description="Map tile URL template; none = no remote tiles.")
+    mbtiles: Path | None = Field(
+        default=None,
+        description="An .mbtiles file the app serves at /tiles/{z}/{x}/{y}.{fmt} as the base map (when no tile_url).",
+    )
+    tile_crs: Literal["wgs84", "gcj02", "bd09"] | None = Field(
+        default=None,
+        description="Coordinate system the tiles are drawn in; none = guess from the tile URL's host (AMap: gcj02).",
+    )
     rate_limit_device: str = Field(default="120/minute", description="Position reports per tracker device.")
     # after dispatch: notifications and callbacks
     sms_gateway_url: str | None = Field(

@@ -24,3 +24,6 @@ POS_FLUSH_LOCK = f"{PREFIX}:pos:flush-lock"
 
 # Rate limits (Flask-Limiter's storage prefix).
 RATE_LIMITS = PREFIX
+
+# Who has which case open in a drawer (dashboard/pages/drawer_presence.py): hash username -> {name, until}.
+PRESENCE = f"{PREFIX}:presence"  # + ":" + incident id

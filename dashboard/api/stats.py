@@ -1,7 +1,9 @@
-"""Statistics and event catch-up endpoints: today's figures for the wall, outbox events after a sequence number."""
+"""Statistics and event catch-up endpoints: today's figures and the live situation for the wall, outbox events after
+a sequence number."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from flask import jsonify
@@ -11,8 +13,11 @@ from spectree import Response
 from dashboard.api import ErrorResponse, api, spec
 from dashboard.auth import require_principal
 from dashboard.runtime import current_runtime
+from dispatcher.access.accounts import Principal
 from dispatcher.cases import stats
-from dispatcher.cases.scope import can_see_event, scope_clause
+from dispatcher.cases.scope import can_see_event, can_see_officer, scope_clause
+from dispatcher.evaluation.situation import Situation, situation
+from dispatcher.fleet.officers import Officer
 from dispatcher.store import outbox
 
 TAG = "stats"
@@ -52,6 +57,51 @@ def named_summary(session, rt, scope) -> dict:
         item["name_zh"] = grid.name if grid else item["code"]
         item["name_en"] = grid.properties.get("name_en", item["name_zh"]) if grid else item["code"]
     return summary
+
+
+def situation_for(principal: Principal) -> dict:
+    """The live situation (dispatcher/evaluation/situation.py) inside the principal's scope, as JSON-ready data with
+    department and street names added (zh and en); staff from the live positions when Redis is there."""
+    rt = current_runtime()
+    now = rt.clock()
+    grids, catalogue = rt.city.grids, rt.city.catalogue
+    latest = rt.positions.latest() if rt.positions else None
+    fixes = None if latest is None else {k: datetime.fromisoformat(v["at"]) for k, v in latest.items() if v.get("at")}
+
+    def officer_visible(officer: Officer) -> bool:
+        home = officer.grid_community
+        path = grids.path_of(home).codes() if home and grids.find(home) else []
+        return can_see_officer(principal, officer.department_code, path)
+
+    with rt.sessions() as session:
+        figures = situation(
+            session,
+            now=now,
+            tz=rt.settings.timezone,
+            scope=scope_clause(principal),
+            last_fixes=fixes,
+            officer_visible=officer_visible,
+        )
+    out = figures.model_dump(mode="json")
+    for row in out["departments"]:
+        department = catalogue.departments.get(row["code"])
+        row["name_zh"] = department.name_zh if department else row["code"]
+        row["name_en"] = department.name_en if department else row["code"]
+    for row in out["streets"]:
+        grid = grids.find(row["code"])
+        row["name_zh"] = grid.name if grid else row["code"]
+        row["name_en"] = grid.properties.get("name_en", row["name_zh"]) if grid else row["code"]
+    return out
+
+
+@api.get("/situation")
+@spec.validate(resp=Response(HTTP_200=Situation), tags=[TAG])
+def live_situation():
+    """The wall's live situation inside the caller's scope: today's counts, open and open overdue cases, on-time
+    closure today and over 7 days and the overdue share (each a rate with numerator, denominator and period), received
+    per hour (today, yesterday) and per day (14 days, with closures), departments and streets ranked worst first,
+    channel mix (today, 7 days) and staff on duty by status."""
+    return jsonify(situation_for(require_principal()))
 
 
 @api.get("/stats/today")

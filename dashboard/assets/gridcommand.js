@@ -68,10 +68,6 @@
     return "rgb(" + c.join(",") + ")";
   }
 
-  function isOverdue(r, now) {
-    return !!(r.dl && r.s !== "suspended" && Date.parse(r.dl) < now);
-  }
-
   // ---- Leaflet functions referenced from dash-leaflet (window.gc.map.*) ----
   const map = {
     displayCoords: function (coords) {
@@ -132,11 +128,6 @@
     },
   };
 
-  function featureOf(r, now) {
-    return {type: "Feature", geometry: {type: "Point", coordinates: [r.lon, r.lat]},
-            properties: {id: r.id, s: r.s, u: r.u, o: isOverdue(r, now), c: r.c, cn: r.cn, d: r.d}};
-  }
-
   function officerFeature(o) {
     const pos = o.position;
     if (!pos || pos.lon == null) return null;
@@ -155,22 +146,37 @@
 
   function pad(n) { return n < 10 ? "0" + n : "" + n; }
 
+  /** The header clock, in Shanghai time regardless of the viewer's zone: ticked here, not through Dash (a Dash
+      update every second kept the browser busy on a large page). */
+  function clockText() {
+    const d = new Date();
+    const sh = new Date(d.getTime() + (d.getTimezoneOffset() + 480) * 60000);
+    return sh.getFullYear() + "-" + pad(sh.getMonth() + 1) + "-" + pad(sh.getDate()) + " " +
+           pad(sh.getHours()) + ":" + pad(sh.getMinutes()) + ":" + pad(sh.getSeconds());
+  }
+  setInterval(() => {
+    const text = clockText();
+    document.querySelectorAll(".gc-clock").forEach(el => { if (el.textContent !== text) el.textContent = text; });
+  }, 1000);
+
+  /** At most one redraw of a map layer per `ms`: the first change draws at once, later ones within the window are
+      folded into one trailing redraw (set straight on the component), so a busy city does not keep the browser busy. */
+  const redrawn = {};
+  function throttled(id, ms, draw) {
+    const now = Date.now(), slot = redrawn[id] || (redrawn[id] = {at: 0, timer: null});
+    if (now - slot.at >= ms && !slot.timer) { slot.at = now; return draw(); }
+    if (!slot.timer) {
+      slot.timer = setTimeout(() => {
+        slot.timer = null; slot.at = Date.now();
+        window.dash_clientside.set_props(id, {data: draw()});
+      }, ms - (now - slot.at));
+    }
+    return window.dash_clientside.no_update;
+  }
+  const OFFICERS_MS = 4000;
+
   // ---- clientside callbacks ----
   const cc = {
-    incidentsLayer: function (records, street, category, tick) {
-      const now = Date.now();
-      const features = [];
-      let open = 0, late = 0;
-      Object.values(records || {}).forEach(r => {
-        open += 1;
-        if (isOverdue(r, now)) late += 1;
-        if (r.lon == null) return;
-        if (street && r.st !== street) return;
-        if (category && !(r.c || "").startsWith(category)) return;
-        features.push(featureOf(r, now));
-      });
-      return [{type: "FeatureCollection", features: features}, String(open), String(late)];
-    },
     officersLayer: function (positions, tick) {
       const trig = (window.dash_clientside.callback_context.triggered || []).map(t => t.prop_id);
       const pushed = trig.some(p => p.indexOf("data-positions") >= 0);
@@ -181,7 +187,7 @@
           o.status = p.status || o.status;
           o.position = {lon: p.lon, lat: p.lat, at: p.at, heading: p.heading, speed_mps: p.speed_mps, grid_unit: p.grid_unit};
         });
-        return officersCollection();
+        return throttled("cc-officers", OFFICERS_MS, officersCollection);
       }
       return fetch("/api/v1/officers", {headers: {"Accept": "application/json"}})
         .then(r => r.ok ? r.json() : {items: []})
@@ -200,13 +206,6 @@
       return [connected ? (s.connected || "Live") : (s.disconnected || "Offline"),
               "gc-conn " + (connected ? "gc-conn-on" : "gc-conn-off")];
     },
-    clock: function (n) {
-      const d = new Date();
-      // Shanghai time regardless of the viewer's zone
-      const sh = new Date(d.getTime() + (d.getTimezoneOffset() + 480) * 60000);
-      return sh.getFullYear() + "-" + pad(sh.getMonth() + 1) + "-" + pad(sh.getDate()) + " " +
-             pad(sh.getHours()) + ":" + pad(sh.getMinutes()) + ":" + pad(sh.getSeconds());
-    },
     markDirty: function (msg, connected) {
       return Date.now();
     },
@@ -217,6 +216,6 @@
     },
   };
 
-  window.gc = {map: map, crs: {toDisplay: toDisplay, wgsToGcj: wgsToGcj}, officers: officers};
+  window.gc = Object.assign(window.gc || {}, {map: map, crs: {toDisplay: toDisplay, wgsToGcj: wgsToGcj}, officers: officers});
   window.dash_clientside = Object.assign({}, window.dash_clientside, {gc_cc: cc});
 })();

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import click
 from sqlalchemy import func, select
 
+from dashboard.cli.addresses import ensure_addresses
 from dashboard.cli.base import open_database
 from dashboard.cli.data import store_grids, store_officers
 from dispatcher.access import audit
@@ -210,6 +211,9 @@ def ensure_demo_grids(settings: Settings) -> None:
         grids = load_grids(settings.demo_grids_path)
         version = store_grids(settings, grids, source=str(settings.demo_grids_path))
         click.echo(f"loaded the demo city: {len(grids)} grids (version {version})")
+    addresses = ensure_addresses(settings, settings.data_dir / "demo_city" / "addresses.geojson")
+    if addresses is not None:
+        click.echo(f"loaded the demo city's addresses (address version {addresses})")
 
 
 def ensure_demo_officers(settings: Settings) -> None:

@@ -11,10 +11,11 @@ from dash import dcc, html
 from dash_socketio import DashSocketIO
 
 from dashboard.pages import drawer, feed
+from dashboard.pages.basemap import base_layers, bfn, layers_control, legend
 from dashboard.pages.command_callbacks import register
-from dashboard.pages.command_views import TABS, community_hideout
+from dashboard.pages.command_views import TABS, community_hideout, desk_names, help_overlay
 from dashboard.pages.components import base_map, city_bounds, fn, grid_layer, grids_url, header, viewer
-from dashboard.pages.i18n import client_strings, status_label, t
+from dashboard.pages.i18n import client_strings, dropdown_labels, t
 from dashboard.runtime import current_runtime
 from dispatcher.cases import stats
 from dispatcher.cases.scope import scope_clause
@@ -44,48 +45,56 @@ def layout(lang: str, selected: str | None = None) -> html.Div:
         html.Div([html.Span(t("open_total", lang)), html.B("0", id="cc-open-n")], className="gc-hstat"),
         html.Div([html.Span(t("tab_overdue", lang)), html.B("0", id="cc-late-n")], className="gc-hstat gc-hstat-late"),
     ]
-    the_map = base_map(
-        "cc-map",
-        [
-            grid_layer(
-                "cc-streets", "street", url=grids_url("street"), hideout={}, coords=_coords(crs), interactive=False
-            ),
+    coords = _coords(crs)
+    # the markers themselves are drawn by assets/incidents.js (Leaflet.markercluster, patched marker by marker);
+    # this empty group is what the layer control toggles
+    incidents = dl.LayerGroup(id="cc-incidents-layer")
+    # officers live in a pane under the incident markers (assets/basemap.js): an officer never hides an incident
+    officers = dl.GeoJSON(id="cc-officers", data=None, pointToLayer=bfn("officerPoint"), hideout={"strings": strings})
+    overlays = [
+        (
+            "bm_streets",
+            grid_layer("cc-streets", "street", url=grids_url("street"), hideout={}, coords=coords, interactive=False),
+            True,
+        ),
+        (
+            "bm_communities",
             grid_layer(
                 "cc-communities",
                 "community",
                 url=grids_url("community"),
                 hideout=community_hideout(load),
-                coords=_coords(crs),
+                coords=coords,
             ),
-            grid_layer("cc-units", "unit", url=None, hideout={}, coords=_coords(crs)),
-            dl.GeoJSON(
-                id="cc-incidents-layer",
-                data=None,
-                cluster=True,
-                pointToLayer=fn("incidentPoint"),
-                clusterToLayer=fn("incidentCluster"),
-                superClusterOptions={"radius": 36, "maxZoom": 15},
-                zoomToBoundsOnClick=True,
-                hideout={"strings": strings},
-            ),
-            dl.GeoJSON(id="cc-officers", data=None, pointToLayer=fn("officerPoint"), hideout={"strings": strings}),
-            dl.ScaleControl(position="bottomleft", imperial=False),
-        ],
+            True,
+        ),
+        ("bm_units", grid_layer("cc-units", "unit", url=None, hideout={}, coords=coords), True),
+        ("bm_incidents", incidents, True),
+        ("officers", officers, True),
+    ]
+    base = base_layers(rt.settings, rt.settings.tile_url, lang=lang, coords=coords)
+    the_map = base_map(
+        "cc-map",
+        [layers_control(lang, base, overlays), dl.ScaleControl(position="bottomleft", imperial=False)],
         tile_url=rt.settings.tile_url,
         bounds=city_bounds(rt.city.grids),
+        base=False,
         className="gc-map",
     )
     return html.Div(
         [
             header("command", lang, "cc", counters),
             DashSocketIO(id="cc-socket", eventNames=["incident", "positions"]),
-            dcc.Store(id="cc-incidents", data=records),
+            # the open cases once, then only deltas (the browser keeps its copy: large props slow Dash down)
+            dcc.Store(id="cc-incidents", data={"all": records}),
+            dcc.Store(id="cc-names", data=desk_names(rt.city, lang)),
+            dcc.Store(id="cc-search-hits", data=None),
             dcc.Store(id="cc-seq", data=seq),
             dcc.Store(id="cc-selected", data=selected),
             dcc.Store(id="cc-act-result", data=0),
             dcc.Store(id="cc-drawer-ver", data=None),
             dcc.Interval(id="cc-sync-tick", interval=20_000),
-            dcc.Interval(id="cc-queue-tick", interval=30_000),
+            dcc.Interval(id="cc-queue-tick", interval=60_000),  # the rows' "n min ago" and clock lights
             dcc.Interval(id="cc-off-tick", interval=60_000),
             html.Div(
                 [
@@ -106,6 +115,8 @@ def layout(lang: str, selected: str | None = None) -> html.Div:
                 ],
                 className="gc-cc-body",
             ),
+            html.Div(id="cc-alert", className="gc-alert", role="alert"),
+            help_overlay(lang),
         ],
         className="gc-page gc-cc",
         **{"data-crs": crs},
@@ -133,12 +144,22 @@ def _queue_panel(lang: str, rt) -> html.Aside:
             for k in TABS
         ],
     )
+    search = dcc.Input(
+        id="cc-search",
+        type="search",
+        debounce=0.3,
+        placeholder=t("q_search_ph", lang),
+        className="gc-q-search",
+        autoComplete="off",
+    )
     return html.Aside(
         [
+            search,
             tabs,
             html.Div(
                 [
                     dcc.Dropdown(
+                        labels=dropdown_labels(lang),
                         id="cc-street",
                         options=streets,
                         placeholder=t("all_streets", lang),
@@ -146,6 +167,7 @@ def _queue_panel(lang: str, rt) -> html.Aside:
                         className="gc-dd",
                     ),
                     dcc.Dropdown(
+                        labels=dropdown_labels(lang),
                         id="cc-category",
                         options=bigs,
                         placeholder=t("all_categories", lang),
@@ -155,16 +177,19 @@ def _queue_panel(lang: str, rt) -> html.Aside:
                 ],
                 className="gc-filters",
             ),
-            html.Div(id="cc-queue", className="gc-queue-list"),
+            html.Div(
+                [
+                    html.Button(id="cc-queue-pill", className="gc-q-pill", type="button"),
+                    html.Div(id="cc-queue", className="gc-queue-list", role="listbox"),  # drawn by assets/queue.js
+                ],
+                className="gc-queue-box",
+            ),
+            html.Div(t("help_keys", lang), className="gc-q-keys"),
         ],
         className="gc-queue",
     )
 
 
-def _legend(lang: str) -> html.Div:
-    """What the marker colours mean."""
-    items = [("reported", "tab_new"), ("filed", "tab_dispatch"), ("dispatched", None), ("claimed", None)]
-    rows = [html.Div([html.I(className=f"gc-lg gc-s-{s}"), html.Span(status_label(s, lang))]) for s, _ in items]
-    rows.append(html.Div([html.I(className="gc-lg gc-lg-late"), html.Span(t("overdue_flag", lang))]))
-    rows.append(html.Div([html.I(className="gc-lg gc-lg-off"), html.Span(t("officers", lang))]))
-    return html.Div([html.Div(t("legend", lang), className="gc-lg-title"), *rows], className="gc-legend")
+def _legend(lang: str) -> html.Details:
+    """Every symbol on the map: incident status, urgency, overdue, clusters, officers, grids, base map."""
+    return legend(lang)

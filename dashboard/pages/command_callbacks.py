@@ -1,15 +1,15 @@
-"""The command center's callbacks: catch-up from the outbox, the browser-side layers, the queue, selection,
-the grid panel and the unit grids loaded at street zoom; the drawer registers its own (dashboard/pages/drawer.py)."""
+"""The command center's callbacks: catch-up from the outbox, the browser-side layers and queue (assets/queue.js),
+search, selection, the grid panel and the unit grids loaded at street zoom; the drawer registers its own
+(dashboard/pages/drawer.py)."""
 
 from __future__ import annotations
 
 import dash
-from dash import ALL, Input, Output, Patch, State, ctx, no_update
+from dash import ALL, Input, Output, State, ctx, no_update
 
 from dashboard.pages import drawer, feed
-from dashboard.pages.command_views import TABS, community_hideout, grid_panel, queue_rows
+from dashboard.pages.command_views import TABS, community_hideout, grid_panel, search_records
 from dashboard.pages.components import grids_url, viewer
-from dashboard.pages.i18n import t
 from dashboard.runtime import current_runtime
 from dispatcher.cases import stats
 from dispatcher.cases.scope import scope_clause
@@ -21,9 +21,20 @@ def register(app: dash.Dash) -> None:
     """The command center's callbacks."""
 
     @app.callback(
+        Output("cc-communities", "hideout"),
+        Input("cc-sync-tick", "n_intervals"),
+        prevent_initial_call=True,
+    )
+    def shading(_tick):
+        """The communities' open/overdue shading, on a slow tick (restyling every polygon on each event costs the
+        browser more than the shading tells a seat)."""
+        rt = current_runtime()
+        with rt.sessions() as session:
+            return community_hideout(stats.open_by_community(session, rt.clock(), scope_clause(viewer())))
+
+    @app.callback(
         Output("cc-incidents", "data"),
         Output("cc-seq", "data"),
-        Output("cc-communities", "hideout"),
         Input("cc-socket", "data-incident"),
         Input("cc-socket", "connected"),
         Input("cc-sync-tick", "n_intervals"),
@@ -32,9 +43,10 @@ def register(app: dash.Dash) -> None:
         prevent_initial_call=True,
     )
     def sync(_message, connected, _tick, _acted, seq):
-        """Catch up from the outbox after the last applied sequence number (a push is only the trigger)."""
+        """Catch up from the outbox after the last applied sequence number (a push is only the trigger): the changed
+        cases as a delta the browser merges into its own copy (assets/queue.js), never the whole set again."""
         if ctx.triggered_id == "cc-socket" and ctx.triggered_prop_ids.get("cc-socket.connected") and not connected:
-            return no_update, no_update, no_update
+            return no_update, no_update
         principal = viewer()
         rt = current_runtime()
         now = rt.clock()
@@ -45,26 +57,10 @@ def register(app: dash.Dash) -> None:
             after = 0
         with rt.sessions() as session:
             upserts, gone, last = feed.catch_up(session, rt.city, after, now, crs, principal)
-            if last == after:
-                return no_update, no_update, no_update
-            load = stats.open_by_community(session, now, scope_clause(principal))
-        patch = Patch()
-        for incident_id, record in upserts.items():
-            patch[incident_id] = record
-        for incident_id in gone:
-            del patch[incident_id]
-        return patch, last, community_hideout(load)
+        if last == after:
+            return no_update, no_update
+        return {"up": upserts, "gone": gone}, last
 
-    app.clientside_callback(
-        dash.ClientsideFunction("gc_cc", "incidentsLayer"),
-        Output("cc-incidents-layer", "data"),
-        Output("cc-open-n", "children"),
-        Output("cc-late-n", "children"),
-        Input("cc-incidents", "data"),
-        Input("cc-street", "value"),
-        Input("cc-category", "value"),
-        Input("cc-queue-tick", "n_intervals"),
-    )
     app.clientside_callback(
         dash.ClientsideFunction("gc_cc", "officersLayer"),
         Output("cc-officers", "data"),
@@ -78,36 +74,47 @@ def register(app: dash.Dash) -> None:
         Input("cc-socket", "connected"),
         State("cc-strings", "data"),
     )
-    app.clientside_callback(
-        dash.ClientsideFunction("gc_cc", "clock"), Output("cc-clock", "children"), Input("cc-clock-tick", "n_intervals")
-    )
 
-    @app.callback(
-        Output("cc-queue", "children"),
+    app.clientside_callback(
+        dash.ClientsideFunction("gc_desk", "queue"),
         *[Output(f"cc-tab-{k}", "label") for k in TABS],
-        Input("cc-seq", "data"),
+        Output("cc-open-n", "children"),
+        Output("cc-late-n", "children"),
+        Input("cc-incidents", "data"),
         Input("cc-tab", "value"),
         Input("cc-street", "value"),
         Input("cc-category", "value"),
         Input("cc-queue-tick", "n_intervals"),
-        State("gc-lang", "data"),
+        Input("cc-search-hits", "data"),
+        State("cc-names", "data"),
     )
-    def queue(_seq, tab, street, category, _tick, lang):
-        """The side queue of the chosen tab, with the count of each tab in its label."""
-        rows, counts = queue_rows(tab or "new", street, category, lang)
-        return rows, *[f"{t(f'tab_{k}', lang)} {counts[k]}" for k in TABS]
+    app.clientside_callback(
+        dash.ClientsideFunction("gc_desk", "opened"),
+        Output("cc-map", "viewport"),
+        Input("cc-selected", "data"),
+        State("cc-map", "zoom"),
+    )
+    app.clientside_callback(
+        dash.ClientsideFunction("gc_desk", "sos"),
+        Output("cc-alert", "title"),
+        Input("cc-socket", "data-positions"),
+        State("cc-names", "data"),
+        prevent_initial_call=True,
+    )
+
+    @app.callback(Output("cc-search-hits", "data"), Input("cc-search", "value"), prevent_initial_call=True)
+    def search(text):
+        """The search box: matching cases of any status (None when the box is empty: the tabs again)."""
+        text = (text or "").strip() if isinstance(text, str) else ""
+        return search_records(text[:64]) if text else None
 
     @app.callback(
         Output("cc-selected", "data"),
-        Input("cc-incidents-layer", "clickData"),
-        Input({"type": "cc-qrow", "index": ALL}, "n_clicks"),
+        Input({"type": "cc-gprow", "index": ALL}, "n_clicks"),
         prevent_initial_call=True,
     )
-    def select(click, _clicks):
-        """A marker or a queue row opens the incident drawer."""
-        if ctx.triggered_id == "cc-incidents-layer":
-            props = (click or {}).get("properties") or {}
-            return props.get("id") or no_update
+    def select(_clicks):
+        """A row of the grid panel opens the incident drawer (queue rows and markers open it in the browser)."""
         if isinstance(ctx.triggered_id, dict) and ctx.triggered and ctx.triggered[0]["value"]:
             return ctx.triggered_id["index"]
         return no_update
@@ -125,11 +132,12 @@ def register(app: dash.Dash) -> None:
         props = (clicked or {}).get("properties")
         return grid_panel(props, lang) if isinstance(props, dict) and props.get("code") else no_update
 
-    @app.callback(
-        Output("cc-units", "url"), Input("cc-map", "zoom"), State("cc-units", "url"), prevent_initial_call=True
+    app.clientside_callback(  # unit grids are fetched once, when the map first reaches street-level zoom
+        f"(zoom, url) => zoom >= {UNIT_ZOOM} && !url ? {grids_url('unit')!r} : window.dash_clientside.no_update",
+        Output("cc-units", "url"),
+        Input("cc-map", "zoom"),
+        State("cc-units", "url"),
+        prevent_initial_call=True,
     )
-    def unit_grids(zoom, url):
-        """Unit grids are fetched once, when the map first reaches street-level zoom."""
-        return grids_url("unit") if zoom and zoom >= UNIT_ZOOM and not url else no_update
 
     drawer.register(app)

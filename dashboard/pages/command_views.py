@@ -1,21 +1,24 @@
-"""What the command center renders on the server: the queue of a tab with every tab's count, one queue row,
-the panel of a clicked grid and the community layer's shading; all inside the signed-in user's scope."""
+"""What the command center renders on the server: the names and strings the browser's queue draws with
+(assets/queue.js), the keyboard help, the seat's search, the panel of a clicked grid and the community layer's
+shading; all inside the signed-in user's scope."""
 
 from __future__ import annotations
 
 from dash import html
 
 from dashboard.api.grids import shown_properties
-from dashboard.pages.components import ago, light_dot, viewer
-from dashboard.pages.i18n import t
+from dashboard.pages import feed
+from dashboard.pages.components import ago, viewer
+from dashboard.pages.i18n import STRINGS, client_strings, t
+from dashboard.pages.i18n_desk import DESK_STRINGS  # noqa: F401 - merges the desk's strings into STRINGS
 from dashboard.runtime import current_runtime
 from dispatcher.access.roles import may_call_grid_leaders
 from dispatcher.cases import queries
-from dispatcher.cases.clocks import is_overdue, light
 from dispatcher.cases.lifecycle import Status
 from dispatcher.cases.scope import scope_clause
+from dispatcher.handling import boxes
+from geo.grids import Level
 
-QUEUE_ROWS = 100
 TABS = {
     "new": dict(status=[Status.REPORTED, Status.TRIAGE]),
     "dispatch": dict(status=[Status.FILED, Status.ESCALATED, Status.RETURNED]),
@@ -28,70 +31,53 @@ def community_hideout(load: dict) -> dict:
     return {"kind": "community", "load": load, "max": max((v["open"] for v in load.values()), default=0)}
 
 
-def queue_rows(tab: str, street: str | None, category: str | None, lang: str) -> tuple[list, dict[str, int]]:
-    """The rows of the active tab (newest first) and the count of every tab, under the street/category filters,
-    inside the signed-in user's scope (the filters only narrow it)."""
-    scope = scope_clause(viewer())
-    rt = current_runtime()
-    now = rt.clock()
-    counts, rows = {}, []
-    with rt.sessions() as session:
-        for key, base in TABS.items():
-            f = queries.IncidentFilter(
-                **base, grid=street or None, category=category or None, page_size=QUEUE_ROWS if key == tab else 1
-            )
-            items, counts[key] = queries.list_incidents(session, f, now=now, scope=scope)
-            if key == tab:
-                rows = [queue_row(i, rt, now, lang) for i in items]
-    if not rows:
-        rows = [html.Div(t("queue_empty", lang), className="gc-empty")]
-    elif counts[tab] > QUEUE_ROWS:
-        rows.append(html.Div(t("queue_more", lang, n=QUEUE_ROWS, total=counts[tab]), className="gc-empty"))
-    return rows, counts
+def desk_names(city, lang: str) -> dict:
+    """What the browser's queue needs besides the records: street and community names, tab titles, strings."""
+    grids = {
+        g.code: g.name if lang == "zh" else g.properties.get("name_en", g.name)
+        for level in (Level.STREET, Level.COMMUNITY)
+        for g in city.grids.by_level(level)
+    }
+    keys = [k for k in STRINGS if k.startswith(("q_", "alert_", "urgency_", "ago_"))]
+    keys += ["just_now", "overdue_flag", "queue_empty"]
+    return {
+        "lang": lang,
+        "grids": grids,
+        "tabs": {k: t(f"tab_{k}", lang) for k in TABS},
+        "strings": {k: t(k, lang) for k in keys} | {"layer_incidents": t("bm_incidents", lang)} | client_strings(lang),
+    }
 
 
-def queue_row(incident, rt, now, lang: str) -> html.Div:
-    """One queue line: urgency, category, clock light, description, where, how long ago."""
-    category = rt.city.catalogue.find_category(incident.category_code) if incident.category_code else None
-    cname = (category.name_zh if lang == "zh" else category.name_en) if category else (incident.category_code or "—")
-    community = rt.city.grids.find(incident.grid_community) if incident.grid_community else None
-    street = rt.city.grids.find(incident.grid_street) if incident.grid_street else None
-    place = " · ".join(
-        g.name if lang == "zh" else g.properties.get("name_en", g.name) for g in (street, community) if g
-    )
-    late = is_overdue(incident, now)
-    signal = light(rt.city, incident, now)
+HELP_KEYS = (
+    ("↑ ↓", "help_move"),
+    ("Enter", "help_open"),
+    ("F", "help_file"),
+    ("D", "help_dispatch"),
+    ("/", "help_search"),
+    ("N", "help_new"),
+    ("Esc", "help_close"),
+    ("?", "help_help"),
+)
+
+
+def help_overlay(lang: str) -> html.Div:
+    """The keyboard help (? shows it, Esc hides it)."""
+    rows = [html.Div([html.Kbd(key), html.Span(t(what, lang))], className="gc-help-row") for key, what in HELP_KEYS]
     return html.Div(
-        [
-            html.Div(className=f"gc-urg gc-urg-{incident.urgency}"),
-            html.Div(
-                [
-                    html.Div(
-                        [
-                            html.B(cname, className="gc-q-cat"),
-                            html.Span(t("overdue_flag", lang), className="gc-tag-late")
-                            if late
-                            else light_dot(str(signal) if signal else None, lang),
-                        ],
-                        className="gc-q-l1",
-                    ),
-                    html.Div(incident.description, className="gc-q-desc"),
-                    html.Div(
-                        [
-                            html.Span(place or (t("f_location", lang) + " —")),
-                            html.Span(ago(incident.created_at, now, lang)),
-                        ],
-                        className="gc-q-l3",
-                    ),
-                ],
-                className="gc-q-main",
-            ),
-        ],
-        id={"type": "cc-qrow", "index": incident.id},
-        n_clicks=0,
-        className="gc-qrow" + (" gc-qrow-late" if late else ""),
-        **{"data-id": incident.id, "data-status": incident.status},
+        html.Div([html.B(t("help_title", lang)), *rows], className="gc-help-card"),
+        id="cc-help",
+        className="gc-help",
+        hidden=True,
     )
+
+
+def search_records(text: str) -> list[dict]:
+    """The seat's search (dispatcher.handling.boxes.search) as compact records for the browser's queue."""
+    principal = viewer()
+    rt = current_runtime()
+    with rt.sessions() as session:
+        found = boxes.search(session, principal, text)
+        return [feed.compact(i, rt.city, rt.clock(), feed.display_crs(rt.settings.tile_url)) for i in found]
 
 
 def grid_panel(props: dict, lang: str) -> list:
@@ -114,7 +100,7 @@ def grid_panel(props: dict, lang: str) -> list:
         rows = [
             html.Div(
                 [html.Span(i.description[:28]), html.Span(ago(i.created_at, now, lang))],
-                id={"type": "cc-qrow", "index": i.id},
+                id={"type": "cc-gprow", "index": i.id},
                 n_clicks=0,
                 className="gc-gp-row",
             )

@@ -13,14 +13,19 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.auth import current_principal
 from dashboard.pages import i18n_work  # noqa: F401  (the workbench's strings: nav_work, work_title)
+from dashboard.pages.basemap import base_layers
 from dashboard.pages.bell import bell
+from dashboard.pages.feed import display_crs
 from dashboard.pages.i18n import client_strings, lang_of, role_label, status_label, t
+from dashboard.pages.i18n_errors import error_text
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Account, Principal
 from dispatcher.errors import EngineError
 
 CENTER = {"lat": 30.272, "lng": 120.165}  # the demo district; Leaflet order only here
 NAV_PAGES = ("command", "hotline", "triage", "work")  # pages with the navigation and the language toggle in the header
+TOGGLE_PAGES = (*NAV_PAGES, "audit", "devices")  # pages with the language toggle in the header
+SUBTITLES = {"command": "product_sub", "work": "work_title", "audit": "audit_title", "devices": "devices_title"}
 # who gets the 工作台 (/work) link: the people after dispatch (dashboard/pages/work.py)
 WORK_NAV_ROLES = frozenset(
     {"dept_handler", "dept_head", "enforcement", "grid_worker", "dispatcher", "shift_leader", "hotline"}
@@ -84,8 +89,10 @@ def title_bar(title: str, lang: str, extra: list | None = None) -> html.Div:
     )
 
 
-def header(page: str, lang: str, prefix: str, stats: list | None = None) -> html.Header:
-    """The top bar: product, navigation, live counters slot, connection state, clock, user, language toggle."""
+def header(page: str, lang: str, prefix: str, stats: list | None = None, *, live: bool = True) -> html.Header:
+    """The top bar: product, navigation, live counters slot, connection state, clock, user, language toggle.
+
+    `live=False` (a page without a live feed: audit trail, trackers) leaves out the connection state."""
     nav = [
         dcc.Link(
             t("nav_command", lang), href=f"/?lang={lang}", className="gc-nav" + (" on" if page == "command" else "")
@@ -129,7 +136,7 @@ def header(page: str, lang: str, prefix: str, stats: list | None = None) -> html
                                 className="gc-brand",
                             ),
                             html.Div(
-                                t({"command": "product_sub", "work": "work_title"}.get(page, "wall_title"), lang),
+                                t(SUBTITLES.get(page, "wall_title"), lang),
                                 className="gc-sub",
                             ),
                         ]
@@ -141,18 +148,19 @@ def header(page: str, lang: str, prefix: str, stats: list | None = None) -> html
             html.Div(stats or [], id=f"{prefix}-header-stats", className="gc-header-stats"),
             html.Div(
                 [
-                    html.Span(t("disconnected", lang), id=f"{prefix}-conn", className="gc-conn gc-conn-off"),
+                    html.Span(t("disconnected", lang), id=f"{prefix}-conn", className="gc-conn gc-conn-off")
+                    if live
+                    else None,
                     html.Span(id=f"{prefix}-clock", className="gc-clock"),
                     html.Button(
                         "EN" if lang == "zh" else "中", id=f"{prefix}-lang", className="gc-lang", title="中文 / English"
                     )
-                    if page in NAV_PAGES
+                    if page in TOGGLE_PAGES
                     else None,
                     user_box(lang),
                 ],
                 className="gc-header-right",
             ),
-            dcc.Interval(id=f"{prefix}-clock-tick", interval=1000),
             dcc.Store(
                 id=f"{prefix}-strings",
                 data={
@@ -167,18 +175,14 @@ def header(page: str, lang: str, prefix: str, stats: list | None = None) -> html
 
 
 def register_chrome(app: dash.Dash, prefix: str) -> None:
-    """The header's live pieces of a page with its own prefix: connection state, clock, 中/EN toggle."""
+    """The header's live pieces of a page with its own prefix: connection state and 中/EN toggle (the clock ticks in
+    the browser alone: assets/gridcommand.js)."""
     app.clientside_callback(
         dash.ClientsideFunction("gc_cc", "connection"),
         Output(f"{prefix}-conn", "children"),
         Output(f"{prefix}-conn", "className"),
         Input(f"{prefix}-socket", "connected"),
         State(f"{prefix}-strings", "data"),
-    )
-    app.clientside_callback(
-        dash.ClientsideFunction("gc_cc", "clock"),
-        Output(f"{prefix}-clock", "children"),
-        Input(f"{prefix}-clock-tick", "n_intervals"),
     )
 
     @app.callback(
@@ -227,9 +231,20 @@ def city_bounds(grids) -> list[list[float]] | None:
     return [[south, west], [north, east]]
 
 
-def base_map(map_id: str, children: list, *, tile_url: str | None, bounds=None, zoom: float = 13.5, **kwargs) -> dl.Map:
-    """A Leaflet map centred on the city, with no remote tiles unless a tile URL is configured."""
-    layers = [dl.TileLayer(url=tile_url, attribution="")] if tile_url else []
+def base_map(
+    map_id: str,
+    children: list,
+    *,
+    tile_url: str | None,
+    bounds=None,
+    zoom: float = 13.5,
+    lang: str | None = None,
+    base: bool = True,
+    **kwargs,
+) -> dl.Map:
+    """A Leaflet map centred on the city over its base map: the configured tiles, else the offline vector layer
+    (dashboard/pages/basemap.py; labels in `lang`, else the page's language). base=False: the caller places it."""
+    layers = _base_layers(tile_url, lang) if base else []
     view = {"center": CENTER, "zoom": zoom}
     if bounds:  # centre on the city (a bounds-only map trips dash-leaflet when it compares its centre)
         view["center"] = {"lat": (bounds[0][0] + bounds[1][0]) / 2, "lng": (bounds[0][1] + bounds[1][1]) / 2}
@@ -244,6 +259,13 @@ def base_map(map_id: str, children: list, *, tile_url: str | None, bounds=None, 
         **view,
         **kwargs,
     )
+
+
+def _base_layers(tile_url: str | None, lang: str | None) -> list:
+    """The base layers of a map for this deployment (tiles, else the vector layer, shifted like everything else)."""
+    settings = current_runtime().settings
+    coords = None if display_crs(tile_url) == "wgs84" else fn("displayCoords")
+    return base_layers(settings, tile_url, lang=lang, coords=coords)
 
 
 def status_badge(status: str, lang: str) -> html.Span:
@@ -282,13 +304,18 @@ def local_time(value: datetime | str | None, tz: str, fmt: str = "%m-%d %H:%M") 
     return value.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
+class Explained(Exception):
+    """A failure already put in the reader's words (its text is shown as it is)."""
+
+
 def outcome(step: Callable[[], str], lang: str, count: int | None):
-    """Run one step of the drawer (an action, a form, an upload): the toast saying how it went — the engine's own
-    message names the problem — and, on success, the drawer's action counter moved on (it re-renders)."""
+    """Run one step of the drawer (an action, a form, an upload): the toast saying how it went — in the page's
+    language, naming the case (dashboard/pages/i18n_errors.py) — and, on success, the drawer's action counter moved
+    on (it re-renders); a lost race moves it on too, so the drawer shows what the other person did."""
     try:
         done = step()
-    except EngineError as exc:
-        return html.Div(t("failed", lang, message=exc.message), className="gc-toast-err"), no_update
-    except ValueError as exc:  # pydantic: a field the action needs is malformed
-        return html.Div(t("failed", lang, message=str(exc).splitlines()[0]), className="gc-toast-err"), no_update
+    except Explained as exc:
+        return html.Div(t("failed", lang, message=str(exc)), className="gc-toast-err"), (count or 0) + 1
+    except (EngineError, ValueError) as exc:  # ValueError: pydantic, a field the action needs is malformed
+        return html.Div(t("failed", lang, message=error_text(exc, lang)), className="gc-toast-err"), no_update
     return html.Div(done, className="gc-toast-ok"), (count or 0) + 1

@@ -14,8 +14,9 @@ from flask import has_request_context, request
 from sqlalchemy import select
 
 from dashboard.auth import current_principal
-from dashboard.pages.components import title_bar
-from dashboard.pages.i18n import lang_of, role_label, t
+from dashboard.pages.components import header, local_time, register_chrome
+from dashboard.pages.i18n import dropdown_labels, lang_of, role_label, t
+from dashboard.pages.i18n_errors import error_text
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
 from dispatcher.errors import EngineError
@@ -49,7 +50,7 @@ def layout(lang: str) -> html.Div:
     """The issue form and the officers with their devices (a notice instead for anyone but an administrator)."""
     lang = lang_of(lang)
     if _admin() is None:
-        return html.Div([html.H2(t("devices_title", lang)), forbidden(lang)], className="gc-page gc-devices")
+        return html.Div([header("devices", lang, "dv", live=False), forbidden(lang)], className="gc-page gc-devices")
     officers = _officers()
     form = html.Div(
         [
@@ -57,6 +58,8 @@ def layout(lang: str) -> html.Div:
                 id="devices-officer",
                 options=[{"label": f"{o.id} {o.name} · {role_label(o.role, lang)}", "value": o.id} for o in officers],
                 placeholder=t("devices_pick", lang),
+                labels=dropdown_labels(lang),
+                className="gc-dd",
                 style={"minWidth": 320},
             ),
             dcc.Input(id="devices-label", type="text", maxLength=64, placeholder=t("devices_label", lang)),
@@ -67,7 +70,7 @@ def layout(lang: str) -> html.Div:
     )
     return html.Div(
         [
-            title_bar(t("devices_title", lang), lang),
+            header("devices", lang, "dv", live=False),
             form,
             html.Div(id="devices-issued", className="gc-devices-issued", style={"padding": 8}),
             html.Div(table(officers, lang), id="devices-table", style={"overflow": "auto", "flex": "1"}),
@@ -77,7 +80,8 @@ def layout(lang: str) -> html.Div:
 
 
 def _when(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
+    """A UTC instant as the city's local time."""
+    return local_time(value, current_runtime().settings.timezone, "%Y-%m-%d %H:%M") if value else "—"
 
 
 def table(officers: list[Officer], lang: str) -> html.Table:
@@ -126,6 +130,8 @@ def issued_panel(device: Device, identifier: str, lang: str) -> html.Div:
 
 
 def register(app: dash.Dash) -> None:
+    register_chrome(app, "dv")  # the header's clock and 中/EN toggle
+
     @app.callback(
         Output("devices-issued", "children"),
         Output("devices-table", "children"),
@@ -159,6 +165,6 @@ def register(app: dash.Dash) -> None:
                     issued = issue(session, officer_id, label=label, now=rt.clock(), **who)
                     notice = issued_panel(issued.device, issued.identifier, lang)
         except EngineError as exc:
-            return html.Div(t("failed", lang, message=exc.message)), no_update
+            return html.Div(t("failed", lang, message=error_text(exc, lang)), className="gc-toast-err"), no_update
         rt.forget_devices()
         return notice, table(_officers(), lang)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 import dash
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from flask import request
 
-from dashboard.pages import drawer_dispatch, drawer_forms, drawer_media
-from dashboard.pages.components import ago, light_dot, local_time, outcome, status_badge, viewer
+from dashboard.pages import drawer_dispatch, drawer_forms, drawer_media, drawer_presence
+from dashboard.pages.components import Explained, ago, light_dot, local_time, outcome, status_badge, viewer
 from dashboard.pages.i18n import action_label, stage_label, t
+from dashboard.pages.i18n_reasons import channel_label, why_text
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
 from dispatcher.cases.actions import get_incident
@@ -20,10 +20,9 @@ from dispatcher.cases.incident import Incident
 from dispatcher.cases.lifecycle import Action
 from dispatcher.cases.scope import may_act as scope_may_act
 from dispatcher.cases.uow import UnitOfWork
-from dispatcher.errors import EngineError
+from dispatcher.errors import ConcurrentUpdate, EngineError
 from dispatcher.handling.workflow import may_act
 
-log = logging.getLogger(__name__)
 NEEDS_REASON = {
     Action.RETURN,
     Action.ESCALATE,
@@ -33,7 +32,6 @@ NEEDS_REASON = {
     Action.TRIAGE,
     Action.EXTEND,
 }
-RECOMMEND_LIMIT = 5
 
 
 def empty(lang: str) -> html.Div:
@@ -79,13 +77,16 @@ def perform(
     department: str | None,
     assignee: str | None,
     public_note: str | None = None,
+    version: int | None = None,
 ):
     """Run one action through the engine exactly as the REST API does (one unit of work, then the relay),
-    as the signed-in user: the engine checks the role's permission and the incident's scope."""
+    as the signed-in user: the engine checks the role's permission and the incident's scope, and refuses when
+    the case changed since the `version` the drawer showed (dispatcher.errors.ConcurrentUpdate)."""
     rt = current_runtime()
     with rt.working_for(principal, request.remote_addr) as (uow, now):
         current = get_incident(uow, incident_id, principal=principal)
         req = action_request(action, text, department, assignee, current.stage_deadline, public_note)
+        req = req.model_copy(update={"expected_version": version})
         incident = rt.act(uow, incident_id, action, req, principal=principal, now=now)
     return incident.status
 
@@ -104,20 +105,6 @@ def allowed_actions(view: dict, principal: Principal, incident: Incident, city=N
         if ok:
             offered.append(name)
     return offered
-
-
-def recommendations(incident_id: str, department: str | None = None) -> list[dict]:
-    """Officers of the case's department (or of `department`, the one chosen in the dispatch form) the signed-in
-    user may see, ranked as the recommendations endpoint ranks them."""
-    from dashboard.api.officers import recommend
-
-    try:
-        return recommend(incident_id, viewer(), RECOMMEND_LIMIT, department)
-    except EngineError:
-        return []
-    except Exception:  # positions store unreachable: dispatch by department still works
-        log.warning("recommendations unavailable", exc_info=True)
-        return []
 
 
 def _kv(label: str, value) -> html.Div:
@@ -187,7 +174,8 @@ def details(view: dict, timeline: list[dict], lang: str) -> list:
                 className="gc-d-head",
             ),
             html.Div(
-                [html.Code(view.get("case_number") or view["id"][:8]), html.Span(view["channel"])], className="gc-d-id"
+                [html.Code(view.get("case_number") or view["id"][:8]), html.Span(channel_label(view["channel"], lang))],
+                className="gc-d-id",
             ),
             html.Button("×", id="cc-drawer-close", className="gc-d-close", title=t("close", lang)),
         ]
@@ -209,10 +197,7 @@ def details(view: dict, timeline: list[dict], lang: str) -> list:
         _kv(t("f_department", lang), dname),
         _kv(t("f_assignee", lang), view.get("assignee_label") or view["assignee"] or "—"),
         _kv(t("f_reported", lang), f"{local_time(view['created_at'], tz)} · {ago(view['created_at'], now, lang)}"),
-        _kv(
-            t("f_routing", lang),
-            html.Small((view["routing"] or {}).get("reason") or ((view.get("triage") or {}).get("detail")) or "—"),
-        ),
+        _kv(t("f_routing", lang), html.Small(why_text(view, lang))),
         *loop_facts(view, lang, tz),
     ]
     steps = [
@@ -263,7 +248,7 @@ def actions(view: dict, lang: str) -> list:
         dcc.Textarea(id="cc-act-public", placeholder=t("public_note_placeholder", lang), className="gc-note"),
     ]
     if Action.DISPATCH in offered:
-        parts.append(drawer_dispatch.dispatch_form(view, lang, recommendations(view["id"])))
+        parts.append(drawer_dispatch.dispatch_form(view, lang, drawer_dispatch.recommendations(view["id"])))
     else:
         parts.append(dcc.Input(id="cc-dispatch-dept", type="hidden", value=None))
     parts += [
@@ -282,9 +267,12 @@ def panel(lang: str) -> html.Aside:
     """The drawer itself (empty until a case is selected), the same on every page that opens cases."""
     return html.Aside(
         [
+            html.Div(id="cc-presence", className="gc-presence"),
             html.Div(empty(lang), id="cc-drawer-body"),
             html.Div(id="cc-drawer-actions"),
             html.Div(id="cc-toast", className="gc-toast"),
+            dcc.Store(id="cc-presence-case"),
+            dcc.Interval(id="cc-presence-tick", interval=drawer_presence.HEARTBEAT_MS),
         ],
         id="cc-drawer",
         className="gc-drawer",
@@ -295,12 +283,14 @@ def register(app: dash.Dash) -> None:
     """The drawer's callbacks: render on selection or change; perform an action."""
     drawer_media.register(app)
     drawer_forms.register(app)
+    drawer_presence.register(app)
 
     @app.callback(
         Output("cc-drawer-body", "children"),
         Output("cc-drawer-actions", "children"),
         Output("cc-drawer-ver", "data"),
         Output("cc-drawer", "className"),
+        Output("cc-drawer", "data-incident"),
         Input("cc-selected", "data"),
         Input("cc-seq", "data"),
         State("cc-drawer-ver", "data"),
@@ -309,7 +299,7 @@ def register(app: dash.Dash) -> None:
     def render(incident_id, _seq, shown, lang):
         """Details are refreshed on every change; the action area only when the incident's version moved."""
         if not incident_id or not isinstance(incident_id, str):
-            return empty(lang), [], None, "gc-drawer"
+            return empty(lang), [], None, "gc-drawer", ""
         from dashboard.api.incidents import present
         from dashboard.api.officers import assignee_label
 
@@ -324,10 +314,10 @@ def register(app: dash.Dash) -> None:
                 view["forms"] = drawer_forms.form_context(uow.session, rt.city, incident)
                 view["assignee_label"] = assignee_label(uow.session, incident.assignee)  # "李强 (ZF00403)"
         except EngineError as exc:
-            return html.Div(exc.message, className="gc-hint"), [], None, "gc-drawer"
+            return html.Div(exc.message, className="gc-hint"), [], None, "gc-drawer", ""
         version = f"{incident_id}:{view['version']}"
         buttons = actions(view, lang) if version != shown else no_update
-        return details(view, timeline, lang), buttons, version, "gc-drawer gc-drawer-open"
+        return details(view, timeline, lang), buttons, version, "gc-drawer gc-drawer-open", incident_id
 
     @app.callback(
         Output({"type": "cc-recs", "incident": ALL}, "children"),
@@ -342,7 +332,9 @@ def register(app: dash.Dash) -> None:
         if not shown or not incident_id or not isinstance(incident_id, str):
             return [no_update for _ in shown]
         department = department if isinstance(department, str) and department else None
-        rows = drawer_dispatch.recommendation_rows(recommendations(incident_id, department), lang, department)
+        rows = drawer_dispatch.recommendation_rows(
+            drawer_dispatch.recommendations(incident_id, department), lang, department
+        )
         return [rows if o["id"].get("incident") == incident_id else no_update for o in shown]
 
     @app.callback(
@@ -363,10 +355,11 @@ def register(app: dash.Dash) -> None:
         State("cc-act-public", "value"),
         State("cc-dispatch-dept", "value"),
         State("cc-act-result", "data"),
+        State("cc-drawer-ver", "data"),
         State("gc-lang", "data"),
         prevent_initial_call=True,
     )
-    def act(_acts, _recs, incident_id, text, public_note, department, count, lang):
+    def act(_acts, _recs, incident_id, text, public_note, department, count, shown, lang):
         """A button press performs the action through the engine; the outcome shows as a toast."""
         if (
             not incident_id
@@ -387,7 +380,16 @@ def register(app: dash.Dash) -> None:
                 return no_update, no_update
 
         def step() -> str:
-            perform(principal, incident_id, action, text, department, assignee, public_note)
+            try:
+                perform(principal, incident_id, action, text, department, assignee, public_note, shown_version(shown))
+            except ConcurrentUpdate as exc:  # someone acted first: say who did what, when
+                raise Explained(drawer_presence.acted_first(incident_id, lang)) from exc
             return t("done", lang, action=action_label(str(action), lang))
 
         return outcome(step, lang, count)
+
+
+def shown_version(shown: str | None) -> int | None:
+    """The incident version the drawer's buttons were drawn for ("<id>:<version>")."""
+    tail = (shown or "").rpartition(":")[2]
+    return int(tail) if tail.isdigit() else None

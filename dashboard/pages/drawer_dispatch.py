@@ -3,11 +3,18 @@ department in one click (recommended by dispatcher/fleet/recommend.py)."""
 
 from __future__ import annotations
 
+import logging
+
 from dash import dcc, html
 
+from dashboard.pages.components import viewer
 from dashboard.pages.drawer_forms import A, fid, field_label, submit_button
-from dashboard.pages.i18n import OFFICER_STATUS, role_label, t
+from dashboard.pages.i18n import OFFICER_STATUS, dropdown_labels, role_label, t
 from dashboard.runtime import current_runtime
+from dispatcher.errors import EngineError
+
+log = logging.getLogger(__name__)
+RECOMMEND_LIMIT = 5
 
 
 def officer_status_label(status: str, lang: str) -> str:
@@ -46,7 +53,7 @@ def recommendation_rows(recommendations: list[dict], lang: str, department: str 
                         id={"type": "cc-rec", "officer": officer["id"]},
                         n_clicks=0,
                         disabled=assigned,
-                        className="gc-btn gc-btn-sm" + ("" if assigned else " gc-btn-primary"),
+                        className="gc-btn gc-btn-sm" + ("" if assigned else " gc-btn-primary gc-rec-go"),
                     ),
                 ],
                 className="gc-rec gc-rec-assigned" if assigned else "gc-rec",
@@ -64,9 +71,16 @@ def dispatch_form(view: dict, lang: str, recommendations: list[dict]) -> html.Di
         {"label": d.name_zh if lang == "zh" else d.name_en, "value": d.code} for d in catalogue.departments.values()
     ]
     department = dcc.Dropdown(
-        id="cc-dispatch-dept", options=options, value=view["department_code"], clearable=False, className="gc-dd"
+        labels=dropdown_labels(lang),
+        id="cc-dispatch-dept",
+        options=options,
+        value=view["department_code"],
+        clearable=False,
+        className="gc-dd",
     )
-    partners = dcc.Dropdown(id=fid(A.DISPATCH, "partners"), options=options, multi=True, className="gc-dd")
+    partners = dcc.Dropdown(
+        labels=dropdown_labels(lang), id=fid(A.DISPATCH, "partners"), options=options, multi=True, className="gc-dd"
+    )
     current = view.get("assignee_label") or view.get("assignee")
     return html.Div(
         [
@@ -83,3 +97,17 @@ def dispatch_form(view: dict, lang: str, recommendations: list[dict]) -> html.Di
         ],
         className="gc-dispatch",
     )
+
+
+def recommendations(incident_id: str, department: str | None = None) -> list[dict]:
+    """Officers of the case's department (or of `department`, the one chosen in the dispatch form) the signed-in
+    user may see, ranked as the recommendations endpoint ranks them."""
+    from dashboard.api.officers import recommend
+
+    try:
+        return recommend(incident_id, viewer(), RECOMMEND_LIMIT, department)
+    except EngineError:
+        return []
+    except Exception:  # positions store unreachable: dispatch by department still works
+        log.warning("recommendations unavailable", exc_info=True)
+        return []

@@ -24,7 +24,7 @@ from dashboard.api.evidence import add_evidence
 from dashboard.api.uploads import Upload, check_file
 from dashboard.pages import i18n_work  # noqa: F401  (merges the forms' strings into i18n)
 from dashboard.pages.components import local_time, outcome, viewer
-from dashboard.pages.i18n import STRINGS, action_label, t
+from dashboard.pages.i18n import STRINGS, action_label, dropdown_labels, t
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Account, Principal
 from dispatcher.access.roles import Role
@@ -171,7 +171,13 @@ def fields_of(action: Action, view: dict, lang: str) -> list:
             {"label": (r.name_zh if lang == "zh" else r.name_en) + (" 📎" if r.evidence else ""), "value": r.code}
             for r in rt.city.rules.return_reasons.values()
         ]
-        picker = dcc.Dropdown(id=fid(action, "reason_code"), options=options, clearable=False, className="gc-dd")
+        picker = dcc.Dropdown(
+            labels=dropdown_labels(lang),
+            id=fid(action, "reason_code"),
+            options=options,
+            clearable=False,
+            className="gc-dd",
+        )
         return [
             field_label(t("fm_reason_code", lang), picker),
             reason,
@@ -198,6 +204,7 @@ def fields_of(action: Action, view: dict, lang: str) -> list:
     if action is A.ASSIGN_VERIFIER:
         workers = forms.get("workers") or []
         picker = dcc.Dropdown(
+            labels=dropdown_labels(lang),
             id=fid(action, "verifier"),
             options=[{"label": w, "value": w} for w in workers],
             value=forms.get("verifier") or (workers[0] if workers else None),
@@ -250,6 +257,7 @@ def submit_button(action: Action | str, lang: str, disabled: bool = False) -> ht
         n_clicks=0,
         disabled=disabled,
         className="gc-btn" + kind,
+        **{"data-action": str(action)},  # the desk's keys (F, D) press these
     )
 
 

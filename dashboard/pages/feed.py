@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import has_app_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
 from dispatcher.cases.clocks import is_overdue, light
 from dispatcher.cases.incident import Incident
@@ -22,14 +24,25 @@ GCJ_HOSTS = ("amap.com", "autonavi.com", "gtimg.com", "qq.com", "tencent")
 BD_HOSTS = ("baidu.com", "bdimg.com")
 
 
-def display_crs(tile_url: str | None) -> str:
-    """The coordinate system the base map is drawn in: wgs84 (default, no tiles), gcj02 (AMap/Tencent) or bd09."""
+def display_crs(tile_url: str | None, tile_crs: str | None = None) -> str:
+    """The coordinate system the base map is drawn in: wgs84 (default, no tiles), gcj02 (AMap/Tencent) or bd09.
+
+    `tile_crs` (GRIDCOMMAND_TILE_CRS) overrides the guess from the URL's host, e.g. an intranet AMap mirror;
+    left out, the running app's setting applies (outside an app: none)."""
+    override = tile_crs or _configured_tile_crs()
+    if override:
+        return override
     url = (tile_url or "").lower()
     if any(h in url for h in BD_HOSTS):
         return "bd09"
     if any(h in url for h in GCJ_HOSTS):
         return "gcj02"
     return "wgs84"
+
+
+def _configured_tile_crs() -> str | None:
+    """GRIDCOMMAND_TILE_CRS of the running app, if this is called inside one."""
+    return current_runtime().settings.tile_crs if has_app_context() else None
 
 
 def to_display(lon: float, lat: float, crs: str) -> tuple[float, float]:
@@ -48,6 +61,7 @@ def compact(incident: Incident, city: City, now: datetime, crs: str = "wgs84") -
     signal = light(city, incident, now)
     return {
         "id": incident.id,
+        "n": incident.case_number,
         "lon": lon,
         "lat": lat,
         "s": incident.status,

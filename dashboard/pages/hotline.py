@@ -20,6 +20,7 @@ from dash import dcc, html
 from dash_socketio import DashSocketIO
 
 from dashboard.pages.components import header, viewer
+from dashboard.pages.hotline_address import warm
 from dashboard.pages.hotline_callbacks import register
 from dashboard.pages.hotline_callers import history_hint
 from dashboard.pages.hotline_form import NATURES, URGENCIES, allowed
@@ -48,12 +49,14 @@ def layout(lang: str) -> html.Div:
     socket = [DashSocketIO(id="hl-socket", eventNames=["incident"])]
     if not allowed(viewer()):
         return html.Div([top, *socket, forbidden(lang, "hotline", "hl")], className="gc-page gc-hl")
+    warm()
     return html.Div(
         [
             top,
             *socket,
             dcc.Store(id="hl-loc", data=None),
             dcc.Store(id="hl-parent", data=None),
+            dcc.Store(id="hl-addr-picked", data=None),
             dcc.Store(id="hl-saved", data=0),
             html.Div([caller_column(lang), case_column(lang), text_column(lang)], className="gc-hl-body"),
         ],
@@ -112,6 +115,7 @@ def case_column(lang: str) -> html.Section:
         clearable=True,
         className="gc-dd gc-hl-dd",
     )
+    address = _input("hl-address", placeholder=t("hl_address_ph", lang), debounce=False, n_submit=0)
     the_map = html.Div(
         [placing_map("hl"), html.Div(t("hl_map_hint", lang), className="gc-hl-maphint")], className="gc-hl-mapbox"
     )
@@ -119,7 +123,8 @@ def case_column(lang: str) -> html.Section:
         [
             html.Div(t("hl_case", lang), className="gc-sec"),
             _field(t("f_category", lang), category),
-            _field(t("hl_address", lang), _input("hl-address", placeholder=t("hl_address_ph", lang))),
+            _field(t("hl_address", lang), address, "↑↓ Enter"),
+            html.Div(id="hl-addr-list", className="gc-hl-addr-list", role="listbox"),
             the_map,
             html.Div(id="hl-grid", className="gc-hl-gridpath"),
             _field(

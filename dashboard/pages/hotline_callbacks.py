@@ -7,8 +7,9 @@ import dash
 from dash import ALL, Input, Output, State, ctx, no_update
 
 from dashboard.pages.components import register_chrome, viewer
+from dashboard.pages.hotline_address import candidate_list, candidates, placed
 from dashboard.pages.hotline_callers import history_hint, history_view, look_up, lookup_due, short_number
-from dashboard.pages.hotline_duplicates import duplicates_view, merge_note, suggestions
+from dashboard.pages.hotline_duplicates import call_text, case_label, duplicates_view, merge_note, suggestions
 from dashboard.pages.hotline_form import FIELDS, CallForm, allowed, normalise_phone
 from dashboard.pages.hotline_phrases import phrase_buttons, phrases_for, with_phrase
 from dashboard.pages.hotline_save import RESET_CONTROLS, outputs, submit
@@ -86,6 +87,46 @@ def register(app: dash.Dash) -> None:
         marker = pin(lat, lng, marker_id="hl-pin-marker")
         return {"lon": point[0], "lat": point[1]}, marker, grid_path_view(point[0], point[1], lang_of(lang))
 
+    @app.callback(
+        Output("hl-addr-list", "children"),
+        Input("hl-address", "value"),
+        State("hl-addr-picked", "data"),
+        State("gc-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def address_typed(typed, picked, lang):
+        """Candidates under the address field at every key the call-taker types (a match takes well under 5 ms)."""
+        if not allowed(viewer()):
+            return []
+        if isinstance(typed, str) and typed == picked:
+            return no_update  # the pick itself wrote the field
+        if not isinstance(typed, str) or len(typed.strip()) < 2:
+            return []
+        return candidate_list(candidates(typed), lang_of(lang))
+
+    @app.callback(
+        Output("hl-loc", "data", allow_duplicate=True),
+        Output("hl-pin", "children", allow_duplicate=True),
+        Output("hl-grid", "children", allow_duplicate=True),
+        Output("hl-map", "viewport"),
+        Output("hl-address", "value", allow_duplicate=True),
+        Output("hl-addr-list", "children", allow_duplicate=True),
+        Output("hl-addr-picked", "data"),
+        Input({"type": "hl-addr", "index": ALL}, "n_clicks"),
+        State("hl-address", "value"),
+        State("gc-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def address_picked(_clicks, typed, lang):
+        """Enter (or a click) on a candidate places the call there, as a map click would; the point is the
+        server's own candidate for the typed text, never one the browser sends."""
+        index = ctx.triggered_id.get("index") if _pressed() else None
+        found = candidates(typed) if isinstance(index, int) and allowed(viewer()) else []
+        if not isinstance(index, int) or not 0 <= index < len(found):
+            return (no_update,) * 7
+        loc, marker, grid, view, address, note = placed(found[index], typed, lang_of(lang))
+        return loc, marker, grid, view, address, note, address
+
     @app.callback(Output("hl-phrases", "children"), Input("hl-category", "value"), prevent_initial_call=True)
     def phrases(category):
         """The phrases of the chosen category."""
@@ -110,18 +151,25 @@ def register(app: dash.Dash) -> None:
         Input("hl-category", "value"),
         Input("hl-loc", "data"),
         Input("hl-parent", "data"),
+        Input("hl-desc", "n_blur"),
+        Input("hl-phone", "n_blur"),
         State("hl-phone", "value"),
+        State("hl-address", "value"),
+        State("hl-desc", "value"),
         State("gc-lang", "data"),
         prevent_initial_call=True,
     )
-    def duplicates(category, loc, parent, phone, lang):
-        """Possible duplicates of the chosen category at the chosen place, before saving."""
+    def duplicates(category, loc, parent, _desc_left, _phone_left, phone, address, desc, lang):
+        """Possible duplicates before saving: the same kind nearby, the same caller, and for a call with no
+        location yet, cases that read alike (looked at again when the call-taker leaves the phone or text field)."""
         principal = viewer()
         point = stored_point(loc)
-        if not allowed(principal) or _category(category) is None or point is None:
+        text = call_text(address, desc)
+        nearby = _category(category) is not None and point is not None
+        if not allowed(principal) or not (nearby or normalise_phone(phone) or (point is None and text)):
             return []
         with current_runtime().sessions() as session:
-            found = suggestions(session, principal, category, point, phone)
+            found = suggestions(session, principal, _category(category), point, phone, text=text)
             return duplicates_view(found, principal, lang_of(lang), parent if isinstance(parent, str) else None)
 
     @app.callback(
@@ -133,12 +181,13 @@ def register(app: dash.Dash) -> None:
         prevent_initial_call=True,
     )
     def pick(_clicks, current, lang):
-        """'Merge into this' marks the case this call will be saved under (pressed again: a new case)."""
+        """'Merge into this' marks the case this call will be saved under (pressed again: a new case); the note
+        names it by its case number."""
         if not _pressed():
             return no_update, no_update
         chosen = ctx.triggered_id.get("index")
         chosen = chosen if isinstance(chosen, str) and chosen != current else None
-        return chosen, merge_note(chosen, lang_of(lang))
+        return chosen, merge_note(case_label(viewer(), chosen), lang_of(lang))
 
     @app.callback(
         output=[

@@ -10,8 +10,11 @@ from dashboard.pages.i18n import t
 from dashboard.pages.intake_widgets import duplicate_row, may
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
+from dispatcher.cases.actions import get_incident
 from dispatcher.cases.lifecycle import Action
 from dispatcher.cases.scope import scope_clause
+from dispatcher.cases.uow import UnitOfWork
+from dispatcher.errors import NotFound
 from dispatcher.intake import callers, duplicates
 from dispatcher.intake.duplicates import Suggestion
 
@@ -24,8 +27,11 @@ def suggestions(
     category_code: str | None,
     point: tuple[float, float] | None,
     phone: str | None = None,
+    *,
+    text: str | None = None,
 ) -> list[Suggestion]:
-    """Open cases inside the user's scope this call may repeat, nearest first (the engine measures)."""
+    """Open cases inside the user's scope this call may repeat, nearest first (the engine measures); without a
+    point, also those whose address and description read like `text`."""
     lon, lat = point if point is not None else (None, None)
     number = normalise_phone(phone)
     return duplicates.suggest(
@@ -38,7 +44,25 @@ def suggestions(
         phone_hash=callers.phone_hash(number) if number else None,
         scope=scope_clause(principal),
         limit=DUP_LIMIT,
+        text=text or None,
     )
+
+
+def call_text(address, description) -> str:
+    """The call's address and description as one text for the similar-text check ("" when both are empty)."""
+    parts = [v.strip() for v in (address, description) if isinstance(v, str) and v.strip()]
+    return " ".join(parts)
+
+
+def case_label(principal: Principal, incident_id: str | None) -> str | None:
+    """The case number of a case the user may see (None for none, or one outside the user's scope)."""
+    if incident_id is None:
+        return None
+    with UnitOfWork(current_runtime().sessions) as uow:
+        try:
+            return get_incident(uow, incident_id, principal=principal).label
+        except NotFound:
+            return None
 
 
 def merge_button(incident_id: str, chosen: bool, lang: str) -> html.Button:
@@ -67,8 +91,8 @@ def duplicates_view(found: list[Suggestion], principal: Principal, lang: str, ch
     return rows
 
 
-def merge_note(chosen: str | None, lang: str):
-    """What the save will do with the chosen case ("" when none is chosen)."""
-    if chosen is None:
+def merge_note(label: str | None, lang: str):
+    """What the save will do with the chosen case, named by its case number ("" when none is chosen)."""
+    if label is None:
         return ""
-    return html.Div(t("hl_will_merge", lang, id=chosen[:8]), className="gc-hl-merging")
+    return html.Div(t("hl_will_merge", lang, id=label), className="gc-hl-merging", id="hl-will-merge")

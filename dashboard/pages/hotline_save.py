@@ -9,8 +9,9 @@ from typing import Any, NamedTuple
 from dash import html, no_update
 from flask import request
 
+from dashboard.pages import i18n_address  # noqa: F401  (the console's address strings)
 from dashboard.pages.hotline_callers import history_hint
-from dashboard.pages.hotline_duplicates import suggestions
+from dashboard.pages.hotline_duplicates import call_text, suggestions
 from dashboard.pages.hotline_form import CallForm, allowed, build_command
 from dashboard.pages.i18n import DEFAULT_LANG, t
 from dashboard.pages.intake_widgets import forbidden
@@ -42,6 +43,7 @@ class Outcome(NamedTuple):
     incident_id: str | None = None  # SAVED: the new case
     merged_into: str | None = None  # SAVED: the case number (案件编号) of the case it was merged into, if any
     number: str | None = None  # SAVED: the new case's number, read to the caller
+    unplaced: bool = False  # SAVED without a location: in triage as no_location
 
 
 COUNTED = {Kind.ANSWERED, Kind.SAVED}  # a call dealt with: the saved counter moves on
@@ -59,7 +61,8 @@ def save_call(principal: Principal, cmd: CreateIncident, merge_into: str | None)
         if merge_into:
             parent = get_incident(uow, merge_into, principal=principal)  # NotFound outside the scope
             point = None if cmd.lon is None else (cmd.lon, cmd.lat)
-            found = suggestions(uow.session, principal, cmd.category_code, point, cmd.reporter_phone)
+            text = call_text(cmd.address, cmd.description)
+            found = suggestions(uow.session, principal, cmd.category_code, point, cmd.reporter_phone, text=text)
             if parent.id not in {s.incident.id for s in found}:
                 raise EngineError(f"incident {merge_into} is not a suggested duplicate of this call")
         incident = create_incident(uow, rt.city, cmd, actor=principal.username, now=now)
@@ -94,7 +97,7 @@ def submit(principal: Principal, form: CallForm, *, pressed: bool, cleared: bool
         return Outcome(Kind.FAILED, exc.message)
     except ValueError as exc:  # pydantic: a malformed field
         return Outcome(Kind.FAILED, _validation_detail(exc))
-    return Outcome(Kind.SAVED, incident_id=new_id, merged_into=merged, number=number)
+    return Outcome(Kind.SAVED, incident_id=new_id, merged_into=merged, number=number, unplaced=form.point is None)
 
 
 # ---------------------------------------------------------------- rendering
@@ -124,8 +127,10 @@ def saved_line(outcome: Outcome, lang: str) -> html.Div:
     merged = outcome.merged_into
     text = t("hl_saved_merged", lang, parent=merged) if merged else t("hl_saved", lang)
     shown = outcome.number or outcome.incident_id
+    link = html.A(t("hl_open_case", lang), href=f"/work?incident={outcome.incident_id}", id="hl-open-case")
+    unplaced = html.Div(t("hl_no_location", lang), className="gc-hint") if outcome.unplaced else None
     return html.Div(
-        [html.Span(text), html.Code(shown, id="hl-new-id", **{"data-id": outcome.incident_id})],
+        [html.Span(text), html.Code(shown, id="hl-new-id", **{"data-id": outcome.incident_id}), link, unplaced],
         className="gc-toast-ok gc-hl-saved",
     )
 
@@ -140,6 +145,8 @@ def next_call_form(lang: str) -> dict[tuple[str, str], Any]:
         ("hl-nature", "value"): "callback",
         ("hl-category", "value"): None,
         ("hl-address", "value"): "",
+        ("hl-addr-list", "children"): [],
+        ("hl-addr-picked", "data"): None,
         ("hl-desc", "value"): "",
         ("hl-urgency", "value"): "0",
         ("hl-loc", "data"): None,

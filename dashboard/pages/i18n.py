@@ -20,6 +20,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "all_streets": ("全部街道", "All streets"),
     "all_categories": ("全部类别", "All categories"),
     "queue_empty": ("暂无案件", "No incidents"),
+    "dd_select_all": ("全选", "Select all"),
+    "dd_deselect_all": ("全不选", "Deselect all"),
+    "dd_selected_count": ("已选 {num_selected} 项", "{num_selected} selected"),
+    "dd_search": ("搜索", "Search"),
+    "dd_clear_search": ("清除搜索", "Clear search"),
+    "dd_clear_selection": ("清除选择", "Clear selection"),
+    "dd_no_options_found": ("无匹配项", "No options found"),
     "queue_more": ("仅显示前 {n} 条，共 {total} 条", "Showing {n} of {total}"),
     # grid panel
     "grid_panel": ("网格信息", "Grid"),
@@ -116,7 +123,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "audit_action": ("操作", "Action"),
     "audit_target": ("对象", "Target"),
     "audit_result": ("结果", "Result"),
-    "audit_dates": ("日期 (UTC)", "Dates (UTC)"),
+    "audit_dates": ("日期", "Dates"),
     "audit_search": ("查询", "Search"),
     "audit_prev": ("上一页", "Previous page"),
     "audit_next": ("下一页", "Next page"),
@@ -126,7 +133,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "audit_result_denied": ("拒绝", "Denied"),
     "audit_result_failed": ("失败", "Failed"),
     "audit_col_id": ("编号", "ID"),
-    "audit_col_at": ("时间 (UTC)", "Time (UTC)"),
+    "audit_col_at": ("时间", "Time"),
     "audit_col_actor": ("操作人", "Actor"),
     "audit_col_role": ("角色", "Role"),
     "audit_col_ip": ("IP 地址", "IP"),
@@ -252,6 +259,12 @@ def stage_label(stage: str | None, lang: str) -> str:
     return _pick(STAGE[stage], lang) if stage in STAGE else "—"
 
 
+def dropdown_labels(lang: str) -> dict[str, str]:
+    """The texts inside a dcc.Dropdown (its search box, "nothing found"…) in `lang`: pass as `labels=`."""
+    keys = ("select_all", "deselect_all", "selected_count", "search", "clear_search", "clear_selection")
+    return {k: t(f"dd_{k}", lang) for k in (*keys, "no_options_found")}
+
+
 def client_strings(lang: str) -> dict[str, str]:
     """Strings the browser-side map code needs (popups, legends)."""
     keys = ("overdue_flag",)
@@ -369,8 +382,8 @@ STRINGS.update(
         "devices_col_device": ("终端", "Tracker"),
         "devices_col_label": ("说明", "Label"),
         "devices_col_state": ("状态", "State"),
-        "devices_col_created": ("发放时间 (UTC)", "Issued (UTC)"),
-        "devices_col_seen": ("最近定位 (UTC)", "Last fix (UTC)"),
+        "devices_col_created": ("发放时间", "Issued"),
+        "devices_col_seen": ("最近定位", "Last fix"),
     }
 )
 for _key, _pair in {

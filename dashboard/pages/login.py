@@ -45,6 +45,7 @@ LANDING = {  # where each role starts after sign-in; the command center for the 
     Role.LEADER: "/wall",
     Role.AUDITOR: "/audit",
     Role.ADMIN: "/devices",
+    Role.HOTLINE: "/hotline",  # call-takers start on their console
     # the people after dispatch start on their boxes (工作台)
     **dict.fromkeys((Role.DEPT_HANDLER, Role.DEPT_HEAD, Role.ENFORCEMENT, Role.GRID_WORKER), "/work"),
 }
@@ -138,9 +139,11 @@ PAGE = """<!doctype html>
   .gc-login input[type=text], .gc-login input[type=password] { width: 100%; box-sizing: border-box; padding: 8px 10px;
     background: #0b1220; color: #e2e8f0; border: 1px solid #2a3b5c; border-radius: 3px; font-size: 15px; }
   .gc-login input:focus { outline: none; border-color: #22d3ee; }
-  .gc-login .hint { color: #64748b; font-size: 12px; margin-top: 3px; }
-  .gc-login button { margin-top: 20px; width: 100%; padding: 9px; background: #0891b2; color: #fff; border: 0;
-    border-radius: 3px; font-size: 15px; cursor: pointer; } .gc-login button:hover { background: #06b6d4; }
+  .gc-login .hint { color: #94a3b8; font-size: 12px; margin-top: 3px; }
+  .gc-login input::placeholder { color: #94a3b8; }
+  @media (min-width: 2560px) { html { zoom: 2; } }  /* 4K: the same layout, twice the size */
+  .gc-login button { margin-top: 20px; width: 100%; padding: 9px; background: #0e7490; color: #fff; border: 0;
+    border-radius: 3px; font-size: 15px; cursor: pointer; } .gc-login button:hover { background: #155e75; }
   .gc-login .error { background: rgba(239,68,68,.12); border: 1px solid rgba(239,68,68,.5); color: #fca5a5;
     padding: 8px 10px; border-radius: 3px; font-size: 13px; margin-bottom: 8px; }
   .gc-login .lang { float: right; color: #22d3ee; font-size: 13px; text-decoration: none; }

@@ -15,7 +15,7 @@ from dash import dcc, html
 from dash_socketio import DashSocketIO
 
 from dashboard.pages.components import header, viewer
-from dashboard.pages.i18n import lang_of, t
+from dashboard.pages.i18n import dropdown_labels, lang_of, t
 from dashboard.pages.intake_widgets import category_options, display_crs, forbidden, may, placing_map
 from dashboard.pages.triage_callbacks import register
 from dashboard.pages.triage_views import allowed
@@ -82,6 +82,7 @@ def editor(principal: Principal, lang: str) -> html.Aside:
                 searchable=True,
                 clearable=True,
                 placeholder=t("hl_category_ph", lang),
+                labels=dropdown_labels(lang),
                 className="gc-dd gc-hl-dd",
             ),
             html.Div(t("f_location", lang), className="gc-sec"),

@@ -11,6 +11,7 @@ from dash import html, no_update
 from flask import request
 
 from dashboard.pages.i18n import action_label, t
+from dashboard.pages.i18n_errors import error_text
 from dashboard.pages.intake_widgets import forbidden, stored_point
 from dashboard.pages.triage_views import allowed, find_item
 from dashboard.runtime import current_runtime
@@ -37,10 +38,11 @@ class Outcome(NamedTuple):
     """What a triage button came to."""
 
     kind: Kind
-    detail: str = ""  # FAILED: the reason
+    detail: str = ""  # FAILED: the engine's own (English) text, for logs
     action: Action | None = None  # DONE: what was done
     incident_id: str | None = None  # DONE: to which report
     label: str | None = None  # DONE: its case number
+    error: Exception | None = None  # FAILED: what went wrong, rendered in the page's language
 
 
 class MissingReason(Exception):
@@ -108,9 +110,9 @@ def act(principal: Principal, incident_id, trigger, *, clicked: bool, category, 
     except MissingReason:
         return Outcome(Kind.NEED_REASON)
     except EngineError as exc:
-        return Outcome(Kind.FAILED, exc.message)
+        return Outcome(Kind.FAILED, exc.message, incident_id=incident_id, error=exc)
     except ValueError as exc:  # pydantic: a malformed field
-        return Outcome(Kind.FAILED, str(exc).splitlines()[0])
+        return Outcome(Kind.FAILED, str(exc).splitlines()[0], incident_id=incident_id, error=exc)
     return Outcome(Kind.DONE, action=action, incident_id=incident_id, label=label)
 
 
@@ -126,7 +128,8 @@ def toast(outcome: Outcome, lang: str):
         case Kind.NEED_REASON:
             return html.Div(t("tr_need_reason", lang), className="gc-toast-err")
         case Kind.FAILED:
-            return html.Div(t("failed", lang, message=outcome.detail), className="gc-toast-err")
+            message = error_text(outcome.error, lang) if outcome.error is not None else outcome.detail
+            return html.Div(t("failed", lang, message=message), className="gc-toast-err")
     return html.Div(
         [
             html.Span(t("done", lang, action=action_label(str(outcome.action), lang))),

@@ -7,7 +7,8 @@ from dash import html
 
 from dashboard.pages.components import ago, local_time, status_badge
 from dashboard.pages.i18n import t
-from dashboard.pages.intake_widgets import category_name, duplicate_row, may, reason_text
+from dashboard.pages.i18n_reasons import channel_label, triage_label, triage_note
+from dashboard.pages.intake_widgets import category_name, duplicate_row, may
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
 from dispatcher.cases.lifecycle import Action
@@ -59,7 +60,7 @@ def list_row(item: TriageItem, selected: str | None, now, lang: str) -> html.Div
             html.Div(
                 [
                     html.B(_cname(i.category_code, lang), className="gc-q-cat"),
-                    html.Span(reason_text(item.reason, lang), className=f"gc-tr-reason gc-tr-r-{item.reason}"),
+                    html.Span(triage_label(item.reason, lang), className=f"gc-tr-reason gc-tr-r-{item.reason}"),
                 ],
                 className="gc-q-l1",
             ),
@@ -73,6 +74,16 @@ def list_row(item: TriageItem, selected: str | None, now, lang: str) -> html.Div
     )
 
 
+def note(item: TriageItem, lang: str) -> str:
+    """What to check, in words: the triage code with the report's facts (a machine's detection, the candidates)."""
+    i = item.incident
+    first = i.timeline[0].data if i.timeline else None
+    detection = first if isinstance(first, dict) and "source_kind" in first else None
+    view = {"category_code": i.category_code, "grid": {"unit": i.grid_unit, "community": i.grid_community}}
+    labels = [s.incident.label for s in item.candidates]
+    return triage_note(item.reason, lang, view=view, detail=item.detail, detection=detection, duplicates=labels)
+
+
 def info(item: TriageItem, lang: str) -> list:
     """The selected report: category, status, id, channel, time, description, reason and address."""
     i = item.incident
@@ -83,13 +94,15 @@ def info(item: TriageItem, lang: str) -> list:
             className="gc-d-head",
         ),
         html.Div(
-            [html.Code(i.label), html.Span(i.channel), html.Span(local_time(i.created_at, tz))], className="gc-d-id"
+            [html.Code(i.label), html.Span(channel_label(i.channel, lang)), html.Span(local_time(i.created_at, tz))],
+            className="gc-d-id",
         ),
         html.P(i.description, className="gc-d-desc"),
         html.Div(
-            [html.Span(t("tr_reason", lang)), html.B(reason_text(item.reason, lang), id="tr-reason")], className="gc-kv"
+            [html.Span(t("tr_reason", lang)), html.B(triage_label(item.reason, lang), id="tr-reason")],
+            className="gc-kv",
         ),
-        html.Div(html.Small(item.detail or ""), className="gc-tr-detail"),
+        html.Div(html.Small(note(item, lang)), className="gc-tr-detail", id="tr-note"),
         html.Div([html.Span(t("hl_address", lang)), html.Span(i.address or "—")], className="gc-kv"),
     ]
 

@@ -17,7 +17,7 @@ from dash_socketio import DashSocketIO
 
 from dashboard.pages import drawer, feed
 from dashboard.pages.components import header, viewer
-from dashboard.pages.i18n import lang_of, t
+from dashboard.pages.i18n import dropdown_labels, lang_of, t
 from dashboard.pages.work_callbacks import register
 from dashboard.pages.work_views import boxes_of, filter_options, may_work, tab_label
 from dashboard.runtime import current_runtime
@@ -65,15 +65,26 @@ def layout(lang: str, selected: str | None = None) -> html.Div:
     filters = html.Div(
         [
             dcc.Dropdown(
-                id="wk-stage", options=options["stage"], placeholder=t("wk_all_stages", lang), className="gc-dd"
+                id="wk-stage",
+                options=options["stage"],
+                placeholder=t("wk_all_stages", lang),
+                labels=dropdown_labels(lang),
+                className="gc-dd",
             ),
             dcc.Dropdown(
                 id="wk-category",
                 options=options["category"],
                 placeholder=t("wk_all_categories", lang),
+                labels=dropdown_labels(lang),
                 className="gc-dd",
             ),
-            dcc.Dropdown(id="wk-grid", options=options["grid"], placeholder=t("wk_all_grids", lang), className="gc-dd"),
+            dcc.Dropdown(
+                id="wk-grid",
+                options=options["grid"],
+                placeholder=t("wk_all_grids", lang),
+                labels=dropdown_labels(lang),
+                className="gc-dd",
+            ),
             html.Label(
                 [html.Span(t("wk_due_before", lang)), dcc.Input(id="wk-due", type="date", className="gc-fm-input")],
                 className="gc-wk-due",

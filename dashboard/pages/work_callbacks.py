@@ -8,6 +8,8 @@ import dash
 from dash import ALL, Input, Output, State, ctx, no_update
 
 from dashboard.pages.components import viewer
+from dashboard.pages.i18n import lang_of
+from dashboard.pages.i18n_errors import error_text
 from dashboard.pages.work_views import Filters, listing, may_work, rows, stable_order, tab_label
 from dispatcher.errors import EngineError
 from dispatcher.handling.boxes import Box
@@ -59,7 +61,8 @@ def register(app: dash.Dash) -> None:
         except EngineError as exc:
             from dash import html
 
-            return [html.Div(exc.message, className="gc-hint")], *[no_update] * len(ALL_BOXES), no_update
+            message = error_text(exc, lang_of(lang))
+            return [html.Div(message, className="gc-hint")], *[no_update] * len(ALL_BOXES), no_update
         return children, *[labels.get(b, no_update) for b in ALL_BOXES], shown
 
     @app.callback(

@@ -26,7 +26,7 @@ HANDLER_ACTIONS = frozenset(
     | {A.PART_DONE, A.CLOSE, A.ARCHIVE}  # closing only where the closing path (data/handling.yaml) says so
 )
 ACTIONS: dict[Role, frozenset[Action]] = {
-    R.HOTLINE: frozenset({A.CALLBACK}),
+    R.HOTLINE: frozenset({A.CALLBACK, A.MERGE}),  # a repeated call is merged into the case it repeats
     R.GRID_WORKER: frozenset({A.VERIFY, A.REJECT, A.ESCALATE}),
     R.DISPATCHER: COMMAND_CENTER_ACTIONS,
     # the shift leader approves (挂账/延期 are requests from the departments) and closes

@@ -11,7 +11,13 @@ if TYPE_CHECKING:
     from geo.grids import GridPath
 
 TriageCode = Literal[
-    "outside_grid", "unknown_category", "no_department", "near_border", "machine_detected", "low_confidence"
+    "no_location",
+    "outside_grid",
+    "unknown_category",
+    "no_department",
+    "near_border",
+    "machine_detected",
+    "low_confidence",
 ]
 
 _REGION_RANK = {"district": 1, "street": 2, "community": 3, "unit": 4}
@@ -46,6 +52,10 @@ class TriageReason:
 
     code: TriageCode
     detail: str
+
+
+# A report that came with no point at all (an address nobody placed): not the same as a point outside every grid.
+NO_LOCATION = TriageReason("no_location", "the report has no location: place it on the map or by its address")
 
 
 def _where(code: str) -> str:

@@ -158,22 +158,43 @@ def _filtered(
     if query.due_before:
         stmt = stmt.where(I.stage_deadline < query.due_before)
     if query.q:
-        text = query.q.strip()
-        stmt = stmt.where(
-            or_(
-                I.case_number.startswith(text, autoescape=True),
-                I.id.startswith(text, autoescape=True),
-                I.address.contains(text, autoescape=True),
-            )
-        )
+        stmt = stmt.where(_text_clause(query.q))
     if query.phone:
-        if not may_see_phones(principal.role):
-            raise Forbidden(
-                f"role '{principal.role}' may not search by a caller's number (user {principal.username})",
-                field="phone",
-            )
-        stmt = stmt.where(I.reporter_phone_hash == phone_hash(query.phone))
+        stmt = stmt.where(_phone_clause(principal, query.phone))
     return stmt
+
+
+def _text_clause(text: str) -> ColumnElement[bool]:
+    text = text.strip()
+    return or_(
+        I.case_number.startswith(text, autoescape=True),
+        I.id.startswith(text, autoescape=True),
+        I.address.contains(text, autoescape=True),
+    )
+
+
+def _phone_clause(principal: Principal, phone: str) -> ColumnElement[bool]:
+    if not may_see_phones(principal.role):
+        raise Forbidden(
+            f"role '{principal.role}' may not search by a caller's number (user {principal.username})",
+            field="phone",
+        )
+    return I.reporter_phone_hash == phone_hash(phone)
+
+
+PHONE_DIGITS = 7  # a search of at least this many digits (and nothing else) is also a caller's number
+
+
+def search(session: Session, principal: Principal, text: str, *, limit: int = 50) -> list[Incident]:
+    """The seat's search box: cases of any status inside the scope whose number starts with `text`, whose address
+    contains it, or — for roles that see callers' numbers — whose caller's number it is; newest first."""
+    text = text.strip()
+    clause = _text_clause(text)
+    digits = text.replace(" ", "").replace("-", "")
+    if digits.isdigit() and len(digits) >= PHONE_DIGITS and may_see_phones(principal.role):
+        clause = or_(clause, _phone_clause(principal, digits))
+    stmt = select(Incident).where(scope_clause(principal), clause)
+    return list(session.scalars(stmt.order_by(I.created_at.desc(), I.id).limit(limit)))
 
 
 def list_box(

@@ -2,7 +2,9 @@
 
 - `suggest`: open incidents of the same category within the category's `dup_radius_m` and `dup_window_h`
   (a bounding box on lon/lat in SQL, then the great-circle distance in Python), plus open incidents from
-  the same caller (phone lookup hash) in the window; nearest first. Never merges anything by itself.
+  the same caller (phone lookup hash) in the window; nearest first. A report with no point is compared by
+  its text instead (address and description, rapidfuzz, among the recent open cases of its category).
+  Never merges anything by itself.
 - Merging is the lifecycle action `merge` (reported/triage/filed → merged, with `parent_id`) and un-merging
   the action `unmerge` (merged → reported); their effects live in `dispatcher.cases.merging`.
 - `triage_queue`: what the engine could not place, and reported cases that look like duplicates.
@@ -11,9 +13,11 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from rapidfuzz import fuzz
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
@@ -25,6 +29,10 @@ from geo.distance import haversine_m
 DEFAULT_WINDOW_H = 72.0  # same-caller window when the report has no (known) category
 METRES_PER_DEGREE = 111_320.0
 NEARBY, SAME_CALLER, NEARBY_SAME_CALLER = "nearby", "same_caller", "nearby_same_caller"
+SIMILAR_TEXT = "similar_text"  # no point to measure: the address and description read alike
+TEXT_MIN_SCORE = 70.0  # rapidfuzz similarity (0–100) of two reports' address + description
+TEXT_MIN_CHARS = 4
+TEXT_SCAN_MAX = 300  # recent open cases compared by text per suggestion
 SUSPECTED_DUPLICATE = "suspected_duplicate"
 TRIAGE_SCAN_MAX = 500  # reported cases checked for duplicates per triage listing
 
@@ -75,11 +83,14 @@ def suggest(
     scope: ColumnElement[bool],
     exclude_id: str | None = None,
     limit: int = 5,
+    text: str | None = None,
 ) -> list[Suggestion]:
     """Open incidents inside `scope` that a report (category, point, time, caller) may duplicate, nearest first.
 
     Same category within the category's radius and ±window of `at`; or the same caller (phone hash)
-    within the window (the category's, else DEFAULT_WINDOW_H). Unlocated matches sort last, newest first.
+    within the window (the category's, else DEFAULT_WINDOW_H). Without a point, `text` (address and
+    description) is compared with the recent open cases of the same category (any, without one): SIMILAR_TEXT.
+    Unlocated matches sort last, newest first.
     """
     category = _category(catalogue, category_code)
     window = timedelta(hours=category.dup_window_h if category else DEFAULT_WINDOW_H)
@@ -118,10 +129,37 @@ def suggest(
                 distance_m = round(haversine_m(lon, lat, incident.lon, incident.lat), 1)
             found[incident.id] = Suggestion(incident, distance_m, SAME_CALLER)
 
+    if (lon is None or lat is None) and text and len(_clean(text)) >= TEXT_MIN_CHARS:
+        query = select(Incident).where(_open(), scope, in_window).order_by(Incident.created_at.desc())
+        if category is not None:
+            query = query.where(Incident.category_code == category.code)
+        if exclude_id:
+            query = query.where(Incident.id != exclude_id)
+        for incident in session.scalars(query.limit(TEXT_SCAN_MAX)):
+            if incident.id not in found and text_similarity(text, _text_of(incident)) >= TEXT_MIN_SCORE:
+                found[incident.id] = Suggestion(incident, None, SIMILAR_TEXT)
+
     def order(s: Suggestion) -> tuple[bool, float, float, str]:
         return (s.distance_m is None, s.distance_m or 0.0, -s.incident.created_at.timestamp(), s.incident.id)
 
     return sorted(found.values(), key=order)[: max(0, limit)]
+
+
+def _clean(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKC", text).lower() if c.isalnum())
+
+
+def _text_of(incident: Incident) -> str:
+    return f"{incident.address or ''} {incident.description or ''}"
+
+
+def text_similarity(a: str, b: str) -> float:
+    """How alike two reports read (0–100): punctuation and spaces ignored, the shorter one found in the longer
+    counts most (a caller repeats part of what the first caller said)."""
+    a, b = _clean(a), _clean(b)
+    if min(len(a), len(b)) < TEXT_MIN_CHARS:
+        return 0.0
+    return max(float(fuzz.ratio(a, b)), 0.9 * float(fuzz.partial_ratio(a, b)))
 
 
 def suggest_for(
@@ -139,6 +177,7 @@ def suggest_for(
         scope=scope,
         exclude_id=incident.id,
         limit=limit,
+        text=_text_of(incident),
     )
 
 

@@ -21,18 +21,25 @@ from dispatcher.cases.scope import can_see
 from dispatcher.cases.uow import UnitOfWork
 from dispatcher.city.catalogue import Stage
 from dispatcher.city.loader import City
-from dispatcher.city.routing import TriageReason
+from dispatcher.city.routing import NO_LOCATION, TriageReason
 from dispatcher.errors import Forbidden, Invalid
 from dispatcher.intake import callers, numbers
 from dispatcher.intake.commands import CreateIncident
+from geo.grids import Level
 
 REPORTER = "system"
 
 
 def create_incident(uow: UnitOfWork, city: City, cmd: CreateIncident, *, actor: str, now: datetime) -> Incident:
-    """Receive a report (受理): locate it, route it, start the filing clock; unplaceable ones go to triage."""
+    """Receive a report (受理): locate it, route it, start the filing clock; unplaceable ones go to triage.
+
+    A report without any point goes to triage as `no_location` (not `outside_grid`); in a city of one district
+    it still belongs to that district (grid_district set, nothing below it), so the district's call-takers can
+    open what they logged and find it in the caller's history."""
     incident = _received(city, cmd, actor=actor, now=now)
     decision = place(city, incident, cmd.lon, cmd.lat)
+    if cmd.lon is None and isinstance(decision, TriageReason) and decision.code == "outside_grid":
+        decision = _unlocated(city, incident)
     numbers.assign(uow.session, city, incident, now)
     start_stage(city, incident, Stage.FILE, now)
     if isinstance(decision, TriageReason):
@@ -41,6 +48,14 @@ def create_incident(uow: UnitOfWork, city: City, cmd: CreateIncident, *, actor: 
         )
     uow.session.add(incident)
     return incident
+
+
+def _unlocated(city: City, incident: Incident) -> TriageReason:
+    """Mark a report with no point as `no_location`, in the city's district when it has only one."""
+    incident.triage_reason, incident.triage_detail = NO_LOCATION.code, NO_LOCATION.detail
+    districts = city.grids.by_level(Level.DISTRICT)
+    incident.grid_district = districts[0].code if len(districts) == 1 else None
+    return NO_LOCATION
 
 
 def create_machine_incident(

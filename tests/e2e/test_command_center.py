@@ -53,7 +53,7 @@ def test_page_loads_with_grids_no_console_errors_and_only_local_requests(open_pa
     grid_fetches = [u for u in watched.requests if "/api/v1/grids" in u]
     assert sorted(urlparse(u).query for u in grid_fetches) == ["level=community", "level=street"]  # once each
     page.wait_for_selector("#cc-tab-new", timeout=5000)
-    assert "网格指挥" in page.inner_text("header") and "GridCommand" in page.inner_text("header")
+    assert "网格指挥" in page.inner_text("header") and "GridCommand" in page.title()
     time.sleep(1.0)
     assert watched.errors == []
     hosts = {urlparse(u).hostname for u in watched.requests if urlparse(u).scheme in ("http", "https", "ws", "wss")}

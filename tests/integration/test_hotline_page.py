@@ -108,6 +108,7 @@ def lookup(client, token, phone: str, *, submit: bool = True):
     )
 
 
+DUP_TRIGGERS = [("hl-desc", "n_blur", None), ("hl-phone", "n_blur", None)]  # leaving either field looks again
 SAVE_STATE = [
     "hl-phone",
     "hl-caller-name",
@@ -318,8 +319,9 @@ def test_duplicates_are_suggested_and_merge_into_saves_a_child_of_that_case(dash
         client,
         token,
         "hl-dups.children",
-        [("hl-category", "value", "020101"), ("hl-loc", "data", {"lon": lon, "lat": lat}), ("hl-parent", "data", None)],
-        [("hl-phone", "value", ""), ("gc-lang", "data", "zh")],
+        [("hl-category", "value", "020101"), ("hl-loc", "data", {"lon": lon, "lat": lat}), ("hl-parent", "data", None)]
+        + DUP_TRIGGERS,
+        [("hl-phone", "value", ""), ("hl-address", "value", ""), ("hl-desc", "value", ""), ("gc-lang", "data", "zh")],
     )
     assert original["id"] in text(shown) and "合并到此案件" in text(shown)
     form = {
@@ -402,8 +404,14 @@ def duplicates_of(client, token, category: str, point: tuple[float, float], phon
                 ("hl-category", "value", category),
                 ("hl-loc", "data", {"lon": point[0], "lat": point[1]}),
                 ("hl-parent", "data", None),
+                *DUP_TRIGGERS,
             ],
-            [("hl-phone", "value", phone), ("gc-lang", "data", "zh")],
+            [
+                ("hl-phone", "value", phone),
+                ("hl-address", "value", ""),
+                ("hl-desc", "value", ""),
+                ("gc-lang", "data", "zh"),
+            ],
         )
     )
 
