@@ -71,3 +71,36 @@ def test_an_osmand_fix_moves_the_officers_marker(open_page, live_server):
         arg=[officer["id"], before["x"]],
         timeout=5_000,
     )
+
+
+def test_an_officers_sos_raises_the_alert_banner_and_the_banner_finds_him(open_page, live_server):
+    officer = [o for o in yaml.safe_load(DEMO_ROSTER.read_text(encoding="utf-8")) if o["on_duty"]][1]
+    grids = api(live_server, "GET", f"/api/v1/grids?level=community&parent={officer['grid_community'][:9]}")
+    home = next(f for f in grids["features"] if f["properties"]["code"] == officer["grid_community"])
+    spot = shape(home["geometry"]).representative_point()
+    tracker = enrol(live_server, officer["id"])
+    page = open_page("/").page
+    page.wait_for_selector("#cc-queue", timeout=10_000)
+    deadline = time.monotonic() + 5
+    while True:  # the tracker is known to the web process within seconds
+        try:
+            url = f"{live_server}/osmand?id={tracker}&lat={spot.y}&lon={spot.x}&timestamp={int(time.time())}"
+            with urllib.request.urlopen(url + "&accuracy=5&alarm=sos", timeout=10) as response:
+                assert json.load(response)["accepted"] is True
+            break
+        except urllib.error.HTTPError as exc:
+            if exc.code != 401 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+    page.wait_for_selector("#cc-alert.gc-alert-on.gc-alert-sos", timeout=5_000)
+    text = page.inner_text("#cc-alert")
+    assert "SOS" in text and "sos" in text
+    page.click("#cc-alert .gc-alert-open")  # takes the map to him and clears the banner
+    page.wait_for_function("!document.querySelector('#cc-alert.gc-alert-on')", timeout=5_000)
+    page.wait_for_function(
+        "id => { const el = document.querySelector(`.gc-off[data-officer='${id}']`); if (!el) return false;"
+        " const r = el.getBoundingClientRect(), m = document.getElementById('cc-map').getBoundingClientRect();"
+        " return r.x > m.x && r.x < m.right && r.y > m.y && r.y < m.bottom; }",
+        arg=officer["id"],
+        timeout=10_000,
+    )
