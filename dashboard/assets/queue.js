@@ -144,7 +144,7 @@
     if (!state.order.length) {
       const empty = document.createElement("div");
       empty.className = "gc-empty";
-      empty.textContent = s("queue_empty");
+      empty.textContent = s((state.key || "").endsWith("|search") ? "q_search_none" : "queue_empty");
       box.appendChild(empty);
     }
     pill();
@@ -197,6 +197,10 @@
   // ---- the urgent/SOS alert: a flashing banner above everything and a tone (after the first user gesture) ----
   let audio = null;
   function soundOn() { return localStorage.getItem("gc-sound") !== "off"; }
+  function soundButton() {
+    const el = document.getElementById("cc-sound");
+    if (el) { el.textContent = s(soundOn() ? "sound_on" : "sound_off"); el.setAttribute("aria-pressed", String(soundOn())); }
+  }
   function unlockAudio() {
     if (audio || !(window.AudioContext || window.webkitAudioContext)) return;
     audio = new (window.AudioContext || window.webkitAudioContext)();
@@ -341,6 +345,12 @@
     const row = ev.target.closest && ev.target.closest("#" + LIST + " .gc-qrow[data-id]");
     if (row) { open(row.getAttribute("data-id")); return; }
     if (ev.target.closest && ev.target.closest("#cc-queue-pill")) { settle(); scrollToTop(); return; }
+    if (ev.target.closest && ev.target.closest("#cc-sound")) {  // the seat's own choice, kept in this browser
+      localStorage.setItem("gc-sound", soundOn() ? "off" : "on");
+      soundButton();
+      drawAlert();
+      return;
+    }
     const button = ev.target.closest && ev.target.closest("#cc-alert button[data-do]");
     if (button) {
       const a = state.alerts[0];
@@ -401,6 +411,7 @@
       }
       layout(now);
       alertNew();
+      soundButton();
       if (window.gc.incidents) window.gc.incidents.sync(state.records, street, category, state.names.strings);
       const c = counts(now), labels = names && names.tabs || {};
       return [labels.new + " " + c.new, labels.dispatch + " " + c.dispatch, labels.overdue + " " + c.overdue,

@@ -3,13 +3,12 @@ and make it the city's gazetteer, replacing the previous one in one transaction.
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from dashboard.cli.base import main, open_database
+from dashboard.cli.base import main, open_database, reject
 from dispatcher.settings import Settings, get_settings
 from dispatcher.store.gazetteer import current_address_version, replace_addresses
 from geo.gazetteer import AddressImportError, Entry, load_addresses
@@ -22,10 +21,7 @@ def import_addresses(path: Path) -> None:
     try:
         entries = load_addresses(path)
     except AddressImportError as exc:
-        click.echo(f"rejected {path}: {len(exc.problems)} problem(s); nothing was imported", err=True)
-        for problem in exc.problems[:50]:
-            click.echo(f"  {problem}", err=True)
-        sys.exit(2)
+        reject(path, exc.problems)
     version = store_addresses(get_settings(), entries, source=str(path))
     roads = sum(e.kind == "road" for e in entries)
     click.echo(

@@ -65,3 +65,11 @@ def main(verbose: bool) -> None:
     install_log_redaction()  # no full mobile number reaches any log
     # Werkzeug logs every request at INFO on its own unless told otherwise (URLs may carry personal data).
     logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def reject(path, problems: list[str]) -> None:
+    """An import file refused: every problem (the first 50) on stderr, nothing written, exit 2."""
+    click.echo(f"rejected {path}: {len(problems)} problem(s); nothing was imported", err=True)
+    for problem in problems[:50]:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(2)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
-from dashboard.cli.base import main, open_database, open_engine
+from dashboard.cli.base import main, open_database, open_engine, reject
 from dispatcher.access.audit import seal
 from dispatcher.access.audit_verify import verify
 from dispatcher.fleet.officers import Officer, load_roster
@@ -81,10 +81,7 @@ def import_grids(path: Path) -> None:
     try:
         grids = load_grids(path)
     except GridImportError as exc:
-        click.echo(f"rejected {path}: {len(exc.problems)} problem(s)", err=True)
-        for problem in exc.problems[:50]:
-            click.echo(f"  {problem}", err=True)
-        sys.exit(2)
+        reject(path, exc.problems)
     version = store_grids(get_settings(), grids, source=str(path))
     click.echo(f"imported {len(grids)} grids from {path} as grid version {version}")
 

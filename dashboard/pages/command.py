@@ -184,7 +184,10 @@ def _queue_panel(lang: str, rt) -> html.Aside:
                 ],
                 className="gc-queue-box",
             ),
-            html.Div(t("help_keys", lang), className="gc-q-keys"),
+            html.Div(
+                [html.Span(t("help_keys", lang)), html.Button(id="cc-sound", className="gc-q-sound", type="button")],
+                className="gc-q-keys",
+            ),
         ],
         className="gc-queue",
     )

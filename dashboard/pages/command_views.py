@@ -38,7 +38,7 @@ def desk_names(city, lang: str) -> dict:
         for level in (Level.STREET, Level.COMMUNITY)
         for g in city.grids.by_level(level)
     }
-    keys = [k for k in STRINGS if k.startswith(("q_", "alert_", "urgency_", "ago_"))]
+    keys = [k for k in STRINGS if k.startswith(("q_", "alert_", "urgency_", "ago_", "sound_"))]
     keys += ["just_now", "overdue_flag", "queue_empty"]
     return {
         "lang": lang,

@@ -13,7 +13,6 @@ DESK_STRINGS: dict[str, tuple[str, str]] = {
     "q_light_title": ("当前阶段的办理时限", "The current stage's time limit"),
     "q_search_ph": ("/ 搜索：案件编号、来电号码或地址", "/ Search: case number, caller's number or address"),
     "q_search_none": ("没有找到匹配的案件", "No matching cases"),
-    "q_search_phone_forbidden": ("此账号无权按来电号码查询", "This account may not search by a caller's number"),
     "alert_open": ("查看", "Open"),
     "alert_dismiss": ("关闭提示", "Dismiss"),
     "alert_more": ("另有 {n} 条", "{n} more"),

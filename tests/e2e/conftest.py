@@ -326,13 +326,14 @@ def community_points() -> list[tuple[float, float]]:
 
 BUSY_CASES = 1000  # open cases seeded before the busy server starts
 BUSY_RATE = 20.0  # new incidents a minute from the simulator
-BUSY_OFFICERS = 60  # officers moving (modest: the test machine runs the browser too)
+BUSY_OFFICERS = 20  # officers moving (modest: one 2-core machine runs server, worker, simulator and Chromium)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def busy_server(tmp_path_factory):
     """Like `live_server`, with BUSY_CASES open cases seeded before start (tests/e2e/busy.py) and the demo simulator
-    reporting BUSY_RATE incidents a minute and moving BUSY_OFFICERS officers while it runs."""
+    reporting BUSY_RATE incidents a minute and moving BUSY_OFFICERS officers while it runs; one per module, so the
+    simulator stops when the module's tests end (it would slow every later test down)."""
     root = tmp_path_factory.mktemp("e2e-busy")
     env = _server_env(root)
     token = _prepare_database(env, cases=BUSY_CASES)

@@ -107,9 +107,13 @@ def test_the_wall_is_legible_and_whole_at_1080p_and_4k(wall, seeded):
         assert page.evaluate("document.documentElement.scrollHeight") <= height
         assert page.evaluate(CLIPPED) == []
         assert page.inner_text("#wall-tile-on_time .gc-k-label") == "今日按期结案率"
-        assert page.inner_text("#wall-s-on_time") == "2/2" and page.inner_text("#wall-k-on_time") == "100.0%"
+        # this module closed two cases on time; other modules on the same server may have closed more today
+        on_time, closed = (int(n) for n in page.inner_text("#wall-s-on_time").split("/"))
+        assert closed >= 2 and on_time >= 2
+        rate = page.inner_text("#wall-k-on_time")
+        assert rate == f"{100 * on_time / closed:.1f}%"
         title = page.get_attribute("#wall-tile-on_time", "title")
-        assert "按期结案 2 件 / 结案 2 件" in title
+        assert f"按期结案 {on_time} 件 / 结案 {closed} 件" in title
         # today's on-time closure sits right next to the open overdue count
         on_time = page.locator("#wall-tile-on_time").bounding_box()
         overdue = page.locator("#wall-tile-open_overdue").bounding_box()
