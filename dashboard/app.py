@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.api import init_api
 from dashboard.auth import init_auth
@@ -21,8 +22,10 @@ log = logging.getLogger(__name__)
 IMPORT_ENDPOINT = "api.import_grids"
 
 
-def create_server(settings: Settings, runtime: Runtime | None = None) -> Flask:
-    """The Flask server of one web process, wired to its runtime (database, city, Redis)."""
+def create_server(settings: Settings, runtime: Runtime | None = None, *, behind_proxies: bool = True) -> Flask:
+    """The Flask server of one web process, wired to its runtime (database, city, Redis). With `behind_proxies`
+    (and GRIDCOMMAND_TRUSTED_PROXIES > 0) the forwarded headers of that many proxies are believed; `create_app`
+    passes False and installs it itself, outside Socket.IO's middleware."""
     settings.require_keys()  # no default or published secret: refuse to start
     cipher.install_key(settings.key("pii_key"))  # before anything reads or writes personal data
     install_audit_key(settings.key("audit_key"), settings.audit_checkpoint_file)  # before anything is audited
@@ -47,12 +50,35 @@ def create_server(settings: Settings, runtime: Runtime | None = None) -> Flask:
     server.register_blueprint(open311_bp)  # Open311 GeoReport v2 at /open311/v2
     server.register_blueprint(tiles_bp)  # the offline base map and MBTiles tiles (dashboard/tiles.py)
     init_hardening(server, settings)
+    if behind_proxies:
+        trust_proxies(server, settings)
     return server
+
+
+def trust_proxies(server: Flask, settings: Settings) -> None:
+    """Believe X-Forwarded-For/-Proto/-Host/-Port for `settings.trusted_proxies` hops (werkzeug ProxyFix), as the
+    outermost WSGI layer so that Socket.IO's origin check, CSRF, rate limits, audit addresses and `request.is_secure`
+    all see the client's address and the public scheme and host. 0 (the default): nothing forwarded is believed."""
+    hops = settings.trusted_proxies
+    if hops:
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+
+
+def wsgi() -> Flask:
+    """The WSGI application of one production web process (`python -m gunicorn 'dashboard.app:wsgi()'`, which
+    `gridcommand serve` runs): settings from the environment, keys required, Dash and Socket.IO mounted."""
+    from dashboard.hardening import quiet_gunicorn
+    from dispatcher.settings import get_settings
+
+    quiet_gunicorn()
+    return create_app(get_settings()).server
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None):
     """The full web app: the Flask server plus the Dash pages (the Dash app's `.server` is the Flask app)."""
     from dashboard.pages import mount_dash
 
-    server = create_server(settings, runtime)
-    return mount_dash(server, settings)
+    server = create_server(settings, runtime, behind_proxies=False)
+    app = mount_dash(server, settings)
+    trust_proxies(server, settings)  # outside Socket.IO's middleware, which mount_dash installed
+    return app

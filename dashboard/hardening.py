@@ -20,7 +20,8 @@
   in-memory fallback while Redis is down): sign-in, public intake (incl. Open311 POSTs), OsmAnd.
   429 in the API's error shape. Failed sign-ins are also throttled per address and username
   (dashboard/throttle.py, on the same storage).
-- `QuietRequestHandler`: the built-in web server's `Server` header names no software versions.
+- `QuietRequestHandler` (`serve --dev`) and `quiet_gunicorn` (gunicorn, the production server): the `Server`
+  header names no software and no versions.
 """
 
 from __future__ import annotations
@@ -279,6 +280,13 @@ def _error(status: int, code: str, message: str, field: str | None):
 
 
 # --- the Server header -------------------------------------------------------------------------------
+
+
+def quiet_gunicorn() -> None:
+    """gunicorn's `Server` header says "GridCommand" instead of "gunicorn" (called in each gunicorn worker)."""
+    import gunicorn.http.wsgi
+
+    gunicorn.http.wsgi.SERVER = "GridCommand"  # type: ignore[attr-defined]
 
 
 class QuietRequestHandler(WSGIRequestHandler):

@@ -11,7 +11,13 @@
 - A watcher (one background task per server, running while sockets are connected) re-reads the credentials
   behind the connected sockets every `WATCH_INTERVAL_S` and disconnects those whose session ended (sign-out,
   account disabled, new password) or timed out, or whose token was revoked, within 5 s.
-- `socketio.run` serves with `QuietRequestHandler` (no software versions in the `Server` header).
+- `socketio.run` (`serve --dev`) serves with `QuietRequestHandler` (no software versions in the `Server` header).
+- Transport: browsers connect over WebSocket only (dashboard/pages/sockets.py, assets/desk_live.js): a WebSocket is one TCP connection to
+  one process, so any number of web processes behind a round-robin proxy (or one gunicorn port) need no sticky
+  sessions; the server accepts `settings.socket_transports` (long-polling too, unless several processes serve).
+- Async mode follows the server the process runs under: gevent when gevent has monkey-patched the process
+  (gunicorn's gevent worker), else threading (gunicorn gthread, `serve --dev`, tests). Pushes between processes
+  (and from RQ workers) go through the Redis message queue.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from flask import current_app, request
 from flask_socketio import SocketIO, emit, join_room
 from sqlalchemy import select
 
+from dashboard import delivery
 from dashboard.auth import current_credential, current_principal, timeouts
 from dashboard.hardening import QuietRequestHandler, own_origins
 from dashboard.runtime import current_runtime, runtime_of
@@ -33,7 +40,7 @@ from dispatcher.cases.scope import can_see_event, rooms
 from dispatcher.notify import user_room
 from dispatcher.settings import Settings
 from dispatcher.store import outbox
-from workers import keys
+from workers.push import ReconnectingRedisManager
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +79,7 @@ class SocketRegistry:
 
     def add(self, sid: str, connection: Connection) -> bool:
         """Register a socket; True when the watcher must be started."""
+        _sockets_gauge().inc()
         with self.lock:
             self.connections[sid] = connection
             start, self.watching = not self.watching, True
@@ -79,7 +87,9 @@ class SocketRegistry:
 
     def remove(self, sid: str) -> None:
         with self.lock:
-            self.connections.pop(sid, None)
+            gone = self.connections.pop(sid, None)
+        if gone is not None:
+            _sockets_gauge().dec()
 
     def snapshot(self) -> dict[str, Connection]:
         with self.lock:
@@ -94,16 +104,36 @@ class SocketRegistry:
             return True
 
 
+def _sockets_gauge():
+    """The connected-sockets gauge of /metrics (imported late: the API package imports much of the dashboard)."""
+    from dashboard.api.metrics import SOCKETS
+
+    return SOCKETS
+
+
+def async_mode() -> str:
+    """The Socket.IO async mode of this process: gevent once gevent has monkey-patched it (gunicorn's gevent worker),
+    else threading. Always explicit: left to itself Flask-SocketIO picks gevent whenever it is installed."""
+    try:
+        from gevent import monkey
+    except ImportError:  # pragma: no cover - gevent is a dependency
+        return "threading"
+    return "gevent" if monkey.is_module_patched("socket") else "threading"
+
+
 def init_realtime(server, settings: Settings) -> None:
-    """Attach Socket.IO to the server; with a message queue any process (RQ workers too) can emit."""
+    """Attach Socket.IO to the server; with a message queue any process (RQ workers too) can emit. Outbox events
+    reach this process's sockets through its own delivery task (dashboard/delivery.py), not the queue."""
+    queue = {"client_manager": ReconnectingRedisManager(settings.redis_url)} if settings.redis_url else {}
     socketio.init_app(
         server,
-        async_mode="threading",
-        message_queue=settings.redis_url,
-        channel=keys.SOCKETIO_CHANNEL,
+        async_mode=async_mode(),
+        transports=list(settings.socket_transports),
         cors_allowed_origins=lambda origin, environ: origin_allowed(origin, environ, settings.public_url),
+        **queue,
     )
     server.extensions[REGISTRY] = SocketRegistry(server=socketio.server)
+    delivery.install(server, socketio.server)
 
 
 def origin_allowed(origin: str | None, environ: dict, public_url: str | None) -> bool:
@@ -133,9 +163,10 @@ def _connect(auth=None):
     for room in allowed:
         join_room(room)
     registry = _registry()
+    app = current_app._get_current_object()
     if registry.add(request.sid, Connection(principal.account_id, credential, frozenset(allowed))):
-        app = current_app._get_current_object()
         socketio.start_background_task(_watch, app, registry)
+    delivery.ensure_running(app, socketio)
 
 
 @socketio.on("disconnect")

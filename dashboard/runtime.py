@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import redis
 from flask import Flask, current_app
-from rq import Queue
+from rq import Queue, Worker
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,13 +27,16 @@ from dispatcher.city.loader import City, load_city
 from dispatcher.fleet.devices import Enrolled, enrolled
 from dispatcher.handling.workflow import Policy, perform
 from dispatcher.settings import Settings
+from dispatcher.store import outbox
 from dispatcher.store.db import make_engine, make_sessions
 from dispatcher.store.gridstore import current_version, load_index
-from workers.jobs import request_relay
+from workers import keys
+from workers.jobs import announce
 from workers.positions import PositionStore
 from workers.redis_server import connect
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 GRID_CHECK_EVERY_S = 5.0
 DEVICE_CACHE_S = 2.0  # enrolments, revocations and duty changes reach every web process within this long
 
@@ -65,7 +71,12 @@ class Runtime:
         Served from a cache of the live devices reloaded every DEVICE_CACHE_S seconds, hit or miss, so a
         revocation in any process takes effect here within that time. While the database is down the last
         list stays in force (positions live in Redis; nobody can enrol or revoke meanwhile)."""
-        if time.monotonic() - self._devices_loaded > DEVICE_CACHE_S:
+        stale = time.monotonic() - self._devices_loaded > DEVICE_CACHE_S
+        if stale and self._devices_loaded != float("-inf"):
+            # one reload at a time: requests arriving meanwhile (other greenlets or threads) use the current list
+            # instead of all reloading it at once (under gevent every waiting request would start its own)
+            self._devices_loaded = time.monotonic()
+        if stale:
             try:
                 with self.sessions() as session:
                     devices = enrolled(session)
@@ -119,29 +130,85 @@ class Runtime:
         )
 
     def after_commit(self) -> None:
-        """Ask the worker to relay the new outbox rows; if Redis is away the periodic sweep catches up."""
-        if self.queue is None:
-            return
-        try:
-            request_relay(self.queue, self.redis)
-        except redis.RedisError:
-            log.warning("Redis unavailable: outbox events wait for the next sweep")
+        """Wake every web process's outbox delivery (one PUBLISH); with Redis away their timers deliver anyway,
+        and the worker's ticker handles the new rows (deadline timers) on its own period."""
+        announce(self.redis)
 
     def _ping_database(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
     def health(self) -> dict:
-        """Database and Redis state, as /health reports it."""
-        checks = {
-            "database": _check(self._ping_database),
-            "redis": "absent" if self.redis is None else _check(self.redis.ping),
+        """Database, Redis, workers and the worker's outbox lag, as /health reports it (dashboard/health.py adds this
+        process's delivery): "down" without the database; "degraded" without Redis, without a live worker (when
+        there is a Redis for one) or when an event waits longer than `settings.health_lag_s`."""
+        timeout = float(self.settings.db_connect_timeout_s)
+        checks: dict = {
+            "database": _check(self._ping_database, timeout),
+            "redis": "absent" if self.redis is None else _check(self.redis.ping, timeout),
         }
-        status = "down" if checks["database"] != "ok" else "ok" if checks["redis"] == "ok" else "degraded"
-        return {"status": status, **checks, "grid_version": self.city.grids.version}
+        problems = [] if checks["redis"] in ("ok", "absent") else ["redis"]
+        if checks["database"] == "ok":
+            checks["outbox"] = bounded(self._outbox_lag, timeout) or {"state": "unknown"}
+            if checks["outbox"].get("lag_s", 0) > self.settings.health_lag_s:
+                problems.append("outbox lag")
+        if checks["redis"] == "ok":
+            checks["workers"] = bounded(self._workers, timeout) or {"state": "unknown"}
+            if not checks["workers"].get("alive"):
+                problems.append("no worker")
+        status = "down" if checks["database"] != "ok" else "degraded" if problems else "ok"
+        return {
+            "status": status,
+            "problems": problems,
+            **checks,
+            "grid_version": self.city.grids.version,
+            "web": web_process(),
+        }
+
+    def _outbox_lag(self) -> dict:
+        """How many events the worker has not handled yet and the age of the oldest (its timers wait for it)."""
+        with self.sessions() as session:
+            oldest = outbox.oldest_pending_at(session)
+            pending = outbox.count_pending(session) if oldest is not None else 0
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        lag = max(0.0, (self.clock() - oldest).total_seconds()) if oldest is not None else 0.0
+        return {"pending": pending, "lag_s": round(lag, 3)}
+
+    def _workers(self) -> dict:
+        """Workers whose ticker beat within `settings.worker_heartbeat_s`, RQ's own registrations (its heartbeat
+        moves only between jobs and dequeue waits), and the queue depth."""
+        assert self.redis is not None
+        now = time.time()
+        alive = self.redis.zrangebyscore(keys.WORKER_BEATS, now - self.settings.worker_heartbeat_s, "+inf")
+        registered = [
+            {
+                "name": worker.name,
+                "state": str(worker.get_state()),
+                "heartbeat_s_ago": round(now - worker.last_heartbeat.timestamp(), 1) if worker.last_heartbeat else None,
+            }
+            for worker in Worker.all(connection=self.redis)
+        ]
+        depth = self.queue.count if self.queue is not None else 0
+        return {"alive": len(alive), "names": sorted(a.decode() for a in alive), "rq": registered, "queue": depth}
 
 
-def _check(probe: Callable[[], object]) -> str:
+def web_process() -> dict:
+    """Which web process answered (behind a proxy several do) and how it serves: gevent or OS threads."""
+    try:
+        from gevent import monkey
+
+        patched = monkey.is_module_patched("socket")
+    except ImportError:  # pragma: no cover - gevent is a dependency
+        patched = False
+    return {"pid": os.getpid(), "concurrency": "gevent" if patched else "threads"}
+
+
+def _check(probe: Callable[[], object], timeout: float | None = None) -> str:
+    """Return "ok" or "down: <error>"; with a timeout, a probe still hanging after it (a frozen server) is "down" too."""
+    if timeout is not None:
+        answer = bounded(lambda: _check(probe), timeout)
+        return answer if answer is not None else f"down: no answer within {timeout:.0f} s"
     try:
         probe()
         return "ok"
@@ -149,9 +216,31 @@ def _check(probe: Callable[[], object]) -> str:
         return f"down: {type(exc).__name__}"
 
 
+def bounded(probe: Callable[[], T], timeout: float) -> T | None:
+    """The probe's answer, or None when it has not answered within `timeout` (it runs on in the background: a
+    socket stuck on a stopped server cannot be interrupted, but /health answers). A thread, or a greenlet once
+    gevent has patched threading."""
+    result: list[T] = []
+
+    def run() -> None:
+        try:
+            result.append(probe())
+        except Exception as exc:
+            log.warning("health probe failed: %s", exc)
+
+    thread = threading.Thread(target=run, daemon=True, name="gridcommand-health-probe")
+    thread.start()
+    thread.join(timeout)
+    return result[0] if result else None
+
+
 def build_runtime(settings: Settings) -> Runtime:
     """Connect to the database and Redis and load the city from the stored grids."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url,
+        connect_timeout_s=settings.db_connect_timeout_s,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
     sessions = make_sessions(engine)
     with sessions() as session:
         grids = load_index(session)

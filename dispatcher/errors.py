@@ -41,6 +41,21 @@ class ConcurrentUpdate(Conflict):
         self.incident_id = incident_id
 
 
+class AlreadyDispatched(Conflict):
+    """A dispatch without `expected_version` of a case that is already dispatched: most likely someone else just
+    dispatched it. A deliberate re-dispatch names the version the caller saw (409 otherwise)."""
+
+    code = "already_dispatched"
+
+    def __init__(self, incident_id: str, department: str | None, version: int):
+        super().__init__(
+            f"incident {incident_id} is already dispatched (to {department or 'no department'}, version {version}); "
+            f"to dispatch it again, send expected_version={version}",
+            field="expected_version",
+        )
+        self.incident_id = incident_id
+
+
 class Forbidden(EngineError):
     """The caller is authenticated but may not do this (403)."""
 

@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+SocketTransport = Literal["websocket", "polling"]
 
 
 class Settings(BaseSettings):
@@ -58,6 +59,44 @@ class Settings(BaseSettings):
         description="The URL people use (https://city.example.gov.cn) behind a proxy: the allowed browser origin, and "
         "https means Secure cookies.",
     )
+    trusted_proxies: int = Field(
+        default=0,
+        ge=0,
+        le=5,
+        description="How many reverse proxies stand in front of the web processes (nginx alone: 1). Their "
+        "X-Forwarded-For/-Proto/-Host/-Port headers are believed for exactly that many hops (werkzeug ProxyFix); "
+        "0 = none believed, the client address is the TCP peer. Set it only when the web processes are reachable "
+        "through the proxies alone, else anyone can forge their address.",
+    )
+    web_workers: int = Field(
+        default=1, ge=1, le=64, description="Web processes `gridcommand serve` runs on its port (gunicorn workers)."
+    )
+    web_worker_class: Literal["auto", "gevent", "gthread"] = Field(
+        default="auto",
+        description="gunicorn worker of `serve`: gevent (greenlets; the production choice on PostgreSQL), gthread "
+        "(OS threads; what SQLite needs: its lock waits block a whole gevent process); auto = gevent on "
+        "PostgreSQL, gthread on SQLite.",
+    )
+    web_threads: int = Field(
+        default=64, ge=4, le=1024, description="Threads per web process under gthread (each open socket holds one)."
+    )
+    web_connections: int = Field(
+        default=2000, ge=10, description="Simultaneous connections per web process under gevent."
+    )
+    graceful_timeout_s: int = Field(
+        default=5,
+        ge=1,
+        le=120,
+        description="On SIGTERM, how long a web process finishes its requests in flight before open sockets "
+        "are cut (browsers reconnect to another process and catch up from the outbox).",
+    )
+    socket_transports: list[SocketTransport] = Field(
+        default_factory=lambda: list[SocketTransport](["polling", "websocket"]),
+        min_length=1,
+        description="Socket.IO transports the server accepts. Browsers always connect over WebSocket only; "
+        "`serve --workers N>1` and `gridcommand cluster` accept nothing else, because a long-polling "
+        'session lives in one process and round-robin would scatter it. JSON list, e.g. ["websocket"].',
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Origins (https://host[:port]) allowed to call the API from a browser; "
@@ -78,6 +117,35 @@ class Settings(BaseSettings):
     )
     page_size_max: int = Field(default=500, description="Largest page a list endpoint returns.")
     relay_interval_s: float = Field(default=1.0, description="Seconds between outbox sweeps by the worker.")
+    # delivery, health and metrics (issue 12 items 3 and 4)
+    delivery_poll_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="Each web process reads the outbox at least this often (the fallback when the Redis wake-up is lost).",
+    )
+    health_lag_s: float = Field(
+        default=30.0, description="/health says degraded when an outbox event is older than this and not yet handled."
+    )
+    worker_heartbeat_s: float = Field(
+        default=5.0, description="A worker that has not beaten for this long counts as gone (/health)."
+    )
+    db_connect_timeout_s: int = Field(default=3, ge=1, description="Give up connecting to the database after this.")
+    db_statement_timeout_ms: int = Field(
+        default=4000, ge=0, description="PostgreSQL statement timeout (0 = none); SQLite: the busy timeout."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Bearer token /metrics requires (GRIDCOMMAND_METRICS_TOKEN)."
+    )
+    metrics_networks: list[str] = Field(
+        default=["127.0.0.0/8", "::1/128"],
+        description="Client networks /metrics answers without the token (CIDR; the client address as the proxy reports it).",
+    )
+    metrics_multiproc_dir: Path | None = Field(
+        default=None,
+        validation_alias="PROMETHEUS_MULTIPROC_DIR",
+        description="prometheus_client's multiprocess directory (an empty one per start): /metrics sums all processes.",
+    )
+    json_logs: bool = Field(default=False, description="Log one JSON object per line (for log shippers).")
     position_flush_s: float = Field(default=0.5, description="Seconds between batched position pushes.")
     position_retention_days: int = Field(default=90, description="Days of officer position history kept.")
     queue_name: str = Field(default="gridcommand", description="RQ queue for follow-up jobs.")
@@ -124,6 +192,13 @@ class Settings(BaseSettings):
     @property
     def is_postgres(self) -> bool:
         return self.database_url.startswith("postgresql")
+
+    @property
+    def web_worker(self) -> Literal["gevent", "gthread"]:
+        """The gunicorn worker class `serve` uses (web_worker_class resolved: gevent on PostgreSQL, gthread on SQLite)."""
+        if self.web_worker_class != "auto":
+            return self.web_worker_class
+        return "gevent" if self.is_postgres else "gthread"
 
     @property
     def demo_grids_path(self) -> Path:

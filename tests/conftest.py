@@ -28,8 +28,25 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # `gridcommand keys generate`; nothing starts without them).
 for _name in ("GRIDCOMMAND_SECRET_KEY", "GRIDCOMMAND_PII_KEY", "GRIDCOMMAND_AUDIT_KEY"):
     os.environ.setdefault(_name, secrets.token_urlsafe(32))
-PG_URL = os.environ.get("GRIDCOMMAND_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/gridcommand_test")
-REDIS_URL = os.environ.get("GRIDCOMMAND_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# pytest-xdist runs the suite in several processes (scripts/test): each gets its own database and Redis db.
+XDIST_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+
+
+def per_worker(url: str) -> str:
+    """`url` made private to this test process: `<database>_gwN` for PostgreSQL, db number minus N for Redis."""
+    if not XDIST_WORKER:
+        return url
+    if url.startswith("redis"):
+        base, _, db = url.rpartition("/")
+        return f"{base}/{int(db or 0) - XDIST_WORKER}"
+    parsed = sa.make_url(url)
+    return parsed.set(database=f"{parsed.database}_gw{XDIST_WORKER}").render_as_string(hide_password=False)
+
+
+PG_URL = per_worker(
+    os.environ.get("GRIDCOMMAND_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/gridcommand_test")
+)
+REDIS_URL = per_worker(os.environ.get("GRIDCOMMAND_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 DEMO_GRIDS = REPO_ROOT / "data" / "demo_city" / "grids.geojson"
 # A Wednesday morning, 10:00 in Shanghai: inside working hours, away from holidays.
 T0 = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from dispatcher.cases import rooms
+import redis as redis_lib
+
 from dispatcher.cases.uow import UnitOfWork
 from dispatcher.fleet.officers import purge_history
 from dispatcher.settings import get_settings
@@ -18,24 +19,27 @@ RELAY_BATCH = 500
 
 
 def relay_outbox(limit: int = RELAY_BATCH) -> int:
-    """Publish pending outbox events in sequence order and mark them published; returns how many."""
+    """The worker's share of the outbox: schedule the deadline timers the new events name, then mark the events
+    handled (`published_at`); returns how many. Keeps going while full batches come back.
+
+    Pushing to browsers is not done here: every web process delivers the outbox to its own sockets from its own
+    cursor (dashboard/realtime.py), so nothing the worker does (or fails to do) can lose or stall a push. Timers
+    are scheduled BEFORE the rows are marked: a worker killed in between leaves them pending, and the next run
+    schedules them again (deterministic job ids make that a no-op)."""
     ctx = worker_context()
-    ctx.redis.delete(keys.RELAY_REQUESTED)  # events committed from now on need a new relay run
-    published = 0
-    with UnitOfWork(ctx.sessions) as uow:
-        events = pending(uow.session, limit)
-        now = datetime.now(UTC)
-        messages = []
-        for event in events:
-            messages.append(event.as_message())
-            ctx.pusher.push(messages[-1], [*(event.scope or []), rooms.ALL])
-            event.published_at = now
-            published += 1
-        uow.commit(now)
-    timers.schedule(ctx.queue, messages)
-    if published == limit:  # more waiting: keep going without waiting for the next tick
-        request_relay(ctx.queue, ctx.redis)
-    return published
+    handled = 0
+    while True:
+        with UnitOfWork(ctx.sessions) as uow:
+            events = pending(uow.session, limit)
+            messages = [event.as_message() for event in events]
+            timers.schedule(ctx.queue, messages)
+            now = datetime.now(UTC)
+            for event in events:
+                event.published_at = now
+            uow.commit(now)
+        handled += len(events)
+        if len(events) < limit:
+            return handled
 
 
 def purge_positions(now: datetime | None = None) -> int:
@@ -46,9 +50,14 @@ def purge_positions(now: datetime | None = None) -> int:
         return purge_history(session, before)
 
 
-def request_relay(queue, redis) -> bool:
-    """Enqueue one relay run unless one is already waiting (bursts of commits coalesce into one job)."""
-    if not redis.set(keys.RELAY_REQUESTED, "1", nx=True, ex=30):
+def announce(redis) -> bool:
+    """Tell every web process that new outbox events were committed (one PUBLISH; a hint, not a delivery: with
+    Redis away the web processes' timers find the events anyway). False when Redis could not be reached."""
+    if redis is None:
         return False
-    queue.enqueue(relay_outbox, job_timeout=120, result_ttl=0, failure_ttl=3600)
-    return True
+    try:
+        redis.publish(keys.OUTBOX_SIGNAL, b"1")
+        return True
+    except redis_lib.RedisError as exc:
+        log.debug("outbox signal not sent (Redis away; delivery falls back to the timer): %s", exc)
+        return False

@@ -8,8 +8,11 @@ PREFIX = "gridcommand"
 # Socket.IO: the pub/sub channel Flask-SocketIO listens on (a bare RedisManager would use "socketio").
 SOCKETIO_CHANNEL = "flask-socketio"
 
-# The outbox relay: set while a relay job is queued, so bursts of commits enqueue one job.
-RELAY_REQUESTED = f"{PREFIX}:relay-requested"
+# "New outbox events were committed": a pub/sub wake-up for every web process's delivery loop (dashboard/realtime.py).
+# Only a hint: a lost signal delays delivery by at most the loop's timer (settings.delivery_poll_s), never loses it.
+OUTBOX_SIGNAL = f"{PREFIX}:outbox-new"
+# Workers' signs of life: sorted set worker name -> epoch seconds of its ticker's last beat (read by /health).
+WORKER_BEATS = f"{PREFIX}:worker-beats"
 # Periodic sweeps: one worker of many runs each per period.
 OVERDUE_LOCK = f"{PREFIX}:overdue-lock"
 PURGE_LOCK = f"{PREFIX}:purge-lock"

@@ -126,14 +126,17 @@ def flush_positions(store: PositionStore, pusher, sessions: sessionmaker[Session
         if pending:
             with sessions() as session:
                 busy = loads(session)
-            by_room: dict[str, list[dict[str, Any]]] = {}
+            # one batch per set of rooms, emitted to that list of rooms: a client in several of them (a district
+            # and one of its streets) gets each position once; a position in no room goes nowhere
+            by_rooms: dict[tuple[str, ...], list[dict[str, Any]]] = {}
             for position in pending:
                 position["status"] = _live_status(position, busy)
                 position.pop("device_id", None)  # the tracker is the server's business, not the map's
-                for room in [rooms.ALL, *position.pop("rooms", [])]:
-                    by_room.setdefault(room, []).append(position)
-            for room, batch in by_room.items():
-                pusher.emit("positions", batch, room)
+                targets = tuple(sorted(set(position.pop("rooms", []))))
+                if targets:
+                    by_rooms.setdefault(targets, []).append(position)
+            for targets, batch in by_rooms.items():
+                pusher.emit("positions", batch, list(targets))
             store.drop(PENDING, len(pending))
         history = store.peek(HISTORY, FLUSH_BATCH)
         if history:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+REDIS_OPTIONS: dict = dict(
+    socket_connect_timeout=1,  # a Redis that is down refuses within this
+    socket_keepalive=True,
+    health_check_interval=2,  # a connection idle this long is pinged before use: a dead one is replaced at once
+)
+
+
+def retry() -> Retry:
+    """Two quick retries (0.1 s, 0.2 s): a command during an outage fails in about a second instead of redis-py's
+    default backoff of up to 10 s a try, and the next command after Redis returns opens a new connection."""
+    return Retry(ExponentialBackoff(cap=0.5, base=0.1), 2)
+
+
 def connect(url: str) -> redis.Redis:
-    """A client for `url` that fails fast instead of hanging when Redis is down."""
-    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2, health_check_interval=10)
+    """A client for `url` that fails fast instead of hanging when Redis is down, and reconnects at once after."""
+    return redis.Redis.from_url(url, socket_timeout=2, retry=retry(), **REDIS_OPTIONS)

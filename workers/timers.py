@@ -93,7 +93,9 @@ def sweep_timers(limit: int = 500, now: datetime | None = None) -> int:
 
 
 def _relay() -> None:
-    from workers.jobs import request_relay
+    """New events were committed: wake the web processes' delivery loops, and handle the events here at once (their
+    next timers) rather than on the ticker's next round (in a burst there is none)."""
+    from workers.jobs import announce, relay_outbox
 
-    ctx = worker_context()
-    request_relay(ctx.queue, ctx.redis)
+    announce(worker_context().redis)
+    relay_outbox()

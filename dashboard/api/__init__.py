@@ -180,12 +180,14 @@ def init_api(app: Flask) -> None:
         boxes,
         catalogue,
         evidence,
+        feed,
         grids,
         health,
         incidents,
         intake,
         ledger,
         machine,
+        metrics,
         notifications,
         officers,
         osmand,
@@ -196,6 +198,8 @@ def init_api(app: Flask) -> None:
 
     app.register_blueprint(api)
     app.register_blueprint(health.health_bp)
+    app.register_blueprint(metrics.metrics_bp)
+    metrics.init_metrics(app)
     app.register_blueprint(osmand.osmand_bp)
     register_errors(app)
     spec.register(app)

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from spectree import Response
 
 from dashboard.api import ErrorResponse, api, error, spec
+from dashboard.api.metrics import count_fix
 from dashboard.auth import require_principal
 from dashboard.runtime import Runtime, current_runtime
 from dispatcher.errors import Forbidden
@@ -234,6 +235,7 @@ def ingest(fix: Fix):
     if limited is not None:
         return limited
     result = store.ingest(device.officer, replace(fix, device_id=device.device_id), rt.city.grids, rt.clock())
+    count_fix(result.accepted)
     return jsonify(accepted=result.accepted, reason=result.reason, events=list(result.events)), 200
 
 
@@ -328,5 +330,6 @@ def positions(json: PositionBatch):
             accuracy_m=item.accuracy_m,
         )
         result = rt.positions.ingest(device.officer, fix, rt.city.grids, now)
+        count_fix(result.accepted)
         results[index] = {"device_id": device.device_id, "accepted": result.accepted, "reason": result.reason}
     return jsonify(accepted=sum(r["accepted"] for r in results), results=results)

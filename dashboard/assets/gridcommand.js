@@ -128,22 +128,6 @@
     },
   };
 
-  function officerFeature(o) {
-    const pos = o.position;
-    if (!pos || pos.lon == null) return null;
-    const p = toDisplay(pos.lon, pos.lat);
-    return {type: "Feature", geometry: {type: "Point", coordinates: p},
-            properties: {id: o.id, name: o.name, status: o.status, heading: pos.heading, load: o.load}};
-  }
-
-  const officers = {};  // officer id -> latest officer record (REST list merged with pushed positions)
-
-  function officersCollection() {
-    const features = [];
-    Object.keys(officers).forEach(k => { const f = officerFeature(officers[k]); if (f) features.push(f); });
-    return {type: "FeatureCollection", features: features};
-  }
-
   function pad(n) { return n < 10 ? "0" + n : "" + n; }
 
   /** The header clock, in Shanghai time regardless of the viewer's zone: ticked here, not through Dash (a Dash
@@ -159,48 +143,8 @@
     document.querySelectorAll(".gc-clock").forEach(el => { if (el.textContent !== text) el.textContent = text; });
   }, 1000);
 
-  /** At most one redraw of a map layer per `ms`: the first change draws at once, later ones within the window are
-      folded into one trailing redraw (set straight on the component), so a busy city does not keep the browser busy. */
-  const redrawn = {};
-  function throttled(id, ms, draw) {
-    const now = Date.now(), slot = redrawn[id] || (redrawn[id] = {at: 0, timer: null});
-    if (now - slot.at >= ms && !slot.timer) { slot.at = now; return draw(); }
-    if (!slot.timer) {
-      slot.timer = setTimeout(() => {
-        slot.timer = null; slot.at = Date.now();
-        window.dash_clientside.set_props(id, {data: draw()});
-      }, ms - (now - slot.at));
-    }
-    return window.dash_clientside.no_update;
-  }
-  const OFFICERS_MS = 4000;
-
   // ---- clientside callbacks ----
   const cc = {
-    officersLayer: function (positions, tick) {
-      const trig = (window.dash_clientside.callback_context.triggered || []).map(t => t.prop_id);
-      const pushed = trig.some(p => p.indexOf("data-positions") >= 0);
-      if (pushed && Array.isArray(positions)) {
-        positions.forEach(p => {
-          const id = p.officer_id;
-          const o = officers[id] || (officers[id] = {id: id, name: id, status: p.status});
-          o.status = p.status || o.status;
-          o.position = {lon: p.lon, lat: p.lat, at: p.at, heading: p.heading, speed_mps: p.speed_mps, grid_unit: p.grid_unit};
-        });
-        return throttled("cc-officers", OFFICERS_MS, officersCollection);
-      }
-      return fetch("/api/v1/officers", {headers: {"Accept": "application/json"}})
-        .then(r => r.ok ? r.json() : {items: []})
-        .then(body => {
-          (body.items || []).forEach(o => {
-            const old = officers[o.id];
-            if (old && old.position && o.position && old.position.at > o.position.at) o.position = old.position;
-            officers[o.id] = o;
-          });
-          return officersCollection();
-        })
-        .catch(() => officersCollection());
-    },
     connection: function (connected, strings) {
       const s = strings || {};
       return [connected ? (s.connected || "Live") : (s.disconnected || "Offline"),
@@ -216,6 +160,6 @@
     },
   };
 
-  window.gc = Object.assign(window.gc || {}, {map: map, crs: {toDisplay: toDisplay, wgsToGcj: wgsToGcj}, officers: officers});
+  window.gc = Object.assign(window.gc || {}, {map: map, crs: {toDisplay: toDisplay, wgsToGcj: wgsToGcj}});
   window.dash_clientside = Object.assign({}, window.dash_clientside, {gc_cc: cc});
 })();

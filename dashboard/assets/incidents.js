@@ -8,7 +8,7 @@
   const MAP_ID = "cc-map";
   const PANE = "gc-incidents";  // above the officers' pane: an officer never hides an incident
   const maps = {};
-  const layer = {map: null, group: null, markers: new Map(), drawn: new Map(), last: null, name: null, on: true};
+  const layer = {map: null, group: null, holder: null, markers: new Map(), drawn: new Map(), last: null, name: null};
 
   function hook() {
     if (!window.L || !window.L.Map) return false;
@@ -32,12 +32,15 @@
                       html: '<div class="gc-cluster' + (late ? " gc-cluster-late" : "") + '"><span>' + n + "</span></div>"});
   }
 
-  /** The cluster group on the current map (a new page render makes a new map: start afresh). */
+  /** The cluster group on the current map (a new map: start afresh), inside the empty layer group of the layer
+      control's 案件 entry, so the control shows and hides it as any overlay (straight on the map until the control
+      is drawn, then moved into it). */
   function group(strings) {
     const map = maps[MAP_ID];
     if (!map || !map.getContainer().isConnected || !L.MarkerClusterGroup) return null;
     if (layer.map !== map) {
       layer.map = map;
+      layer.holder = null;
       layer.markers.clear();
       layer.drawn.clear();
       if (!map.getPane(PANE)) map.createPane(PANE).style.zIndex = 640;
@@ -46,12 +49,14 @@
         iconCreateFunction: clusterIcon, clusterPane: PANE,
       });
       map.addLayer(layer.group);
-      map.on("overlayadd overlayremove", e => {  // the layer control's 案件 entry (an empty dl.LayerGroup) toggles us
-        if (e.name !== layer.name) return;
-        if (e.type === "overlayadd") map.addLayer(layer.group); else map.removeLayer(layer.group);
-      });
     }
     layer.name = strings.layer_incidents || layer.name;
+    const holder = !layer.holder && window.gc.live && window.gc.live.entry(map, layer.name);
+    if (holder) {
+      layer.holder = holder;
+      map.removeLayer(layer.group);
+      holder.addLayer(layer.group);  // shown when (and only when) the entry is checked
+    }
     return layer.group;
   }
 

@@ -1,7 +1,9 @@
 /* The command center's seat desk in the browser: the queue (patched in place, a stable order, new cases announced
    rather than inserted under the pointer, urgent cases pinned), the keyboard, the urgent/SOS alert with its sound,
-   and panning the map to the opened case. The data is the page's incident store (dcc.Store cc-incidents), kept
-   current by the server's catch-up callback; nothing here asks the server except opening a case. */
+   and panning the map to the opened case. The records come once with the page (dcc.Store cc-open) and are then kept
+   current by assets/desk_live.js, which fetches the changed cases itself on every push and hands them to
+   gc.desk.apply, outside Dash (a Dash prop update per push kept the browser busy); nothing here asks the server except
+   opening a case. */
 (function () {
   "use strict";
 
@@ -25,6 +27,8 @@
     names: {},
     known: null,        // ids seen so far (null before the first render: nothing alerts at page load)
     alerts: [],         // urgent cases and SOS waiting to be acknowledged
+    view: {},           // tab, street, category, search hits: as the queue callback last saw them
+    ready: false,       // the page's records have arrived
   };
 
   function s(key, fmt) {
@@ -381,41 +385,90 @@
     document.addEventListener("mouseleave", () => { state.hovering = false; settle(); });
   }
 
+  /** The text of a React-rendered label, changed in place between the queue callback's own updates (its text node
+      keeps its identity, so React's next update of the prop simply overwrites it). */
+  function setText(id, text) {
+    const el = document.getElementById(id);
+    if (!el) return;
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    const node = walker.nextNode();
+    if (node) { if (node.nodeValue !== text) node.nodeValue = text; }
+    else el.textContent = text;
+  }
+
+  /** The tab labels with their counts and the header's open and overdue counts. */
+  function labels(now) {
+    const c = counts(now), tabs = state.names.tabs || {};
+    return [tabs.new + " " + c.new, tabs.dispatch + " " + c.dispatch, tabs.overdue + " " + c.overdue,
+            String(Object.keys(state.records).length), String(c.overdue)];
+  }
+  const LABEL_IDS = ["cc-tab-new", "cc-tab-dispatch", "cc-tab-overdue", "cc-open-n", "cc-late-n"];
+
+  /** Bring the queue, the alert and the map's markers in line with the records under the current view. */
+  function reconcile(now) {
+    const v = state.view;
+    const key = [v.tab, v.street || "", v.category || "", v.search ? "search" : ""].join("|");
+    const want = wanted(key, v.tab, v.street, v.category, v.search, now);
+    if (key !== state.key) {  // the operator changed the view: draw it afresh, in order
+      state.key = key;
+      state.order = want;
+      state.pending.clear();
+      state.leaving.clear();
+      if (v.search) v.search.forEach(r => { if (r && r.id && !state.records[r.id]) state.records[r.id] = r; });
+    } else {
+      const wantSet = new Set(want), shown = new Set(state.order);
+      want.forEach(id => { if (!shown.has(id)) state.pending.add(id); });
+      state.pending.forEach(id => { if (!wantSet.has(id)) state.pending.delete(id); });
+      state.order.forEach(id => { if (!wantSet.has(id)) state.leaving.add(id); else state.leaving.delete(id); });
+      if (!state.hovering || !state.order.length) settle();
+    }
+    layout(now);
+    alertNew();
+    soundButton();
+    if (window.gc.incidents) window.gc.incidents.sync(state.records, v.street, v.category, state.names.strings);
+  }
+
+  /** A delta fetched by assets/desk_live.js ({up: {id: record}, gone: [id]}): merged, then the queue, the markers
+      and the counts follow, without Dash. Before the page's records arrived there is nothing to patch. */
+  function apply(delta) {
+    if (!state.ready || !delta) return;
+    if (delta.up) Object.assign(state.records, delta.up);
+    if (delta.gone) delta.gone.forEach(id => { delete state.records[id]; });
+    const now = Date.now();
+    reconcile(now);
+    labels(now).forEach((text, i) => setText(LABEL_IDS[i], text));
+  }
+
+  /** Pushed positions carrying an alarm raise the SOS alert (assets/desk_live.js hands every position push here). */
+  function sos(positions) {
+    (Array.isArray(positions) ? positions : []).forEach(p => {
+      if (!p || !p.alarm) return;
+      const who = (window.gc && window.gc.officers && window.gc.officers[p.officer_id] || {}).name || p.officer_id;
+      const at = window.gc && window.gc.crs ? window.gc.crs.toDisplay(p.lon, p.lat) : [p.lon, p.lat];
+      raise({key: "sos:" + p.officer_id + ":" + p.at, id: p.officer_id, kind: "sos", level: 9, title: s("alert_sos"),
+             text: [who, s("alert_sos_text", {alarm: p.alarm})].join(" · "), lon: at[0], lat: at[1]});
+    });
+  }
+
   // ---- the clientside callbacks (registered in dashboard/pages/command_callbacks.py) ----
   const desk = {
-    /** Merge the server's delta (all open cases at first, then what changed) into the browser's copy and reconcile
-        the queue and the map's markers with it; returns the tab labels with their counts
-        and the header's open and overdue counts. */
-    queue: function (delta, tab, street, category, tick, search, names) {
+    /** The page's records (all open cases, with the outbox sequence number they are current up to: the live feed
+        starts there), the view (tab, street, category, search) and the minute tick: reconcile the queue and the
+        map's markers; returns the tab labels with their counts and the header's open and overdue counts. */
+    queue: function (initial, tab, street, category, tick, search, names) {
       install();
-      if (delta && delta.all) state.records = delta.all;
-      if (delta && delta.up) Object.assign(state.records, delta.up);
-      if (delta && delta.gone) delta.gone.forEach(id => { delete state.records[id]; });
-      if (delta) setTimeout(() => window.dash_clientside.set_props("cc-incidents", {data: null}), 0);  // kept here only
       state.names = names || {};
-      const now = Date.now();
-      const key = [tab, street || "", category || "", search ? "search" : ""].join("|");
-      const want = wanted(key, tab, street, category, search, now);
-      if (key !== state.key) {  // the operator changed the view: draw it afresh, in order
-        state.key = key;
-        state.order = want;
-        state.pending.clear();
-        state.leaving.clear();
-        if (search) search.forEach(r => { if (r && r.id && !state.records[r.id]) state.records[r.id] = r; });
-      } else {
-        const wantSet = new Set(want), shown = new Set(state.order);
-        want.forEach(id => { if (!shown.has(id)) state.pending.add(id); });
-        state.pending.forEach(id => { if (!wantSet.has(id)) state.pending.delete(id); });
-        state.order.forEach(id => { if (!wantSet.has(id)) state.leaving.add(id); else state.leaving.delete(id); });
-        if (!state.hovering || !state.order.length) settle();
+      if (initial && initial.all) {
+        state.records = initial.all;
+        state.known = null;  // a new page: nothing already there alerts
+        state.ready = true;
+        setTimeout(() => window.dash_clientside.set_props("cc-open", {data: null}), 0);  // kept here only
+        if (window.gc.live) window.gc.live.start(initial.seq);
       }
-      layout(now);
-      alertNew();
-      soundButton();
-      if (window.gc.incidents) window.gc.incidents.sync(state.records, street, category, state.names.strings);
-      const c = counts(now), labels = names && names.tabs || {};
-      return [labels.new + " " + c.new, labels.dispatch + " " + c.dispatch, labels.overdue + " " + c.overdue,
-              String(Object.keys(state.records).length), String(c.overdue)];
+      state.view = {tab: tab, street: street, category: category, search: search};
+      const now = Date.now();
+      reconcile(now);
+      return labels(now);
     },
     /** The case opened elsewhere (a marker, a link, the drawer closing): highlight it and pan the map to it. */
     opened: function (id, zoom) {
@@ -427,21 +480,9 @@
         return window.dash_clientside.no_update;  // already in plain view: the map stays where the operator put it
       }
       return {center: [r.lat, r.lon], zoom: Math.max(zoom || 0, CASE_ZOOM), transition: "setView", options: {animate: false}};
-    },
-    /** Pushed positions carrying an alarm raise the SOS alert. */
-    sos: function (positions, names) {
-      state.names = names || state.names;
-      (Array.isArray(positions) ? positions : []).forEach(p => {
-        if (!p || !p.alarm) return;
-        const who = (window.gc && window.gc.officers && window.gc.officers[p.officer_id] || {}).name || p.officer_id;
-        const at = window.gc && window.gc.crs ? window.gc.crs.toDisplay(p.lon, p.lat) : [p.lon, p.lat];
-        raise({key: "sos:" + p.officer_id + ":" + p.at, id: p.officer_id, kind: "sos", level: 9, title: s("alert_sos"),
-               text: [who, s("alert_sos_text", {alarm: p.alarm})].join(" · "), lon: at[0], lat: at[1]});
-      });
-      return window.dash_clientside.no_update;
-    },
+    }
   };
 
-  window.gc = Object.assign(window.gc || {}, {desk: {state: state, settle: settle, open: open}});
+  window.gc = Object.assign(window.gc || {}, {desk: {state: state, settle: settle, open: open, apply: apply, sos: sos}});
   window.dash_clientside = Object.assign({}, window.dash_clientside, {gc_desk: desk});
 })();

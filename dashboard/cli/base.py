@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import click
+from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -62,6 +63,9 @@ def main(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if get_settings().json_logs:  # one JSON object per line, for log shippers
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     install_log_redaction()  # no full mobile number reaches any log
     # Werkzeug logs every request at INFO on its own unless told otherwise (URLs may carry personal data).
     logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.WARNING)

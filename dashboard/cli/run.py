@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import ctypes
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
+from pydantic import SecretStr
 
 from dashboard.cli.base import main
 from dashboard.cli.data import upgrade_schema
@@ -38,12 +44,42 @@ def worker(burst: bool) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8050, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Run the web process (API + command center). Without REDIS_URL a bundled Redis and a worker start too."""
-    settings = get_settings()
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Web processes sharing the port (default GRIDCOMMAND_WEB_WORKERS or 1). More than one: WebSocket only.",
+)
+@click.option(
+    "--worker-class",
+    type=click.Choice(["gevent", "gthread"]),
+    default=None,
+    help="gunicorn worker (default GRIDCOMMAND_WEB_WORKER_CLASS: gevent on PostgreSQL, gthread on SQLite).",
+)
+@click.option("--dev", is_flag=True, help="Werkzeug's development server, one process in threads: for debugging only.")
+def serve(host: str, port: int, workers: int | None, worker_class: str | None, dev: bool) -> None:
+    """Run the web tier (API + command center) under gunicorn. Without REDIS_URL a bundled Redis and a worker start too."""
+    settings = serving_settings(get_settings(), workers=workers, worker_class=worker_class)
     require_keys(settings)
+    if dev and settings.web_workers > 1:
+        raise click.UsageError("--dev serves from one process: drop --workers (or GRIDCOMMAND_WEB_WORKERS)")
     with services(settings) as running:
-        run_web(running, host, port)
+        if dev:
+            run_dev(running, host, port)
+        else:
+            run_web(running, host, port)
+
+
+def serving_settings(settings: Settings, *, workers: int | None, worker_class: str | None) -> Settings:
+    """The settings with the command line's choices; several processes on one port accept WebSocket only."""
+    updates: dict[str, object] = {}
+    if workers is not None:
+        updates["web_workers"] = workers
+    if worker_class is not None:
+        updates["web_worker_class"] = worker_class
+    if (workers or settings.web_workers) > 1:
+        updates["socket_transports"] = ["websocket"]
+    return settings.model_copy(update=updates)
 
 
 @main.command()
@@ -51,7 +87,8 @@ def serve(host: str, port: int) -> None:
 @click.option("--port", default=8050, show_default=True, type=int)
 @click.option("--officers", default=300, show_default=True, help="Officers the simulator moves (0: none).")
 @click.option("--rate", default=20.0, show_default=True, help="Simulated incidents per minute (0: none).")
-def demo(host: str, port: int, officers: int, rate: float) -> None:
+@click.option("--dev", is_flag=True, help="Werkzeug's development server instead of gunicorn.")
+def demo(host: str, port: int, officers: int, rate: float, dev: bool) -> None:
     """Start everything on the embedded default with the demo city: web, worker, bundled Redis, SQLite, simulator."""
     settings = use_demo_keys(get_settings())
     upgrade_schema(settings)
@@ -63,7 +100,10 @@ def demo(host: str, port: int, officers: int, rate: float) -> None:
     settings = settings.model_copy(update={"demo_mode": True})
     with services(settings) as running, simulator(port, officers, rate, tokens, devices):
         click.echo(f"GridCommand demo: http://{host}:{port}/  (API: http://{host}:{port}/api/v1/openapi.json)")
-        run_web(running, host, port)
+        if dev:
+            run_dev(running, host, port)
+        else:
+            run_web(running, host, port)
 
 
 @contextmanager
@@ -77,17 +117,16 @@ def services(settings: Settings):
 
         bundled = start_bundled(settings.var_dir / "redis")
         settings = settings.model_copy(update={"redis_url": bundled.url})
-        env = {**os.environ, "REDIS_URL": bundled.url, "DATABASE_URL": settings.database_url}
-        worker_proc = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "worker"], env=env)
+        worker_proc = subprocess.Popen(
+            [sys.executable, "-m", "dashboard.cli", "worker"],
+            env=settings_environment(settings),
+            preexec_fn=die_with_parent,
+        )
     try:
         yield settings
     finally:
         if worker_proc is not None:
-            worker_proc.terminate()
-            try:
-                worker_proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                worker_proc.kill()
+            stop_process(worker_proc, 10)
         if bundled is not None:
             bundled.stop()
 
@@ -97,8 +136,105 @@ def interrupt(signum, frame):
 
 
 def run_web(settings: Settings, host: str, port: int) -> None:
+    """Serve under gunicorn in a child process (this one stays the supervisor of Redis, the worker and the
+    simulator); SIGTERM or Ctrl-C stops it gracefully: requests in flight finish within graceful_timeout_s."""
+    metrics_dir = None
+    if settings.web_workers > 1 and settings.metrics_multiproc_dir is None:  # /metrics sums every process
+        metrics_dir = Path(tempfile.mkdtemp(prefix="gridcommand-metrics-"))
+        settings = settings.model_copy(update={"metrics_multiproc_dir": metrics_dir})
+    proc = subprocess.Popen(
+        gunicorn_command(settings, host, port), env=settings_environment(settings), preexec_fn=die_with_parent
+    )
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
+        code = 0
+    finally:
+        stop_process(proc, settings.graceful_timeout_s + 5)
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+    if code:
+        raise SystemExit(code)
+
+
+def gunicorn_command(settings: Settings, host: str, port: int) -> list[str]:
+    """gunicorn with the app factory `dashboard.app:wsgi()` (each worker builds the app after gevent patched it)."""
+    worker = settings.web_worker
+    command = [sys.executable, "-m", "gunicorn", "--worker-class", worker, "--workers", str(settings.web_workers)]
+    if worker == "gthread":
+        command += ["--threads", str(settings.web_threads)]
+    else:
+        command += ["--worker-connections", str(settings.web_connections)]
+    return [
+        *command,
+        "--bind",
+        f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "--graceful-timeout",
+        str(settings.graceful_timeout_s),
+        "--timeout",
+        "120",  # a worker loading a large city on a busy machine is not stuck
+        "--keep-alive",
+        "5",
+        "--forwarded-allow-ips",
+        "",  # none: ProxyFix (GRIDCOMMAND_TRUSTED_PROXIES) alone decides what forwarded headers are believed
+        "--no-control-socket",
+        "--log-level",
+        "warning",
+        "dashboard.app:wsgi()",
+    ]
+
+
+def run_dev(settings: Settings, host: str, port: int) -> None:
+    """Werkzeug's development server in this process (`--dev`): threads, one process, no production use."""
     from dashboard.app import create_app
     from dashboard.realtime import socketio
 
     app = create_app(settings)
     socketio.run(app.server, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """This process's environment with every setting of `settings` in it, for a child process that reads its
+    settings from the environment (the demo's keys, demo mode, a bundled Redis's URL, the command line's choices)."""
+    env = dict(os.environ)
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        key = alias if isinstance(alias, str) else f"GRIDCOMMAND_{name.upper()}"
+        value = getattr(settings, name)
+        if value is None:
+            env.pop(key, None)
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, bool):
+            env[key] = "true" if value else "false"
+        elif isinstance(value, list | dict):
+            env[key] = json.dumps(value)
+        else:
+            env[key] = str(value)
+    return env
+
+
+def stop_process(proc: subprocess.Popen, timeout_s: float) -> None:
+    """SIGTERM, then SIGKILL after `timeout_s`."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the child gets SIGTERM when this process dies, even by SIGKILL (no orphaned web or worker processes).
+    Nothing is imported or allocated here (other threads may hold locks at fork time): libc is loaded up front."""
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
+try:
+    _LIBC: ctypes.CDLL | None = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+except OSError:  # pragma: no cover
+    _LIBC = None

@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
-from dash_socketio import DashSocketIO
 
 from dashboard.auth import current_principal
 from dashboard.pages import i18n_notify
 from dashboard.pages.i18n import lang_of, t
+from dashboard.pages.sockets import live_socket
 from dashboard.runtime import current_runtime
 from dispatcher.notify import service
 from dispatcher.notify.model import Notification
@@ -60,7 +60,7 @@ def bell(lang: str) -> html.Div:
                 style={**MENU_STYLE, "display": "none"},
             ),
             dcc.Interval(id="gc-bell-tick", interval=POLL_MS),
-            DashSocketIO(id="gc-bell-socket", eventNames=["incident"], options={"auth": {"rooms": "user"}}),
+            live_socket("gc-bell-socket", user_only=True),
         ],
         className="gc-bell",
         style={"position": "relative", "display": "inline-block"},

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import dash_leaflet as dl
 from dash import dcc, html
-from dash_socketio import DashSocketIO
 
 from dashboard.pages import drawer, feed
-from dashboard.pages.basemap import base_layers, bfn, layers_control, legend
+from dashboard.pages.basemap import base_layers, layers_control, legend
 from dashboard.pages.command_callbacks import register
 from dashboard.pages.command_views import TABS, community_hideout, desk_names, help_overlay
 from dashboard.pages.components import base_map, city_bounds, fn, grid_layer, grids_url, header, viewer
-from dashboard.pages.i18n import client_strings, dropdown_labels, t
+from dashboard.pages.i18n import dropdown_labels, t
 from dashboard.runtime import current_runtime
 from dispatcher.cases import stats
 from dispatcher.cases.scope import scope_clause
 from geo.grids import Level
 
 __all__ = ["layout", "register"]
+SHADE_MS = 30_000
 
 
 def _coords(crs: str) -> dict | None:
@@ -40,7 +40,6 @@ def layout(lang: str, selected: str | None = None) -> html.Div:
     with rt.sessions() as session:
         records, seq = feed.open_incidents(session, rt.city, now, crs, principal)
         load = stats.open_by_community(session, now, scope_clause(principal))
-    strings = client_strings(lang)
     counters = [
         html.Div([html.Span(t("open_total", lang)), html.B("0", id="cc-open-n")], className="gc-hstat"),
         html.Div([html.Span(t("tab_overdue", lang)), html.B("0", id="cc-late-n")], className="gc-hstat gc-hstat-late"),
@@ -49,8 +48,9 @@ def layout(lang: str, selected: str | None = None) -> html.Div:
     # the markers themselves are drawn by assets/incidents.js (Leaflet.markercluster, patched marker by marker);
     # this empty group is what the layer control toggles
     incidents = dl.LayerGroup(id="cc-incidents-layer")
-    # officers live in a pane under the incident markers (assets/basemap.js): an officer never hides an incident
-    officers = dl.GeoJSON(id="cc-officers", data=None, pointToLayer=bfn("officerPoint"), hideout={"strings": strings})
+    # officers too (assets/desk_live.js, moved marker by marker from the pushed positions), in a pane under the
+    # incident markers (assets/basemap.js): an officer never hides an incident; this empty group is their toggle
+    officers = dl.LayerGroup(id="cc-officers-layer")
     overlays = [
         (
             "bm_streets",
@@ -73,9 +73,13 @@ def layout(lang: str, selected: str | None = None) -> html.Div:
         ("officers", officers, True),
     ]
     base = base_layers(rt.settings, rt.settings.tile_url, lang=lang, coords=coords)
+    control = layers_control(lang, base, overlays)
+    # the overlays shown at first: dash-leaflet's control updates this list as they are toggled (and fails on a
+    # toggle while it is unset)
+    control.overlays = [t(key, lang) for key, _, shown in overlays if shown]
     the_map = base_map(
         "cc-map",
-        [layers_control(lang, base, overlays), dl.ScaleControl(position="bottomleft", imperial=False)],
+        [control, dl.ScaleControl(position="bottomleft", imperial=False)],
         tile_url=rt.settings.tile_url,
         bounds=city_bounds(rt.city.grids),
         base=False,
@@ -84,18 +88,17 @@ def layout(lang: str, selected: str | None = None) -> html.Div:
     return html.Div(
         [
             header("command", lang, "cc", counters),
-            DashSocketIO(id="cc-socket", eventNames=["incident", "positions"]),
-            # the open cases once, then only deltas (the browser keeps its copy: large props slow Dash down)
-            dcc.Store(id="cc-incidents", data={"all": records}),
+            # the open cases once; the browser keeps its copy and fetches only deltas itself, on Socket.IO pushes, outside
+            # Dash (assets/desk_live.js: /api/v1/feed), since every Dash prop update costs this large page dearly
+            dcc.Store(id="cc-open", data={"all": records, "seq": seq}),
             dcc.Store(id="cc-names", data=desk_names(rt.city, lang)),
             dcc.Store(id="cc-search-hits", data=None),
-            dcc.Store(id="cc-seq", data=seq),
+            dcc.Store(id="cc-seq", data=seq),  # moved only when the open case changes: the drawer refreshes
             dcc.Store(id="cc-selected", data=selected),
             dcc.Store(id="cc-act-result", data=0),
             dcc.Store(id="cc-drawer-ver", data=None),
-            dcc.Interval(id="cc-sync-tick", interval=20_000),
+            dcc.Interval(id="cc-shade-tick", interval=SHADE_MS),  # the communities' load shading
             dcc.Interval(id="cc-queue-tick", interval=60_000),  # the rows' "n min ago" and clock lights
-            dcc.Interval(id="cc-off-tick", interval=60_000),
             html.Div(
                 [
                     _queue_panel(lang, rt),

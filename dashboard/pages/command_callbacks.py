@@ -1,6 +1,12 @@
-"""The command center's callbacks: catch-up from the outbox, the browser-side layers and queue (assets/queue.js),
-search, selection, the grid panel and the unit grids loaded at street zoom; the drawer registers its own
-(dashboard/pages/drawer.py)."""
+"""The command center's callbacks: the browser-side queue (assets/queue.js), search, selection, the grid panel, the
+community shading and the unit grids loaded at street zoom; the drawer registers its own (dashboard/pages/drawer.py).
+
+The live path of the command center is not here: the browser's own Socket.IO client (assets/desk_live.js) fetches
+the changed cases from /api/v1/feed and patches the queue and the markers itself, and moves the officers, without
+any Dash prop (on a page this large every Dash update costs the browser dearly). What stays here for it: the hook
+that catches up after the drawer's own actions. The outbox catch-up through Dash props (`sync`) now serves the
+workbench (dashboard/pages/work.py), which carries the command center's DashSocketIO ids for the drawer.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(
         Output("cc-communities", "hideout"),
-        Input("cc-sync-tick", "n_intervals"),
+        Input("cc-shade-tick", "n_intervals"),
         prevent_initial_call=True,
     )
     def shading(_tick):
@@ -38,13 +44,14 @@ def register(app: dash.Dash) -> None:
         Input("cc-socket", "data-incident"),
         Input("cc-socket", "connected"),
         Input("cc-sync-tick", "n_intervals"),
-        Input("cc-act-result", "data"),
+        Input("cc-socket", "data-acted"),
         State("cc-seq", "data"),
         prevent_initial_call=True,
     )
     def sync(_message, connected, _tick, _acted, seq):
-        """Catch up from the outbox after the last applied sequence number (a push is only the trigger): the changed
-        cases as a delta the browser merges into its own copy (assets/queue.js), never the whole set again."""
+        """The workbench's catch-up from the outbox after the last applied sequence number (a push, a tick or the
+        drawer's own action is only the trigger): the changed cases as a delta, and cc-seq moved so the drawer
+        refreshes. Every input is one the command center does not carry (its browser catches up by itself)."""
         if ctx.triggered_id == "cc-socket" and ctx.triggered_prop_ids.get("cc-socket.connected") and not connected:
             return no_update, no_update
         principal = viewer()
@@ -61,13 +68,20 @@ def register(app: dash.Dash) -> None:
             return no_update, no_update
         return {"up": upserts, "gone": gone}, last
 
+    # the drawer's action, handed to the workbench's catch-up above (a page without cc-socket drops this callback)
     app.clientside_callback(
-        dash.ClientsideFunction("gc_cc", "officersLayer"),
-        Output("cc-officers", "data"),
-        Input("cc-socket", "data-positions"),
-        Input("cc-off-tick", "n_intervals"),
+        "() => Date.now()",
+        Output("cc-socket", "data-acted"),
+        Input("cc-act-result", "data"),
+        prevent_initial_call=True,
     )
+    # ... and on the command center to the browser's own catch-up (a no-op on other pages)
     app.clientside_callback(
+        dash.ClientsideFunction("gc_live", "acted"),
+        Input("cc-act-result", "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(  # the workbench's connection state (the command center's is set by desk_live.js)
         dash.ClientsideFunction("gc_cc", "connection"),
         Output("cc-conn", "children"),
         Output("cc-conn", "className"),
@@ -80,7 +94,7 @@ def register(app: dash.Dash) -> None:
         *[Output(f"cc-tab-{k}", "label") for k in TABS],
         Output("cc-open-n", "children"),
         Output("cc-late-n", "children"),
-        Input("cc-incidents", "data"),
+        Input("cc-open", "data"),
         Input("cc-tab", "value"),
         Input("cc-street", "value"),
         Input("cc-category", "value"),
@@ -93,13 +107,6 @@ def register(app: dash.Dash) -> None:
         Output("cc-map", "viewport"),
         Input("cc-selected", "data"),
         State("cc-map", "zoom"),
-    )
-    app.clientside_callback(
-        dash.ClientsideFunction("gc_desk", "sos"),
-        Output("cc-alert", "title"),
-        Input("cc-socket", "data-positions"),
-        State("cc-names", "data"),
-        prevent_initial_call=True,
     )
 
     @app.callback(Output("cc-search-hits", "data"), Input("cc-search", "value"), prevent_initial_call=True)

@@ -44,7 +44,10 @@ def desk_names(city, lang: str) -> dict:
         "lang": lang,
         "grids": grids,
         "tabs": {k: t(f"tab_{k}", lang) for k in TABS},
-        "strings": {k: t(k, lang) for k in keys} | {"layer_incidents": t("bm_incidents", lang)} | client_strings(lang),
+        "strings": {k: t(k, lang) for k in keys}
+        | {"layer_incidents": t("bm_incidents", lang), "layer_officers": t("officers", lang)}
+        | {"connected": t("connected", lang), "disconnected": t("disconnected", lang)}
+        | client_strings(lang),
     }
 
 

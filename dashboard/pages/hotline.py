@@ -17,7 +17,6 @@ hotline_duplicates, hotline_phrases, hotline_save (saving, one typed outcome) an
 from __future__ import annotations
 
 from dash import dcc, html
-from dash_socketio import DashSocketIO
 
 from dashboard.pages.components import header, viewer
 from dashboard.pages.hotline_address import warm
@@ -27,6 +26,7 @@ from dashboard.pages.hotline_form import NATURES, URGENCIES, allowed
 from dashboard.pages.hotline_phrases import phrase_buttons, phrases_for
 from dashboard.pages.i18n import lang_of, t
 from dashboard.pages.intake_widgets import category_options, display_crs, forbidden, placing_map
+from dashboard.pages.sockets import live_socket
 
 __all__ = ["layout", "register"]
 
@@ -46,7 +46,7 @@ def layout(lang: str) -> html.Div:
     """The console: caller, problem and text columns (or the refusal for a role that takes no calls)."""
     lang = lang_of(lang)
     top = header("hotline", lang, "hl")
-    socket = [DashSocketIO(id="hl-socket", eventNames=["incident"])]
+    socket = [live_socket("hl-socket")]
     if not allowed(viewer()):
         return html.Div([top, *socket, forbidden(lang, "hotline", "hl")], className="gc-page gc-hl")
     warm()

@@ -12,11 +12,11 @@ Split by concern: triage_views (what is shown), triage_actions (what a button do
 from __future__ import annotations
 
 from dash import dcc, html
-from dash_socketio import DashSocketIO
 
 from dashboard.pages.components import header, viewer
 from dashboard.pages.i18n import dropdown_labels, lang_of, t
 from dashboard.pages.intake_widgets import category_options, display_crs, forbidden, may, placing_map
+from dashboard.pages.sockets import live_socket
 from dashboard.pages.triage_callbacks import register
 from dashboard.pages.triage_views import allowed
 from dispatcher.access.accounts import Principal
@@ -30,7 +30,7 @@ def layout(lang: str) -> html.Div:
     lang = lang_of(lang)
     principal = viewer()
     top = header("triage", lang, "tr")
-    socket = DashSocketIO(id="tr-socket", eventNames=["incident"])
+    socket = live_socket("tr-socket")
     if not allowed(principal):
         return html.Div([top, socket, forbidden(lang, "triage", "tr")], className="gc-page gc-tr")
     the_queue = html.Aside(

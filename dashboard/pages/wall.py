@@ -6,11 +6,11 @@ pushes (at most once a second) and a slow tick for the clock-based figures; size
 from __future__ import annotations
 
 from dash import dcc, html
-from dash_socketio import DashSocketIO
 
 from dashboard.pages.components import base_map, city_bounds, grid_layer, grids_url, header
 from dashboard.pages.feed import display_crs
 from dashboard.pages.i18n import t
+from dashboard.pages.sockets import live_socket
 from dashboard.pages.wall_callbacks import register  # noqa: F401  (the page's callbacks, registered by mount_dash)
 from dashboard.pages.wall_views import GRAPH_CONFIG, tile
 from dashboard.runtime import current_runtime
@@ -96,7 +96,7 @@ def layout(lang: str) -> html.Div:
     return html.Div(
         [
             header("wall", lang, "wall"),
-            DashSocketIO(id="wall-socket", eventNames=["incident"]),
+            live_socket("wall-socket"),
             dcc.Store(id="wall-dirty", data=0),
             dcc.Store(id="wall-refresh", data=None),
             dcc.Store(id="wall-figs", data=None),

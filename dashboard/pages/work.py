@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import dash_leaflet as dl
 from dash import dcc, html
-from dash_socketio import DashSocketIO
 
 from dashboard.pages import drawer, feed
 from dashboard.pages.components import header, viewer
 from dashboard.pages.i18n import dropdown_labels, lang_of, t
+from dashboard.pages.sockets import live_socket
 from dashboard.pages.work_callbacks import register
 from dashboard.pages.work_views import boxes_of, filter_options, may_work, tab_label
 from dashboard.runtime import current_runtime
@@ -103,7 +103,7 @@ def layout(lang: str, selected: str | None = None) -> html.Div:
     return html.Div(
         [
             top,
-            DashSocketIO(id="cc-socket", eventNames=["incident"]),  # the drawer's catch-up listens here (rooms)
+            live_socket("cc-socket"),  # the drawer's catch-up listens here (rooms)
             dcc.Store(id="cc-seq", data=seq),
             # the rest of the catch-up's outputs (command_callbacks.sync writes them all): a store and a hidden layer
             dcc.Store(id="cc-incidents", data={}),

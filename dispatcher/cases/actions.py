@@ -23,7 +23,7 @@ from dispatcher.cases.uow import UnitOfWork
 from dispatcher.city.catalogue import DepartmentKind, Stage
 from dispatcher.city.loader import City
 from dispatcher.city.routing import RoutingDecision, TriageReason
-from dispatcher.errors import ConcurrentUpdate, Invalid, NotFound
+from dispatcher.errors import AlreadyDispatched, ConcurrentUpdate, Invalid, NotFound
 
 MANUAL_LEVEL = "district"  # a case routed by hand belongs to the district command center
 DOWN_DISPATCH_LEVELS = frozenset({"district", "city", "leadership"})  # 区下派: from these levels to a street
@@ -54,6 +54,8 @@ def perform_action(
             get_incident(uow, req.parent_id, principal=principal)  # the parent must be in scope too (404 naming it)
     if req.expected_version is not None and req.expected_version != incident.version:
         raise ConcurrentUpdate(incident_id, req.expected_version, incident.version)
+    if action is Action.DISPATCH and req.expected_version is None and incident.state is Status.DISPATCHED:
+        raise AlreadyDispatched(incident.id, incident.department_code, incident.version)  # checked under the row lock
     next_status(incident.id, incident.state, action)  # fail fast before any effect
     note = EFFECTS[action](city, incident, req, actor, now)
     incident.transition(action, actor=actor, now=now, note=note, data=action_data(req))

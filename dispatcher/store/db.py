@@ -11,17 +11,36 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout so writers queue instead of failing."""
+def make_engine(
+    url: str, *, pool_size: int = 10, connect_timeout_s: int = 10, statement_timeout_ms: int | None = None
+) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout so writers queue instead of failing.
+
+    PostgreSQL: a connection attempt gives up after `connect_timeout_s`, a statement after `statement_timeout_ms`
+    (the web process passes its settings: a stuck database answers 503 in seconds instead of hanging requests), and
+    a request waits at most `connect_timeout_s` for a pooled connection. SQLite: `statement_timeout_ms` is the busy
+    timeout (how long a writer waits for the lock; 30 s when not given)."""
     if url.startswith("sqlite"):
         path = make_url(url).database
         if path and path != ":memory:" and not path.startswith("file:"):
             private_database_file(Path(path))
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        busy_s = statement_timeout_ms / 1000 if statement_timeout_ms else 30
+        engine = create_engine(url, connect_args={"timeout": busy_s, "check_same_thread": False})
+        busy_ms = int(busy_s * 1000)
+        event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, record, busy_ms=busy_ms))
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    connect_args: dict[str, object] = {"connect_timeout": connect_timeout_s}
+    if statement_timeout_ms:
+        connect_args["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=connect_timeout_s,
+        connect_args=connect_args,
+    )
 
 
 def private_database_file(path: Path) -> None:
@@ -38,13 +57,15 @@ def private_database_file(path: Path) -> None:
                 os.chmod(existing, 0o600)
 
 
-def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
+def _sqlite_pragmas(
+    dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry, *, busy_ms: int = 30000
+) -> None:
     dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event issue BEGIN itself
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cursor.close()
 
 

@@ -60,3 +60,22 @@ def since(session: Session, after_seq: int, limit: int) -> list[OutboxEvent]:
     """Events after a sequence number, oldest first: what a reconnecting client replays."""
     query = select(OutboxEvent).where(OutboxEvent.id > after_seq).order_by(OutboxEvent.id).limit(limit)
     return list(session.scalars(query))
+
+
+def head(session: Session) -> int:
+    """The newest sequence number (0 for an empty outbox): where a starting web process begins delivering."""
+    from sqlalchemy import func
+
+    return session.execute(select(func.coalesce(func.max(OutboxEvent.id), 0))).scalar_one()
+
+
+def created_after(session: Session, after_seq: int) -> datetime | None:
+    """When the first event after `after_seq` was committed (None when there is none): how far behind a cursor is."""
+    query = select(OutboxEvent.created_at).where(OutboxEvent.id > after_seq).order_by(OutboxEvent.id).limit(1)
+    return session.execute(query).scalar_one_or_none()
+
+
+def oldest_pending_at(session: Session) -> datetime | None:
+    """When the oldest event the worker has not handled yet was committed (None when there is none)."""
+    query = select(OutboxEvent.created_at).where(OutboxEvent.published_at.is_(None)).order_by(OutboxEvent.id).limit(1)
+    return session.execute(query).scalar_one_or_none()

@@ -282,7 +282,8 @@ def test_seeing_a_case_in_ones_street_does_not_let_an_officer_of_another_departm
             before_and_after(client, own.id, **h)
         done = client.post(f"/api/v1/incidents/{own.id}/actions/{action}", json=body, headers=h)
         assert done.status_code == 200, (action, done.json)
-    assert act(client, foreign.id, "dispatch", assignee=officer.username).status_code == 200  # named by the center
+    seen = client.get(f"/api/v1/incidents/{foreign.id}").json["version"]  # a re-dispatch names what it saw
+    assert act(client, foreign.id, "dispatch", assignee=officer.username, expected_version=seen).status_code == 200
     for action, body in (("claim", {}), ("handle", {"result": "已协助处置"})):
         if action == "handle":
             before_and_after(client, foreign.id, **h)

@@ -15,10 +15,10 @@ import redis as redis_lib
 import requests
 
 from dispatcher.settings import REPO_ROOT
-from tests.conftest import unavailable
+from tests.conftest import per_worker, unavailable
 from workers.simulator import LoopConfig, SimStats, run_simulator
 
-REDIS_URL = os.environ.get("GRIDCOMMAND_SIMULATOR_REDIS_URL", "redis://127.0.0.1:6379/13")
+REDIS_URL = per_worker(os.environ.get("GRIDCOMMAND_SIMULATOR_REDIS_URL", "redis://127.0.0.1:6379/13"))
 DEMO_GRIDS = REPO_ROOT / "data" / "demo_city" / "grids.geojson"
 ROSTER = REPO_ROOT / "data" / "demo_city" / "officers.yaml"
 RUN_S = 12.0
