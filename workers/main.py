@@ -66,7 +66,12 @@ def _work(queue: Queue, conn, burst: bool) -> None:
     while True:
         # The scheduler lets the deadline jobs out at their moment (one per queue holds its Redis lock; another
         # worker's takes over when it lapses); in a burst it lets out what is due once, then the queue is drained.
-        worker = _Worker([queue], connection=conn, maintenance_interval=60)
+        try:
+            worker = _Worker([queue], connection=conn, maintenance_interval=60)  # talks to Redis already
+        except redis.RedisError:
+            log.warning("Redis unreachable; trying again in %.0f s", REDIS_RETRY_S)
+            time.sleep(REDIS_RETRY_S)
+            continue
         try:
             worker.work(burst=burst, logging_level="WARNING", with_scheduler=True)
         except redis.RedisError:  # teardown (deregistering) on a dead Redis
