@@ -4,28 +4,13 @@ re-dispatch names the version the caller saw. On SQLite and PostgreSQL (the row 
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from threading import Barrier
-
 import pytest
 
 from tests.integration.helpers import act, count, report
+from tests.integration.test_concurrency import _together
 
 N = 50
 pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
-
-
-def _together(app, call, n=N):
-    """Run `call(client)` from n threads released at the same moment."""
-    barrier = Barrier(n)
-
-    def one(_):
-        client = app.test_client()
-        barrier.wait()
-        return call(client)
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(one, range(n)))
 
 
 def test_fifty_dispatches_without_a_version_take_effect_once(app, client, city, db):
@@ -37,7 +22,7 @@ def test_fifty_dispatches_without_a_version_take_effect_once(app, client, city, 
     assert act(client, reference["id"], "dispatch").status_code == 200
     one_dispatch = count(engine, "outbox") - before  # the events one dispatch writes (the case, a notification)
     outbox_before = count(engine, "outbox")
-    results = _together(app, lambda c: act(c, incident["id"], "dispatch"))
+    results = _together(app, lambda c: act(c, incident["id"], "dispatch"), N)
     codes = sorted(r.status_code for r in results)
     assert codes.count(200) == 1 and codes.count(409) == N - 1, codes
     refusals = {r.json["error"]["code"] for r in results if r.status_code == 409}
