@@ -133,7 +133,9 @@ def _call(method: str, url: str, body=None, token: str | None = None) -> int:
         return exc.code
 
 
-def test_gridcommand_serve_verbose_output_has_no_full_mobile_number(tmp_path, city):
+@pytest.mark.parametrize("server", ["gunicorn", "dev"])
+def test_gridcommand_serve_verbose_output_has_no_full_mobile_number(tmp_path, city, server):
+    """Both servers: gunicorn (the default; it logs no request lines) and `--dev` (Werkzeug logs every request)."""
     from tests.e2e.conftest import _free_port, _wait_healthy
 
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
@@ -153,7 +155,8 @@ def test_gridcommand_serve_verbose_output_has_no_full_mobile_number(tmp_path, ci
     out = tmp_path / "serve.out"
     with open(out, "wb") as sink:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dashboard.cli", "-v", "serve", "--port", str(port)],
+            [sys.executable, "-m", "dashboard.cli", "-v", "serve", "--port", str(port)]
+            + (["--dev"] * (server == "dev")),
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -193,6 +196,7 @@ def test_gridcommand_serve_verbose_output_has_no_full_mobile_number(tmp_path, ci
             except subprocess.TimeoutExpired:
                 proc.kill()
     text = out.read_text(encoding="utf-8", errors="replace")
-    assert "GET /osmand?id=177****3333" in text, text[-3000:]  # werkzeug logged the request, masked
+    if server == "dev":
+        assert "GET /osmand?id=177****3333" in text, text[-3000:]  # werkzeug logged the request, masked
     leaks = FULL_MOBILE.findall(text)
     assert leaks == [], f"full mobile numbers in `gridcommand -v serve` output: {sorted(set(leaks))}\n{text[-3000:]}"

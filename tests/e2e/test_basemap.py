@@ -114,7 +114,7 @@ def test_layer_control_hides_and_shows_officers_and_the_legend_explains_every_sy
     )
     assert int(z[0]) < int(z[1])
     assert page.locator(".leaflet-gc-officers-pane .gc-off").count() > 0
-    page.wait_for_selector(f'.gc-inc[data-id="{incident["id"]}"]', timeout=10_000)
+    page.wait_for_selector(f'.gc-inc[data-id="{incident["id"]}"]', timeout=20_000)  # a loaded runner
     box = page.locator(f'.gc-inc[data-id="{incident["id"]}"]').bounding_box()
     on_top = page.evaluate(
         "([x, y]) => { const el = document.elementFromPoint(x, y); return el && el.closest('.gc-inc') ? "

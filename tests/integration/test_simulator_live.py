@@ -21,7 +21,7 @@ from workers.simulator import LoopConfig, SimStats, run_simulator
 REDIS_URL = per_worker(os.environ.get("GRIDCOMMAND_SIMULATOR_REDIS_URL", "redis://127.0.0.1:6379/13"))
 DEMO_GRIDS = REPO_ROOT / "data" / "demo_city" / "grids.geojson"
 ROSTER = REPO_ROOT / "data" / "demo_city" / "officers.yaml"
-RUN_S = 12.0
+RUN_S = 20.0  # long enough for a verify on a loaded 2-core runner (the suite runs in two processes)
 # More of the rarer turns than the demo takes, so that one short run shows them all.
 LOOP = LoopConfig(
     p_partners=0.25,
