@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 from dashboard.delivery import delivery_of
 from dashboard.runtime import Runtime, runtime_of
 from dispatcher.store.db import make_engine, make_sessions
-from tests.conftest import ActingClient
+from tests.conftest import ActingClient, unavailable
 from tests.integration.helpers import report
 from tests.integration.test_realtime_auth import Listener, _serve, signed_in
 from tests.integration.test_scope_matrix import make_account
@@ -76,7 +76,7 @@ class PrivateRedis:
 @pytest.fixture
 def private_redis(tmp_path):
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is missing")
+        unavailable("redis-server", FileNotFoundError("not on PATH"))  # a failure in CI, a skip elsewhere
     server = PrivateRedis(tmp_path)
     server.start()
     yield server
