@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     web_workers: int = Field(
         default=1, ge=1, le=64, description="Web processes `gridcommand serve` runs on its port (gunicorn workers)."
     )
+    start_gate: Path | None = Field(
+        default=None,
+        description="`gridcommand demo` sets it: its web process imports everything at once, then builds the app "
+        "when this file exists (the demo's city is ready); unset = build at once.",
+    )
     web_worker_class: Literal["auto", "gevent", "gthread"] = Field(
         default="auto",
         description="gunicorn worker of `serve`: gevent (greenlets; the production choice on PostgreSQL), gthread "

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import click
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from dashboard.cli.addresses import ensure_addresses
 from dashboard.cli.base import open_database
@@ -32,6 +34,7 @@ SIMULATOR_ACCOUNTS = {
 }
 SIMULATOR_TRACKER = "demo simulator"  # the label of the trackers the demo enrols for its simulated officers
 DISTRICT = "330199"
+T = TypeVar("T")
 
 
 def simulator_accounts(settings: Settings) -> dict[str, dict]:
@@ -113,7 +116,7 @@ def simulator_tokens(settings: Settings) -> dict[str, str]:
     """Fresh service tokens for every simulator account (token key → token); the previous run's are revoked."""
     now = datetime.now(UTC)
     usernames = ensure_simulator_accounts(settings)
-    with open_database(settings, write=True) as session:
+    with open_database(settings) as session:
         accounts = {a.username: a.id for a in session.scalars(select(Account).where(Account.username.like("sim-%")))}
         stale = session.scalars(
             select(ApiToken.id).where(
@@ -122,12 +125,21 @@ def simulator_tokens(settings: Settings) -> dict[str, str]:
                 ApiToken.revoked_at.is_(None),
             )
         ).all()
-        for token_id in stale:
-            revoke_token(session, token_id, actor="demo", now=now)
-        return {
-            who: grant_token(session, name, name="simulator", kind="service", actor="demo", now=now)
-            for who, name in usernames.items()
-        }
+    tokens: dict[str, str] = {}
+    for session, token_id in in_batches(settings, stale):
+        revoke_token(session, token_id, actor="demo", now=now)
+    for session, (who, name) in in_batches(settings, list(usernames.items())):
+        tokens[who] = grant_token(session, name, name="simulator", kind="service", actor="demo", now=now)
+    return tokens
+
+
+def in_batches(settings: Settings, items: Sequence[T], size: int = 40) -> Iterator[tuple[Session, T]]:
+    """Each item with a write session, committed every `size` items: the web process, already starting, shares
+    SQLite's one write lock and waits for it at most its busy timeout."""
+    for start in range(0, len(items), size):
+        with open_database(settings, write=True) as session:
+            for item in items[start : start + size]:
+                yield session, item
 
 
 def demo_accounts(settings: Settings) -> dict[str, str]:
@@ -166,12 +178,15 @@ def demo_trackers(settings: Settings) -> dict[str, str]:
     """A fresh tracker for every officer, for the simulator (officer id -> identifier, handed over in-process and
     never printed or stored); the previous run's simulator trackers are revoked first. Every change is audited."""
     now = datetime.now(UTC)
-    with open_database(settings, write=True) as session:
-        for device in devices_of(session):
-            if device.revoked_at is None and device.label == SIMULATOR_TRACKER:
-                revoke(session, device.id, actor="demo", now=now)
+    with open_database(settings) as session:
+        stale = [d.id for d in devices_of(session) if d.revoked_at is None and d.label == SIMULATOR_TRACKER]
         officers = list(session.scalars(select(Officer.id).order_by(Officer.id)))
-        trackers = {o: issue(session, o, label=SIMULATOR_TRACKER, actor="demo", now=now).identifier for o in officers}
+    for session, device_id in in_batches(settings, stale):
+        revoke(session, device_id, actor="demo", now=now)
+    trackers = {
+        officer: issue(session, officer, label=SIMULATOR_TRACKER, actor="demo", now=now).identifier
+        for session, officer in in_batches(settings, officers)
+    }
     click.echo(f"enrolled {len(trackers)} trackers for the simulated officers")
     return trackers
 

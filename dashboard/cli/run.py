@@ -10,7 +10,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import click
@@ -89,21 +90,34 @@ def serving_settings(settings: Settings, *, workers: int | None, worker_class: s
 @click.option("--rate", default=20.0, show_default=True, help="Simulated incidents per minute (0: none).")
 @click.option("--dev", is_flag=True, help="Werkzeug's development server instead of gunicorn.")
 def demo(host: str, port: int, officers: int, rate: float, dev: bool) -> None:
-    """Start everything on the embedded default with the demo city: web, worker, bundled Redis, SQLite, simulator."""
+    """Start everything on the embedded default with the demo city: web, worker, bundled Redis, SQLite, simulator.
+
+    The web process starts at once and imports while the demo prepares its city (roster, accounts, a first start's
+    backlog, trackers); it builds its app when the city is ready (the start gate), so the two overlap."""
     settings = use_demo_keys(get_settings())
     upgrade_schema(settings)
     ensure_demo_grids(settings)
+    gate = settings.var_dir / "demo-ready"
+    gate.unlink(missing_ok=True)
+    settings = settings.model_copy(update={"demo_mode": True, "start_gate": None if dev else gate})
+    with services(settings) as running, web_process(running, host, port) if not dev else nullcontext() as web:
+        tokens, devices = prepare_demo(settings, officers)
+        gate.touch()
+        with simulator(port, officers, rate, tokens, devices):
+            click.echo(f"GridCommand demo: http://{host}:{port}/  (API: http://{host}:{port}/api/v1/openapi.json)")
+            if web is None:
+                run_dev(running, host, port)
+            else:
+                wait_web(web)
+
+
+def prepare_demo(settings: Settings, officers: int) -> tuple[dict[str, str], dict[str, str]]:
+    """The demo's people and morning: roster, accounts (printed), a first start's backlog, simulator credentials."""
     ensure_demo_officers(settings)
-    ensure_demo_backlog(settings)
     tokens = demo_accounts(settings)
+    ensure_demo_backlog(settings)
     devices = demo_trackers(settings) if officers else {}
-    settings = settings.model_copy(update={"demo_mode": True})
-    with services(settings) as running, simulator(port, officers, rate, tokens, devices):
-        click.echo(f"GridCommand demo: http://{host}:{port}/  (API: http://{host}:{port}/api/v1/openapi.json)")
-        if dev:
-            run_dev(running, host, port)
-        else:
-            run_web(running, host, port)
+    return tokens, devices
 
 
 @contextmanager
@@ -138,6 +152,13 @@ def interrupt(signum, frame):
 def run_web(settings: Settings, host: str, port: int) -> None:
     """Serve under gunicorn in a child process (this one stays the supervisor of Redis, the worker and the
     simulator); SIGTERM or Ctrl-C stops it gracefully: requests in flight finish within graceful_timeout_s."""
+    with web_process(settings, host, port) as web:
+        wait_web(web)
+
+
+@contextmanager
+def web_process(settings: Settings, host: str, port: int) -> Iterator[subprocess.Popen]:
+    """gunicorn started in a child process; stopped (gracefully, then killed) when the block ends."""
     metrics_dir = None
     if settings.web_workers > 1 and settings.metrics_multiproc_dir is None:  # /metrics sums every process
         metrics_dir = Path(tempfile.mkdtemp(prefix="gridcommand-metrics-"))
@@ -146,13 +167,19 @@ def run_web(settings: Settings, host: str, port: int) -> None:
         gunicorn_command(settings, host, port), env=settings_environment(settings), preexec_fn=die_with_parent
     )
     try:
-        code = proc.wait()
-    except KeyboardInterrupt:
-        code = 0
+        yield proc
     finally:
         stop_process(proc, settings.graceful_timeout_s + 5)
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def wait_web(proc: subprocess.Popen) -> None:
+    """Until the web process exits (its exit code becomes ours) or Ctrl-C / SIGTERM."""
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
+        return
     if code:
         raise SystemExit(code)
 
@@ -180,7 +207,7 @@ def gunicorn_command(settings: Settings, host: str, port: int) -> list[str]:
         "--no-control-socket",
         "--log-level",
         "warning",
-        "dashboard.app:wsgi()",
+        "dashboard.cli.gated:wsgi()" if settings.start_gate else "dashboard.app:wsgi()",
     ]
 
 

@@ -1,11 +1,9 @@
 """Dash pages mounted on the Flask server: the command center (/), the wall display (/wall), the hotline console
-(/hotline), the triage page (/triage), the workbench (/work) and, when its module exists, the audit page (/audit); every one of them
-behind the sign-in page (dashboard/pages/login.py)."""
+(/hotline), the triage page (/triage), the workbench (/work), the devices page (/devices) and the audit page (/audit);
+every one of them behind the sign-in page (dashboard/pages/login.py)."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -13,15 +11,14 @@ import dash
 from dash import Input, Output, State, dcc, html, no_update
 from flask import Flask
 
-from dashboard.pages import bell, command, devices, hotline, triage, wall, work
+from dashboard.pages import audit, bell, command, devices, hotline, triage, wall, work
 from dashboard.pages.i18n import DEFAULT_LANG, lang_of
 from dashboard.pages.login import init_login
 from dashboard.realtime import init_realtime
 from dispatcher.settings import Settings
 
 PAGES = {"/": command, "/wall": wall}
-if importlib.util.find_spec("dashboard.pages.audit") is not None:  # added by the audit work; optional here
-    PAGES["/audit"] = importlib.import_module("dashboard.pages.audit")
+PAGES["/audit"] = audit  # the auditor's trail
 PAGES["/hotline"] = hotline  # the call-taker's console
 PAGES["/triage"] = triage  # 待甄别: unplaced reports, suspected duplicates
 PAGES["/devices"] = devices  # the administrator enrols and revokes officers' trackers

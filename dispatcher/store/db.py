@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -33,7 +35,7 @@ def make_engine(
     connect_args: dict[str, object] = {"connect_timeout": connect_timeout_s}
     if statement_timeout_ms:
         connect_args["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -41,6 +43,40 @@ def make_engine(
         pool_timeout=connect_timeout_s,
         connect_args=connect_args,
     )
+    if statement_timeout_ms and make_url(url).get_driver_name() == "psycopg":
+        deadline_s = statement_timeout_ms / 1000 + ANSWER_GRACE_S
+
+        @event.listens_for(engine, "do_connect")
+        def _connect_with_deadline(dialect: Any, record: Any, cargs: Any, cparams: Any) -> DeadlineConnection:
+            connection = DeadlineConnection.connect(*cargs, **cparams)
+            connection.deadline_s = deadline_s
+            return connection
+
+    return engine
+
+
+WAIT_INTERVAL_S = 0.1  # psycopg's own: how often a blocked wait wakes to check for Ctrl-C
+ANSWER_GRACE_S = 1.0  # the server's own statement timeout answers first; this only catches a server that cannot
+
+
+class DeadlineConnection(psycopg.Connection):
+    """A psycopg connection that waits for the server at most `deadline_s` per operation, then closes itself.
+
+    A stopped (SIGSTOP) or wedged PostgreSQL still lets the kernel acknowledge what is sent, so neither TCP timeouts
+    nor the server's statement timeout end a query in flight, or the pool's ping of an idle connection: without this
+    the request waits until the server resumes. The closed connection is a disconnect to SQLAlchemy, which drops it
+    from the pool; the request answers 503."""
+
+    deadline_s: float | None = None
+
+    def wait(self, gen: Any, interval: float = WAIT_INTERVAL_S, timeout: float | None = None) -> Any:
+        try:
+            return super().wait(gen, interval, timeout if timeout is not None else self.deadline_s)
+        except psycopg.errors._WaitTimeout:
+            self.pgconn.finish()  # mid-protocol: the connection cannot be reused
+            raise psycopg.OperationalError(
+                f"the database did not answer within {self.deadline_s:g} s (server stopped or unreachable)"
+            ) from None
 
 
 def private_database_file(path: Path) -> None:

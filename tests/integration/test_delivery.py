@@ -267,11 +267,8 @@ def test_a_frozen_database_gives_503_within_5_s_and_health_recovers(app, db, cit
         silent.close()
 
 
-def test_a_hanging_statement_is_cut_by_the_statement_timeout(db):
-    url, _, _ = db
-    if not url.startswith("postgresql"):
-        pytest.skip("statement timeouts are PostgreSQL's (SQLite has its busy timeout)")
-    engine = make_engine(url, connect_timeout_s=2, statement_timeout_ms=500)
+def test_a_hanging_statement_is_cut_by_the_statement_timeout(pg_url):
+    engine = make_engine(pg_url, connect_timeout_s=2, statement_timeout_ms=500)
     try:
         started = time.monotonic()
         with pytest.raises(OperationalError, match="statement timeout"), engine.connect() as connection:
@@ -279,6 +276,29 @@ def test_a_hanging_statement_is_cut_by_the_statement_timeout(db):
         assert time.monotonic() - started < 2
         with engine.connect() as connection:  # and the next statement runs
             assert connection.execute(text("SELECT 1")).scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_stopped_database_server_ends_a_query_in_flight_and_the_pool_recovers(pg_url):
+    """SIGSTOP the server process of our connection while its query runs: neither TCP nor the server's statement
+    timeout can end it, the client's deadline (statement timeout + grace) does; the next use gets a fresh one."""
+    engine = make_engine(pg_url, connect_timeout_s=2, statement_timeout_ms=1000)
+    try:
+        with engine.connect() as connection:
+            backend_pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            threading.Timer(0.3, os.kill, (backend_pid, signal.SIGSTOP)).start()
+            started = time.monotonic()
+            try:
+                with pytest.raises(OperationalError, match="did not answer within 2 s"):
+                    connection.execute(text("SELECT pg_sleep(0.6)"))
+                took = time.monotonic() - started
+            finally:
+                time.sleep(0.4)  # the timer has fired by now
+                os.kill(backend_pid, signal.SIGCONT)
+        assert took < FROZEN_S
+        with engine.connect() as connection:  # the dead connection left the pool; a new one answers
+            assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != backend_pid
     finally:
         engine.dispose()
 
