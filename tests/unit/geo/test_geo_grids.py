@@ -10,8 +10,9 @@ import shapely
 from geo_fixtures import COMMUNITY, DISTRICT, STREET
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shapely.geometry import Polygon
 
-from geo.grids import LEVELS_TOP_DOWN, GridIndex, GridPath, Level, naive_locate
+from geo.grids import LEVELS_TOP_DOWN, Grid, GridIndex, GridPath, Level, naive_locate
 
 U = {s: COMMUNITY + s for s in ("001", "002", "003", "004", "005")}
 
@@ -142,3 +143,72 @@ def test_fast_paths_agree_with_tree_on_demo_vertices(demo_index):
     for lon, lat in xy[::997].tolist():
         path = demo_index.locate(lon, lat)
         assert (path.unit if path else None) == naive_locate(units, lon, lat)
+
+
+def _unit_geoms(grids) -> list:
+    return [g.geometry for g in grids if g.level == Level.UNIT]
+
+
+def _probe_points(index: GridIndex, grids, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Random points over the units, every unit vertex, edge midpoints and points on the lattice's cell lines."""
+    geoms = _unit_geoms(grids)
+    x0, y0, x1, y1 = shapely.total_bounds(geoms)
+    random_xy = rng.uniform((x0 - 1e-4, y0 - 1e-4), (x1 + 1e-4, y1 + 1e-4), (n, 2))
+    vertices = shapely.get_coordinates(geoms)
+    midpoints = (vertices[1:] + vertices[:-1]) / 2
+    lattice = index._buckets  # cell borders, where float binning could slip into the wrong cell
+    on_columns = np.column_stack([lattice.minx + rng.integers(0, lattice.nbx + 1, n) * lattice.bx, random_xy[:, 1]])
+    on_rows = np.column_stack([random_xy[:, 0], lattice.miny + rng.integers(0, lattice.nby + 1, n) * lattice.by])
+    return np.concatenate([random_xy, vertices, midpoints, on_columns, on_rows])
+
+
+def _assert_agrees_with_naive(index: GridIndex, grids, xy: np.ndarray) -> None:
+    """locate_codes, locate and naive_locate give the same unit for every point."""
+    expected = [naive_locate(grids, lon, lat) for lon, lat in xy.tolist()]
+    vectorised = [index.unit_codes[i] if i >= 0 else None for i in index.locate_codes(xy[:, 0], xy[:, 1])]
+    one_by_one = [p.unit if p else None for p in (index.locate(lon, lat) for lon, lat in xy.tolist())]
+    assert vectorised == expected
+    assert one_by_one == expected
+
+
+def test_irregular_grids_with_holes_and_multipolygons_agree_with_naive_loop(irregular_index, irregular_grids):
+    assert all(shapely.is_valid(_unit_geoms(irregular_grids)))
+    xy = _probe_points(irregular_index, irregular_grids, np.random.default_rng(11), 1500)
+    _assert_agrees_with_naive(irregular_index, irregular_grids, xy)
+    for unit in (g for g in irregular_grids if g.level == Level.UNIT):
+        inner = unit.geometry.representative_point()
+        assert irregular_index.locate(inner.x, inner.y) == irregular_index.path_of(unit.code)
+        assert irregular_index.locate_many([inner.x], [inner.y]) == [irregular_index.path_of(unit.code)]
+    # enclaves: a point in a hole belongs to the enclave unit, not to the unit around it
+    holed = next(g for g in irregular_grids if g.level == Level.UNIT and list(g.geometry.interiors))
+    inside_hole = Polygon(holed.geometry.interiors[0]).representative_point()
+    assert not holed.geometry.covers(inside_hole)
+    path = irregular_index.locate(inside_hole.x, inside_hole.y)
+    assert path is not None and path.unit != holed.code and path.community == holed.parent_code
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), side=st.integers(1, 6))
+def test_any_irregular_tiling_agrees_with_naive_loop(jittered_units, seed, side):
+    rng = np.random.default_rng(seed)
+    geoms = jittered_units(side, rng)
+    codes = rng.permutation(len(geoms))
+    grids = [Grid(f"u{c:03d}", "", Level.UNIT, None, g) for c, g in zip(codes, geoms)]
+    index = GridIndex(grids)
+    _assert_agrees_with_naive(index, grids, _probe_points(index, grids, rng, 60))
+
+
+def test_overlapping_units_pick_the_smallest_code_inside_and_on_borders():
+    """Same-level overlaps below the importer's tolerance can exist: every covering unit counts, smallest code wins."""
+    grids = [
+        Grid("u2", "", Level.UNIT, None, shapely.box(120.0, 30.0, 120.01, 30.01)),
+        Grid("u1", "", Level.UNIT, None, shapely.box(120.002, 30.002, 120.006, 30.006)),  # inside u2
+        Grid("u3", "", Level.UNIT, None, shapely.box(120.004, 30.004, 120.02, 30.02)),  # overlaps both
+        Grid("u0", "", Level.UNIT, None, Polygon([(120.012, 30.012), (120.03, 30.012), (120.012, 30.03)])),
+    ]
+    index = GridIndex(grids)
+    assert index.locate(120.003, 30.003).unit == "u1"
+    assert index.locate(120.008, 30.008).unit == "u2"
+    assert index.locate(120.015, 30.013).unit == "u0"
+    assert index.locate(120.015, 30.008).unit == "u3"
+    _assert_agrees_with_naive(index, grids, _probe_points(index, grids, np.random.default_rng(3), 1000))
