@@ -17,17 +17,18 @@ dispatcher/cases/scope.py.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app, g, request, session
-from sqlalchemy import or_, select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from dashboard.runtime import current_runtime, runtime_of
 from dashboard.throttle import SignInThrottle
 from dispatcher.access import audit
 from dispatcher.access import sessions as web_sessions
-from dispatcher.access.accounts import Account, ApiToken, Principal, hash_secret, live_token
+from dispatcher.access.accounts import Account, ApiToken, Principal, hash_secret
 from dispatcher.access.passwords import check_password, totp_step
 from dispatcher.access.roles import Role
 from dispatcher.errors import EngineError
@@ -72,6 +73,66 @@ class SignInThrottled(EngineError):
     def __init__(self, username: str, retry_after: int):
         super().__init__(f"too many failed sign-ins for {username[:64]!r} from this address: retry in {retry_after} s")
         self.retry_after = retry_after
+
+
+class TokenCache:
+    """Bearer tokens verified in the last `ttl_s` seconds (by the hash of the token): a token sent with every
+    request costs no database round trip. Revocation is honoured: any change to a token or an account flushed in
+    this process empties the cache at once (before and after its commit); one made by another process (the CLI,
+    another web process) takes effect here within `ttl_s`, like trackers' enrolments (runtime.DEVICE_CACHE_S)."""
+
+    def __init__(self, ttl_s: float, max_entries: int = 10_000):
+        self.ttl_s, self.max_entries = ttl_s, max_entries
+        self._entries: dict[str, tuple[float, ApiToken, Principal]] = {}
+        self._generation = 0  # bumped by clear(): a lookup that raced a revocation does not cache its answer
+
+    def get(self, token: str) -> tuple[ApiToken, Principal] | None:
+        """The (detached) token row and its principal, if verified within `ttl_s`."""
+        found = self._entries.get(hash_secret(token))
+        if found is None or time.monotonic() - found[0] > self.ttl_s:
+            return None
+        return found[1], found[2]
+
+    def verify(self, db: Session, token: str) -> tuple[ApiToken, Principal] | None:
+        """Look the token up (live, of an enabled account) in one query and remember it; None if it is not."""
+        generation, digest = self._generation, hash_secret(token)
+        row = db.execute(
+            select(ApiToken, Account)
+            .join(Account, ApiToken.account_id == Account.id)
+            .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None), Account.disabled.is_(False))
+        ).one_or_none()
+        if row is None:
+            return None
+        db.expunge(row.ApiToken)
+        found = (row.ApiToken, Principal.of(row.Account))
+        if generation == self._generation:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[digest] = (time.monotonic(), *found)
+        return found
+
+    def clear(self) -> None:
+        self._generation += 1
+        self._entries.clear()
+
+
+TOKEN_CACHE_S = 2.0
+VERIFIED_TOKENS = TokenCache(TOKEN_CACHE_S)
+CREDENTIALS_CHANGED = "gridcommand.credentials_changed"  # session.info: this transaction changed a token or account
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_changed_credentials(db: Session, _context) -> None:
+    """A token or account changed (revoked, disabled, new role or region): verified tokens are verified again."""
+    if any(isinstance(o, ApiToken | Account) for o in (*db.dirty, *db.deleted)):
+        db.info[CREDENTIALS_CHANGED] = True
+        VERIFIED_TOKENS.clear()
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_committed_credentials(db: Session) -> None:
+    if db.info.pop(CREDENTIALS_CHANGED, False):
+        VERIFIED_TOKENS.clear()  # again: a lookup between the flush and the commit read the old rows
 
 
 def _interactive(path: str) -> bool:
@@ -122,19 +183,20 @@ def bearer_token() -> str | None:
 
 def _from_token(token: str) -> Principal | None:
     """The account of a live token used where its kind works; else None (with `g.token_problem` if misplaced)."""
-    with current_runtime().sessions() as db:
-        row = live_token(db, token) if token else None
-        account = db.get(Account, row.account_id) if row is not None else None
-        if row is None or account is None:
-            return None
-        place, works_here = TOKEN_PLACES.get(row.kind, ("nowhere", lambda method, path: False))
-        if not works_here(request.method, request.path):
-            g.token_problem = f"token {row.id} is a {row.kind!r} token: it works only {place}"
-            log.warning("refused %s %s: %s", request.method, request.path, g.token_problem)
-            return None
-        db.expunge(row)
-        g.api_token, g.credential = row, ("token", row.id)
-        return Principal.of(account)
+    found = VERIFIED_TOKENS.get(token) if token else None
+    if found is None and token:
+        with current_runtime().sessions() as db:
+            found = VERIFIED_TOKENS.verify(db, token)
+    if found is None:
+        return None
+    row, principal = found
+    place, works_here = TOKEN_PLACES.get(row.kind, ("nowhere", lambda method, path: False))
+    if not works_here(request.method, request.path):
+        g.token_problem = f"token {row.id} is a {row.kind!r} token: it works only {place}"
+        log.warning("refused %s %s: %s", request.method, request.path, g.token_problem)
+        return None
+    g.api_token, g.credential = row, ("token", row.id)
+    return principal
 
 
 def _from_session() -> Principal | None:

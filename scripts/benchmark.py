@@ -3,7 +3,8 @@
 
     python scripts/benchmark.py                    # everything
     python scripts/benchmark.py --only locate      # point location on the demo city
-    python scripts/benchmark.py --only api         # create-incident latency over real HTTP (SQLite, PostgreSQL)
+    python scripts/benchmark.py --only api         # create incident over real HTTP (SQLite, PostgreSQL)
+    python scripts/benchmark.py --only api --backends postgres --requests 1000 --clients 8
     python scripts/benchmark.py --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/gridcommand_bench
 
 Targets come from QUALITY.md (speed). Absolute times on shared machines drift, so every figure is
@@ -13,7 +14,11 @@ the server did not start or an incident was lost).
 
 The API part starts `gridcommand serve` as a subprocess against a fresh benchmark database (a temp
 SQLite file; the PostgreSQL database `gridcommand_bench`, created and dropped here) and Redis db 14
-(REDIS_URL is set, so no bundled Redis or worker is started). Only 127.0.0.1 is contacted.
+(GRIDCOMMAND_BENCH_REDIS_URL, flushed; REDIS_URL is set, so no bundled Redis or worker is started). Only
+127.0.0.1 is contacted. Per backend: `--requests` sequential creates from one client (latency; the naive
+baseline connects, inserts one row and commits per request), then as many from `--clients` threads at once
+(creates/s, and the web process's CPU per create read from /proc: gunicorn's master and workers; the naive
+baseline does its inserts from as many threads).
 The API needs authentication: each benchmark database gets a shift_leader account for the demo
 district (`gridcommand accounts create`) and a service token (`gridcommand accounts token`), sent as
 `Authorization: Bearer` with every request. The benchmark server runs with a raised intake rate limit
@@ -52,13 +57,16 @@ from geo.importer import load_grids
 
 DEMO_GRIDS = REPO_ROOT / "data" / "demo_city" / "grids.geojson"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gridcommand_bench"
-BENCH_REDIS_URL = "redis://127.0.0.1:6379/14"
+BENCH_REDIS_URL = os.environ.get("GRIDCOMMAND_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")  # flushed!
 SERVER_START_TIMEOUT_S = 90.0
 REQUEST_TIMEOUT_S = 30.0
 
 TARGET_VECTORISED = 1_000_000  # points/s
 TARGET_ONE_BY_ONE = 200_000  # points/s
 TARGET_P95_MS = {"sqlite": 50.0, "postgres": 100.0}
+TARGET_CREATES_PER_S = 200.0  # per web process at CLIENTS clients (QUALITY.md), i.e. ≤ 4 ms of its CPU each
+TARGET_CPU_MS = 4.0
+CLIENTS = 8
 BENCH_USERNAME = "bench"
 BENCH_REGION = "330199"  # the demo city's district: the account sees (and is pushed) every incident in it
 BENCH_RATE_LIMITS = {"GRIDCOMMAND_RATE_LIMIT_INTAKE": "100000/minute"}
@@ -476,6 +484,58 @@ def _naive_inserts(backend: str, target: str, bodies: list[dict]) -> tuple[list[
     return latencies, time.perf_counter() - t_all
 
 
+def _tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of `pid` and its descendants (`gridcommand serve`: gunicorn's master and workers)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        todo.extend(children.get(p, []))
+    return total
+
+
+def _in_lanes(items: list, clients: int, work) -> float:
+    """Run `work(lane_items)` on `clients` threads, the items dealt round-robin; returns the wall time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    lanes = [items[i::clients] for i in range(clients)]
+    t = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(work, lanes))
+    return time.perf_counter() - t
+
+
+def _concurrent_creates(server: Server, account: BenchAccount, bodies: list[dict], clients: int) -> dict:
+    """POST every body from `clients` threads (one HTTP session each): wall time, statuses, the server's CPU."""
+    import requests
+
+    statuses: dict[int, int] = {}
+    url = f"{server.base}/api/v1/incidents"
+
+    def lane(share: list[dict]) -> None:
+        with requests.Session() as session:
+            session.headers.update(account.bearer)
+            for body in share:
+                code = session.post(url, json=body, timeout=REQUEST_TIMEOUT_S).status_code
+                statuses[code] = statuses.get(code, 0) + 1
+
+    cpu0 = _tree_cpu_s(server.proc.pid)
+    wall = _in_lanes(bodies, clients, lane)
+    return {"wall": wall, "statuses": statuses, "cpu_s": _tree_cpu_s(server.proc.pid) - cpu0}
+
+
+def _naive_concurrent(backend: str, target: str, bodies: list[dict], clients: int) -> float:
+    """The naive floor at `clients` clients: each thread connects, inserts one row and commits per request."""
+    return _in_lanes(bodies, clients, lambda share: _naive_inserts(backend, target, share))
+
+
 def _pg_admin(pg_url: str):
     """(psycopg conninfo of the maintenance database, conninfo of the benchmark database, its name)."""
     from sqlalchemy.engine import make_url
@@ -522,6 +582,7 @@ def bench_api_backend(
     n_requests: int,
     n_warmup: int,
     seed: int,
+    clients: int = CLIENTS,
 ) -> None:
     import requests
 
@@ -546,7 +607,7 @@ def bench_api_backend(
             started = server.wait_healthy(session)
             print(f"  server up on {server.base} after {started:.1f} s: {session.get(server.base + '/health').json()}")
             categories = _categories(session, server, report, label)
-            bodies = make_bodies(n_warmup + n_requests, categories, seed)
+            bodies = make_bodies(n_warmup + 2 * n_requests, categories, seed)
             url = f"{server.base}/api/v1/incidents"
             statuses: dict[int, int] = {}
             failures: list[str] = []
@@ -562,11 +623,15 @@ def bench_api_backend(
                 post(body)
             latencies = []
             t_all = time.perf_counter()
-            for body in bodies[n_warmup:]:
+            sequential = bodies[n_warmup : n_warmup + n_requests]
+            for body in sequential:
                 t = time.perf_counter()
                 post(body)
                 latencies.append(time.perf_counter() - t)
             wall = time.perf_counter() - t_all
+            burst = _concurrent_creates(server, account, bodies[n_warmup + n_requests :], clients)
+            for code, n in burst["statuses"].items():
+                statuses[code] = statuses.get(code, 0) + n
             created = statuses.get(201, 0)
             listed = session.get(f"{url}?page_size=1", timeout=REQUEST_TIMEOUT_S)
             total = listed.json().get("total") if listed.status_code == 200 else None
@@ -576,6 +641,11 @@ def bench_api_backend(
             f"  {n_requests} sequential POST /api/v1/incidents (after {n_warmup} warm-up): {_fmt_lat(p)}; "
             f"{n_requests / wall:.0f} req/s; statuses {dict(sorted(statuses.items()))}"
         )
+        per_s, cpu_ms = n_requests / burst["wall"], 1000.0 * burst["cpu_s"] / n_requests
+        print(
+            f"  {n_requests} POST /api/v1/incidents from {clients} clients: {per_s:.0f} creates/s; web process CPU "
+            f"{cpu_ms:.2f} ms per create ({burst['cpu_s']:.1f} CPU-s in {burst['wall']:.1f} s)"
+        )
         for f in failures:
             print(f"    non-201 answer: {f}")
         lost = None if total is None else created - total
@@ -584,11 +654,13 @@ def bench_api_backend(
             f"GET /api/v1/incidents?page_size=1 total: {total if total is not None else listed.status_code})"
         )
 
-        naive_lat, naive_wall = _naive_inserts(backend, naive_target, bodies[n_warmup:])
+        naive_lat, naive_wall = _naive_inserts(backend, naive_target, sequential)
         np_ = _percentiles(naive_lat)
+        naive_burst = _naive_concurrent(backend, naive_target, bodies[n_warmup + n_requests :], clients)
         print(
             f"  naive: connect+insert+commit per request ({n_requests} rows, scratch table, same database): "
-            f"{_fmt_lat(np_)}; {n_requests / naive_wall:.0f} req/s"
+            f"{_fmt_lat(np_)}; {n_requests / naive_wall:.0f} req/s; from {clients} clients "
+            f"{n_requests / naive_burst:.0f} req/s"
         )
     except BaseException:
         print(f"  server stderr (last 60 lines):\n{server.stderr_text(60)}", file=sys.stderr)
@@ -597,7 +669,7 @@ def bench_api_backend(
         server.stop()
 
     target = TARGET_P95_MS[backend]
-    non_201 = n_requests + n_warmup - created
+    non_201 = 2 * n_requests + n_warmup - created
     report.add(
         f"create incident p95, {label}",
         f"{p['p95']:.1f} ms",
@@ -620,6 +692,20 @@ def bench_api_backend(
         _ok(n_requests / wall >= 50),
     )
     report.add(
+        f"create incident throughput, {clients} clients, {label}",
+        f"{per_s:.0f} creates/s",
+        f"≥ {TARGET_CREATES_PER_S:.0f}/s per process",
+        f"{n_requests / naive_burst:.0f} req/s (naive, {clients} clients)",
+        _ok(per_s >= TARGET_CREATES_PER_S),
+    )
+    report.add(
+        f"web process CPU per create, {clients} clients, {label}",
+        f"{cpu_ms:.2f} ms",
+        f"≤ {TARGET_CPU_MS:.0f} ms",
+        "",
+        _ok(cpu_ms <= TARGET_CPU_MS),
+    )
+    report.add(
         f"lost incidents, {label}",
         str(lost) if lost is not None else "?",
         "0",
@@ -632,18 +718,30 @@ def bench_api_backend(
         report.problems.append(f"[{label}] {non_201} creates did not answer 201: {dict(sorted(statuses.items()))}")
 
 
-def bench_api(report: Report, pg_url: str, n_requests: int, n_warmup: int, seed: int) -> None:
+def bench_api(
+    report: Report, pg_url: str, n_requests: int, n_warmup: int, seed: int, *, clients: int, backends: str
+) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="gridcommand-bench-"))
     try:
         sqlite_path = workdir / "bench.sqlite"
         try:
-            bench_api_backend(
-                report, "sqlite", f"sqlite:///{sqlite_path}", str(sqlite_path), workdir, n_requests, n_warmup, seed
-            )
+            if backends in ("both", "sqlite"):
+                bench_api_backend(
+                    report,
+                    "sqlite",
+                    f"sqlite:///{sqlite_path}",
+                    str(sqlite_path),
+                    workdir,
+                    n_requests,
+                    n_warmup,
+                    seed,
+                    clients,
+                )
         except Exception as exc:  # report and go on with PostgreSQL
             report.problems.append(f"[SQLite] API benchmark failed: {exc}")
             print(f"SQLite API benchmark failed: {exc}", file=sys.stderr)
-
+        if backends == "sqlite":
+            return
         admin, bench_conninfo, name = _pg_admin(pg_url)
         try:
             _recreate_pg_database(admin, name)
@@ -652,7 +750,9 @@ def bench_api(report: Report, pg_url: str, n_requests: int, n_warmup: int, seed:
             print(f"PostgreSQL unavailable: {exc}", file=sys.stderr)
             return
         try:
-            bench_api_backend(report, "postgres", pg_url, bench_conninfo, workdir, n_requests, n_warmup, seed + 1)
+            bench_api_backend(
+                report, "postgres", pg_url, bench_conninfo, workdir, n_requests, n_warmup, seed + 1, clients
+            )
         except Exception as exc:
             report.problems.append(f"[PostgreSQL] API benchmark failed: {exc}")
             print(f"PostgreSQL API benchmark failed: {exc}", file=sys.stderr)
@@ -676,14 +776,18 @@ def main(argv: list[str] | None = None) -> int:
         help="PostgreSQL URL of the benchmark database (dropped and re-created!) [%(default)s]",
     )
     parser.add_argument("--requests", type=int, default=1000, help="timed creates per backend [%(default)s]")
+    parser.add_argument("--clients", type=int, default=CLIENTS, help="concurrent API clients [%(default)s]")
+    parser.add_argument(
+        "--backends", choices=["both", "sqlite", "postgres"], default="both", help="API backends [%(default)s]"
+    )
     parser.add_argument("--warmup", type=int, default=50, help="warm-up creates per backend [%(default)s]")
     parser.add_argument("--points", type=int, default=1_000_000, help="points for vectorised locate [%(default)s]")
     parser.add_argument("--one-by-one", type=int, default=200_000, help="points for per-call locate [%(default)s]")
     parser.add_argument("--naive-points", type=int, default=300, help="points for the naive loop [%(default)s]")
     parser.add_argument("--seed", type=int, default=20261202)
     args = parser.parse_args(argv)
-    if not (1 <= args.requests <= 100_000 and 0 <= args.warmup <= 10_000):
-        parser.error("--requests must be 1..100000 and --warmup 0..10000")
+    if not (1 <= args.requests <= 100_000 and 0 <= args.warmup <= 10_000 and 1 <= args.clients <= 64):
+        parser.error("--requests must be 1..100000, --warmup 0..10000 and --clients 1..64")
     if not (1 <= args.naive_points <= args.one_by_one <= args.points):
         parser.error("need 1 <= --naive-points <= --one-by-one <= --points")
 
@@ -701,7 +805,9 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"{k}={v}" for k, v in BENCH_RATE_LIMITS.items())
             + " (default intake limit: 600/minute per IP)"
         )
-        bench_api(report, args.pg_url, args.requests, args.warmup, args.seed)
+        bench_api(
+            report, args.pg_url, args.requests, args.warmup, args.seed, clients=args.clients, backends=args.backends
+        )
     report.print_table()
     return 1 if report.problems else 0
 

@@ -37,8 +37,8 @@ from sqlalchemy import (
     Table,
     event,
     func,
+    insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -49,9 +49,10 @@ from dispatcher.access.audit_keys import canonical as canonical  # re-exported: 
 from dispatcher.access.audit_keys import record_mac as record_mac  # re-exported: a record's MAC, installed key
 from dispatcher.store.base import Base
 from dispatcher.store.columns import UTCDateTime
-from dispatcher.store.outbox import OUTBOX_LOCK_KEY  # taken first: every transaction locks outbox → audit
+from dispatcher.store.outbox import AUDIT_LOCK_KEY as AUDIT_LOCK_KEY  # orders audit appends on PostgreSQL
+from dispatcher.store.outbox import OUTBOX_LOCK_KEY as OUTBOX_LOCK_KEY  # taken first: outbox → audit, always
+from dispatcher.store.outbox import lock_outbox
 
-AUDIT_LOCK_KEY = 0x61756474  # "audt": orders audit appends on PostgreSQL
 HEAD_ID = 1
 SYSTEM = "system"
 
@@ -177,26 +178,50 @@ def append_many(session: Session, entries: Iterable[Entry], *, now: datetime) ->
         record = AuditRecord(**fields, prev_hash=prev, hash=key.record_mac(fields, prev))
         prev = record.hash
         records.append(record)
-    session.add_all(records)
-    session.flush()
-    head = HEAD_TABLE
-    if last_id is None:
-        session.execute(head.insert().values(id=HEAD_ID, last_id=records[-1].id, last_hash=prev))
+    if last_id is not None and len(records) == 1 and session.get_bind().dialect.name == "postgresql":
+        _append_one(session, records[0])
     else:
-        session.execute(update(head).where(head.c.id == HEAD_ID).values(last_id=records[-1].id, last_hash=prev))
+        session.add_all(records)
+        session.flush()
+        head = HEAD_TABLE
+        if last_id is None:
+            session.execute(head.insert().values(id=HEAD_ID, last_id=records[-1].id, last_hash=prev))
+        else:
+            session.execute(update(head).where(head.c.id == HEAD_ID).values(last_id=records[-1].id, last_hash=prev))
     if audit_checkpoints.enabled():
         newest = records[-1].id
+        count = _count_through(session, newest, after=(last_id, len(records)))
         checkpoint = audit_checkpoints.Checkpoint(
-            count=_count_through(session, newest), last_id=newest, head=prev, at=audit_checkpoints.at_text(now)
+            count=count, last_id=newest, head=prev, at=audit_checkpoints.at_text(now)
         )
         audit_checkpoints.expect(session, checkpoint)
     return records
 
 
-def _count_through(session: Session, last_id: int) -> int:
+def _append_one(session: Session, record: AuditRecord) -> None:
+    """PostgreSQL: insert one record and move the head to it in one statement (the record stays out of the
+    session; it gets its id)."""
+    head = HEAD_TABLE
+    values = {**record.fields(), "prev_hash": record.prev_hash, "hash": record.hash}
+    appended = insert(AuditRecord).values(**values).returning(AuditRecord.id).cte("appended")
+    move = (
+        update(head)
+        .where(head.c.id == HEAD_ID)
+        .values(last_id=select(appended.c.id).scalar_subquery(), last_hash=record.hash)
+        .returning(head.c.last_id)
+    )
+    record.id = session.execute(move).scalar_one()
+
+
+def _count_through(session: Session, last_id: int, *, after: tuple[int | None, int] = (None, 0)) -> int:
     """How many records the trail holds up to `last_id` (under the append lock): counted once per process and
-    database, then from the last checkpoint this process wrote (records are never deleted, ids never reused)."""
+    database, then from the last checkpoint this process wrote (records are never deleted, ids never reused).
+    `after` is (the head's last id before this append, how many records it added): when the head still named this
+    process's last checkpoint, nobody appended in between and nothing needs counting."""
     known = audit_checkpoints.known(session)
+    head_before, appended = after
+    if known is not None and head_before is not None and known[0] == head_before:
+        return known[1] + appended
     counted = select(func.count()).select_from(AuditRecord)
     if known is not None and known[0] <= last_id:
         since = session.scalar(counted.where(AuditRecord.id > known[0], AuditRecord.id <= last_id))
@@ -215,14 +240,10 @@ def seal(session: Session, *, now: datetime) -> AuditRecord | None:
 
 def _lock_head(session: Session) -> tuple[int | None, str]:
     """Serialise appenders, then read the newest (id, hash); (None, GENESIS-or-last) when there is no head row."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Always the outbox's lock first, then the audit lock (both re-entrant within a transaction): a
-        # transaction that appends a record and then commits incident events through UnitOfWork.commit
-        # takes them in the same order as every other one, so no two can deadlock.
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:a), pg_advisory_xact_lock(:b)"),
-            {"a": OUTBOX_LOCK_KEY, "b": AUDIT_LOCK_KEY},
-        )
+    # Always the outbox's lock first, then the audit lock (both re-entrant within a transaction, PostgreSQL only):
+    # a transaction that appends a record and then commits incident events through UnitOfWork.commit takes them
+    # in the same order as every other one, so no two can deadlock.
+    lock_outbox(session, with_audit=True)
     head = HEAD_TABLE
     row = session.execute(
         select(head.c.last_id, head.c.last_hash).where(head.c.id == HEAD_ID).with_for_update()

@@ -188,6 +188,7 @@ class Incident(Base):
         kwargs.setdefault("urgency", 1)
         kwargs.setdefault("callback_required", False)
         kwargs.setdefault("warned", 0)
+        kwargs.setdefault("partners", [])  # a new case has none: known empty, never lazily loaded after the flush
         super().__init__(**kwargs)
         self.events: list[DomainEvent] = []
 

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from rapidfuzz import fuzz
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.orm import Session, lazyload
 
 from dispatcher.cases.incident import Incident
 from dispatcher.cases.lifecycle import OPEN_STATUSES, Status
@@ -71,6 +71,15 @@ def _open() -> ColumnElement[bool]:
     return Incident.status.in_([str(s) for s in OPEN_STATUSES])
 
 
+_NO_COLLECTIONS = (lazyload(Incident.timeline), lazyload(Incident.partners))
+
+
+def _candidates(*where: ColumnElement[bool]) -> Select[Incident]:
+    """Incidents matching `where`, without their timelines and partners (a suggestion needs neither; they load if
+    someone reads them later)."""
+    return select(Incident).where(*where).options(*_NO_COLLECTIONS)
+
+
 def suggest(
     session: Session,
     *,
@@ -100,7 +109,7 @@ def suggest(
         radius = float(category.dup_radius_m)
         dlat = radius / METRES_PER_DEGREE
         dlon = radius / (METRES_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
-        query = select(Incident).where(
+        query = _candidates(
             _open(),
             scope,
             in_window,
@@ -117,7 +126,7 @@ def suggest(
             if distance <= radius:
                 found[incident.id] = Suggestion(incident, round(distance, 1), NEARBY)
     if phone_hash:
-        query = select(Incident).where(_open(), scope, in_window, Incident.reporter_phone_hash == phone_hash)
+        query = _candidates(_open(), scope, in_window, Incident.reporter_phone_hash == phone_hash)
         if exclude_id:
             query = query.where(Incident.id != exclude_id)
         for incident in session.scalars(query):
@@ -130,7 +139,7 @@ def suggest(
             found[incident.id] = Suggestion(incident, distance_m, SAME_CALLER)
 
     if (lon is None or lat is None) and text and len(_clean(text)) >= TEXT_MIN_CHARS:
-        query = select(Incident).where(_open(), scope, in_window).order_by(Incident.created_at.desc())
+        query = _candidates(_open(), scope, in_window).order_by(Incident.created_at.desc())
         if category is not None:
             query = query.where(Incident.category_code == category.code)
         if exclude_id:

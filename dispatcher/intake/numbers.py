@@ -2,7 +2,7 @@
 
 Numbered per district and local day (the working calendar's time zone): the first case of 1 December 2026
 in a district is 2026-1201-0001. The counter row (district, day) is taken with a row lock inside the creating
-transaction (UPDATE … RETURNING holds it on PostgreSQL; SQLite's single writer serialises), so numbers are unique and
+transaction (the upsert … RETURNING holds it on PostgreSQL; SQLite's single writer serialises), so numbers are unique and
 gap-free per day even under concurrent creates, and a rolled-back create gives its number back.
 
 A case outside every grid counts in the city's district when the city has exactly one; otherwise in the
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
 
-from sqlalchemy import Date, Integer, String, update
+from sqlalchemy import Date, Integer, String
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -68,22 +68,23 @@ def district_tag(city: City, district: str) -> str:
 def next_seq(session: Session, district: str, day: date) -> int:
     """Take the next number of (district, day) in the caller's transaction, creating the counter if absent.
 
-    The counter is inserted if missing (ON CONFLICT DO NOTHING: a concurrent first insert waits, then skips),
-    then incremented by one UPDATE … RETURNING, which holds the row lock until the transaction ends, so
-    concurrent creates queue on it and each reads the value the previous one committed.
+    One upsert (INSERT … ON CONFLICT DO UPDATE SET last = last + 1 RETURNING last) creates the counter at 1 or
+    increments it, and holds the row lock until the transaction ends, so concurrent creates queue on it and
+    each reads the value the previous one committed.
     """
-    # The outbox lock first (re-entrant; UnitOfWork.commit and audit.append take it anyway): every transaction
-    # then takes outbox → counter → audit in that order, and a create cannot deadlock with one that appended an
-    # audit record (outbox + audit) before creating.
-    lock_outbox(session)
+    # The outbox lock first and the audit lock after it (both re-entrant; UnitOfWork.commit and audit.append take
+    # them anyway, this transaction asks once): every transaction then takes outbox → audit → counter in that
+    # order, and a create cannot deadlock with one that appended an audit record (outbox + audit) before creating.
+    lock_outbox(session, with_audit=True)
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(CaseNumberCounter).values(district=district, day=day, last=0).on_conflict_do_nothing())
     bump = (
-        update(CaseNumberCounter)
-        .where(CaseNumberCounter.district == district, CaseNumberCounter.day == day)
-        .values(last=CaseNumberCounter.last + 1)
+        insert(CaseNumberCounter)
+        .values(district=district, day=day, last=1)
+        .on_conflict_do_update(
+            index_elements=[CaseNumberCounter.district, CaseNumberCounter.day],
+            set_={"last": CaseNumberCounter.last + 1},
+        )
         .returning(CaseNumberCounter.last)
-        .execution_options(synchronize_session=False)
     )
     return int(session.execute(bump).scalar_one())
 

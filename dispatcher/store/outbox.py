@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, select, text
+from sqlalchemy import JSON, BigInteger, Index, Integer, Label, String, func, literal, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from dispatcher.store.base import Base
@@ -13,13 +13,39 @@ from dispatcher.store.columns import UTCDateTime
 
 EventId = BigInteger().with_variant(Integer(), "sqlite")
 OUTBOX_LOCK_KEY = 0x67726964  # "grid": the advisory lock that orders outbox commits on PostgreSQL
+AUDIT_LOCK_KEY = 0x61756474  # "audt": orders audit appends (dispatcher/access/audit.py), always after the outbox's
+HELD = "gridcommand.advisory_locks"  # session.info: (root transaction, advisory lock keys it holds)
 
 
-def lock_outbox(session: Session) -> None:
+def lock_outbox(session: Session, *, with_audit: bool = False) -> None:
     """On PostgreSQL, hold the outbox lock until commit (re-entrant), so that events become visible in sequence
-    order: a client reading "everything after seq N" can never skip one committed later."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTBOX_LOCK_KEY})
+    order: a client reading "everything after seq N" can never skip one committed later. `with_audit` takes the
+    audit lock after it in the same round trip (the lock order is always outbox, then audit)."""
+    hold_locks(session, OUTBOX_LOCK_KEY, *((AUDIT_LOCK_KEY,) if with_audit else ()))
+
+
+def hold_locks(session: Session, *keys: int) -> None:
+    """On PostgreSQL, take these transaction-scoped advisory locks in order, in one statement, skipping those this
+    transaction took already (they are re-entrant and held until it ends: asking again only costs a round trip)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    wanted = [key for key in keys if key not in _held(session)]
+    if wanted:
+        session.execute(select(*_lock_calls(wanted)))
+        _remember(session, wanted)
+
+
+def _lock_calls(keys: list[int]) -> list[Label[Any]]:
+    return [func.pg_advisory_xact_lock(literal(key, BigInteger)).label(f"lock{n}") for n, key in enumerate(keys)]
+
+
+def _held(session: Session) -> frozenset[int]:
+    held_by, held = session.info.get(HELD, (None, frozenset()))
+    return held if held_by is not None and held_by is session.get_transaction() else frozenset()
+
+
+def _remember(session: Session, keys: list[int]) -> None:
+    session.info[HELD] = (session.get_transaction(), _held(session) | set(keys))
 
 
 class OutboxEvent(Base):
@@ -50,8 +76,6 @@ def pending(session: Session, limit: int) -> list[OutboxEvent]:
 
 def count_pending(session: Session) -> int:
     """How many events have not been published yet."""
-    from sqlalchemy import func
-
     query = select(func.count()).select_from(OutboxEvent).where(OutboxEvent.published_at.is_(None))
     return session.execute(query).scalar_one()
 
@@ -64,8 +88,6 @@ def since(session: Session, after_seq: int, limit: int) -> list[OutboxEvent]:
 
 def head(session: Session) -> int:
     """The newest sequence number (0 for an empty outbox): where a starting web process begins delivering."""
-    from sqlalchemy import func
-
     return session.execute(select(func.coalesce(func.max(OutboxEvent.id), 0))).scalar_one()
 
 

@@ -7,9 +7,11 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
+from dashboard.auth import VERIFIED_TOKENS
 from dashboard.runtime import runtime_of
+from dispatcher.access.accounts import ApiToken, hash_secret
 from dispatcher.access.roles import Role
-from dispatcher.access.roster import create_account, disable, grant_token
+from dispatcher.access.roster import create_account, disable, grant_token, revoke_token
 from tests.conftest import T0
 from tests.integration.helpers import count
 
@@ -194,6 +196,33 @@ def test_disabling_an_account_ends_its_sessions_and_tokens(db, browser, app, acc
     assert browser.get("/api/v1/auth/me").status_code == 401
     assert other.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert login(browser, accounts["dispatcher"]).status_code == 401
+
+
+def test_a_token_revoked_here_is_refused_at_once_though_it_was_just_verified(db, app, accounts):
+    _, _, sessions = db
+    with sessions.begin() as session:
+        token = grant_token(session, accounts["dispatcher"], name="phone", kind="app", actor="test", now=T0)
+        session.flush()
+        token_id = session.scalars(sa.select(ApiToken.id).where(ApiToken.token_hash == hash_secret(token))).one()
+    phone, bearer = app.test_client(), {"Authorization": f"Bearer {token}"}
+    assert [phone.get("/api/v1/auth/me", headers=bearer).status_code for _ in range(2)] == [200, 200]
+    with sessions.begin() as session:
+        revoke_token(session, token_id, actor="test", now=T0)
+    assert phone.get("/api/v1/auth/me", headers=bearer).status_code == 401
+
+
+def test_a_token_revoked_by_another_process_is_refused_once_the_cache_window_passed(db, app, accounts, monkeypatch):
+    _, engine, sessions = db
+    with sessions.begin() as session:
+        token = grant_token(session, accounts["dispatcher"], name="cli", kind="service", actor="test", now=T0)
+    phone, bearer = app.test_client(), {"Authorization": f"Bearer {token}"}
+    assert phone.get("/api/v1/auth/me", headers=bearer).status_code == 200
+    with engine.begin() as conn:  # plain SQL, as `gridcommand accounts revoke` in another process would leave it
+        conn.execute(
+            sa.text("UPDATE api_token SET revoked_at = created_at WHERE token_hash = :h"), {"h": hash_secret(token)}
+        )
+    monkeypatch.setattr(VERIFIED_TOKENS, "ttl_s", 0.0)  # TOKEN_CACHE_S later
+    assert phone.get("/api/v1/auth/me", headers=bearer).status_code == 401
 
 
 def test_actor_is_the_signed_in_user_not_a_header(client, city, db):
