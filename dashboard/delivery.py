@@ -3,7 +3,7 @@
 One background task per web process (started by the first socket that connects) reads the outbox rows after its
 cursor, emits each event ONCE to its own sockets (to the list of the event's scope rooms: python-socketio counts a
 client in several of them once; `ignore_queue=True`, so the message queue does not fan it out again), then moves
-its cursor past them. It wakes on the Redis pub/sub signal `keys.OUTBOX_SIGNAL` (sent after every commit, by the
+its cursor past them. It wakes on the Redis pub/sub signal `keys.outbox_signal` (sent after every commit, by the
 web process or the worker that committed) and on a timer (`settings.delivery_poll_s`) whatever happens to Redis.
 
 So nothing depends on a relay job, a flag or a subscription being alive: with Redis down the timer still delivers;
@@ -117,7 +117,7 @@ class Wakeup:
         try:
             if self.pubsub is None:
                 pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(keys.OUTBOX_SIGNAL)
+                pubsub.subscribe(keys.outbox_signal(self.client))
                 self.pubsub = pubsub
             if self.pubsub.get_message(timeout=timeout) is not None:
                 while self.pubsub.get_message(timeout=0) is not None:  # a burst of commits: one read

@@ -17,8 +17,9 @@
   /osmand (no cookies), Open311 under /open311 (api_key in the form, no cookies) and /socket.io
   (Engine.IO checks Origin itself, against the same own origins: dashboard/realtime.py).
 - Rate limits per client IP (Flask-Limiter; Redis storage when the runtime has Redis, with an
-  in-memory fallback while Redis is down): sign-in, public intake (incl. Open311 POSTs), OsmAnd.
-  429 in the API's error shape. Failed sign-ins are also throttled per address and username
+  in-memory fallback while Redis is down): sign-in, public intake (incl. Open311 POSTs). 429 in the API's
+  error shape. /osmand's per-address and per-device limits are counted by the position store in the round trip
+  that reads the track (dashboard/api/osmand.py): Flask-Limiter skips /osmand. Failed sign-ins are also throttled per address and username
   (dashboard/throttle.py, on the same storage).
 - `QuietRequestHandler` (`serve --dev`) and `quiet_gunicorn` (gunicorn, the production server): the `Server`
   header names no software and no versions.
@@ -221,23 +222,23 @@ def _tile_sources(tile_url: str | None) -> list[str]:
 
 
 def limit_category() -> str | None:
-    """Which rate limit a request falls under: 'login', 'intake', 'osmand', or None."""
+    """Which of Flask-Limiter's rate limits a request falls under: 'login', 'intake', or None (/osmand counts its
+    own: dashboard/api/osmand.py)."""
     path = request.path.rstrip("/") or "/"
     if request.method == "POST" and path in LOGIN_PATHS:
         return "login"
     if request.method == "POST" and (path == INTAKE_PATH or path.startswith(OPEN311_PREFIX)):
         return "intake"
-    if path == "/osmand" or path.startswith("/osmand/"):
-        return "osmand"
     return None
 
 
+def _positions_path() -> bool:
+    """/osmand: limited per address and per device by the position store, not by Flask-Limiter."""
+    return request.path.startswith("/osmand")
+
+
 def _init_rate_limits(server: Flask, settings: Settings) -> Limiter:
-    limits = {
-        "login": settings.rate_limit_login,
-        "intake": settings.rate_limit_intake,
-        "osmand": settings.rate_limit_osmand,
-    }
+    limits = {"login": settings.rate_limit_login, "intake": settings.rate_limit_intake}
 
     def limit_for_request() -> str:
         category = limit_category()
@@ -259,6 +260,7 @@ def _init_rate_limits(server: Flask, settings: Settings) -> Limiter:
         in_memory_fallback_enabled=True,  # Redis down: limit in memory, never fail the request
         swallow_errors=True,
     )
+    limiter.request_filter(_positions_path)
 
     @server.errorhandler(RateLimitExceeded)
     def _too_many(exc: RateLimitExceeded):

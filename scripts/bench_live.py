@@ -86,6 +86,7 @@ from benchmark import (
 
 from geo.grids import Level
 from geo.importer import load_grids
+from workers import keys
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
 PUSH_ROOM = f"grid:{BENCH_REGION}"  # the room the benchmark's signed-in clients are in (with "triage")
@@ -95,7 +96,6 @@ BENCH_RATE_LIMITS = {
     "GRIDCOMMAND_RATE_LIMIT_LOGIN": "10000/minute",
     "GRIDCOMMAND_RATE_LIMIT_DEVICE": "100000/minute",  # the wrk pass sends each device's fixes 1 s apart
 }  # every Socket.IO client signs in (up to 100)
-SIO_CHANNEL = "flask-socketio"  # the channel Flask-SocketIO listens on (QUALITY.md: the RedisManager pitfall)
 ROSTER = REPO_ROOT / "data" / "demo_city" / "officers.yaml"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gridcommand_bench_live"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -402,7 +402,7 @@ def run_floor(bodies: list[dict], tag: str) -> dict[str, float]:
     PUSH_ROOM), same payload size."""
     import socketio
 
-    manager = socketio.RedisManager(REDIS_URL, channel=SIO_CHANNEL, write_only=True)
+    manager = socketio.RedisManager(REDIS_URL, channel=keys.socketio_channel(REDIS_URL), write_only=True)
     t_emit: dict[str, float] = {}
     for i in paced(len(bodies), EVENT_INTERVAL_S):
         incident_id = f"floor-{tag}-{i}"

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 import urllib.error
@@ -133,11 +134,28 @@ def _call(method: str, url: str, body=None, token: str | None = None) -> int:
         return exc.code
 
 
+@pytest.fixture(scope="module")
+def served_city(tmp_path_factory):
+    """A SQLite file with the demo city, its roster and a hotline service token, made once through the CLI;
+    (file, token)."""
+    folder = tmp_path_factory.mktemp("logs")
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
+    env.update(DATABASE_URL=f"sqlite:///{folder / 'logs.sqlite'}", GRIDCOMMAND_VAR_DIR=str(folder / "var"))
+    _cli("db", "upgrade", env=env)
+    _cli("import-grids", str(DEMO_GRIDS), env=env)
+    _cli("import-officers", str(DEMO_GRIDS.parent / "officers.yaml"), env=env)
+    _cli("accounts", "create", "hotline-1", "--name", "受理员", "--role", "hotline", "--region", "330199", env=env)
+    token = _cli("accounts", "token", "hotline-1", "--name", "log test", "--kind", "service", env=env).strip()
+    return folder / "logs.sqlite", token
+
+
 @pytest.mark.parametrize("server", ["gunicorn", "dev"])
-def test_gridcommand_serve_verbose_output_has_no_full_mobile_number(tmp_path, city, server):
+def test_gridcommand_serve_verbose_output_has_no_full_mobile_number(tmp_path, city, server, served_city):
     """Both servers: gunicorn (the default; it logs no request lines) and `--dev` (Werkzeug logs every request)."""
     from tests.e2e.conftest import _free_port, _wait_healthy
 
+    database, token = served_city
+    shutil.copy(database, tmp_path / "logs.sqlite")
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
     env.update(
         DATABASE_URL=f"sqlite:///{tmp_path / 'logs.sqlite'}",
@@ -145,11 +163,6 @@ def test_gridcommand_serve_verbose_output_has_no_full_mobile_number(tmp_path, ci
         GRIDCOMMAND_RELAY_INTERVAL_S="0.5",
         PYTHONUNBUFFERED="1",
     )
-    _cli("db", "upgrade", env=env)
-    _cli("import-grids", str(DEMO_GRIDS), env=env)
-    _cli("import-officers", str(DEMO_GRIDS.parent / "officers.yaml"), env=env)
-    _cli("accounts", "create", "hotline-1", "--name", "受理员", "--role", "hotline", "--region", "330199", env=env)
-    token = _cli("accounts", "token", "hotline-1", "--name", "log test", "--kind", "service", env=env).strip()
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     out = tmp_path / "serve.out"

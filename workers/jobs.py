@@ -56,7 +56,7 @@ def announce(redis) -> bool:
     if redis is None:
         return False
     try:
-        redis.publish(keys.OUTBOX_SIGNAL, b"1")
+        redis.publish(keys.outbox_signal(redis), b"1")
         return True
     except redis_lib.RedisError as exc:
         log.debug("outbox signal not sent (Redis away; delivery falls back to the timer): %s", exc)

@@ -3,14 +3,29 @@ shared Redis can be inspected or flushed by prefix)."""
 
 from __future__ import annotations
 
+import redis
+
 PREFIX = "gridcommand"
 
-# Socket.IO: the pub/sub channel Flask-SocketIO listens on (a bare RedisManager would use "socketio").
+# Pub/sub channels ignore Redis's numbered databases: each carries the database number of its deployment, so two
+# deployments (or two test processes) sharing a Redis server on different databases never hear each other.
+# Socket.IO: the channel Flask-SocketIO's message queue listens on (a bare RedisManager would use "socketio").
 SOCKETIO_CHANNEL = "flask-socketio"
-
 # "New outbox events were committed": a pub/sub wake-up for every web process's delivery loop (dashboard/realtime.py).
 # Only a hint: a lost signal delays delivery by at most the loop's timer (settings.delivery_poll_s), never loses it.
 OUTBOX_SIGNAL = f"{PREFIX}:outbox-new"
+
+
+def socketio_channel(redis_url: str) -> str:
+    """The Socket.IO message-queue channel of the deployment on `redis_url`."""
+    return f"{SOCKETIO_CHANNEL}:{redis.connection.parse_url(redis_url).get('db', 0)}"
+
+
+def outbox_signal(client: redis.Redis) -> str:
+    """The outbox wake-up channel of the deployment `client` talks to."""
+    return f"{OUTBOX_SIGNAL}:{client.get_connection_kwargs().get('db', 0)}"
+
+
 # Workers' signs of life: sorted set worker name -> epoch seconds of its ticker's last beat (read by /health).
 WORKER_BEATS = f"{PREFIX}:worker-beats"
 # Periodic sweeps: one worker of many runs each per period.

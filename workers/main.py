@@ -86,7 +86,9 @@ def _flush_positions(interval: float, stop: threading.Event) -> None:
     """Every `interval`: one batched push of the new officer positions per room, and one history insert."""
     ctx = worker_context()
     store = PositionStore(ctx.redis)
-    while not stop.wait(interval):
+    started = time.monotonic()
+    while not stop.wait(max(0.0, interval - (time.monotonic() - started))):  # a flush's own time counts
+        started = time.monotonic()
         try:
             flush_positions(store, ctx.pusher, ctx.sessions)
         except Exception:  # Redis or the database away: the queued positions wait for the next round

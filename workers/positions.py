@@ -1,16 +1,26 @@
-"""Live officer positions in Redis: ingest accepted fixes, answer "who is near", and flush batches to browsers and history."""
+"""Live officer positions in Redis: ingest accepted fixes, answer "who is near", and flush batches to browsers and history.
+
+A fix costs two Redis commands (Lua scripts, one round trip each): one counts the sender's rate-limit windows
+(`Budget`: per address, per device) and reads the officer's track, the other writes the accepted fix (track, latest,
+geo set, push and history queues). The windows are fixed windows as Flask-Limiter's "fixed-window" strategy keeps
+them, counted here because the `limits` library spends a round trip per limit (it parses the limits: "120/minute").
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import uuid
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
+import limits
 import redis
+from redis.commands.core import Script
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,13 +37,83 @@ PENDING, HISTORY, FLUSH_LOCK = keys.POS_PENDING, keys.POS_HISTORY, keys.POS_FLUS
 FLUSH_BATCH = 5000
 
 
+@lru_cache(maxsize=64)
+def parse_limit(limit: str) -> limits.RateLimitItem:
+    """A limit as settings write it ("120/minute"), parsed once."""
+    return limits.parse(limit)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A fixed-window rate limit of one sender: `scope` names what is limited ("osmand", "device"), `who` the sender
+    (an address, a device's public id), `limit` the allowance as settings write it ("120/minute")."""
+
+    scope: str
+    who: str
+    limit: str
+
+    def window(self, now: datetime) -> tuple[str, int, int]:
+        """The Redis key of the window `now` falls in, its length and the seconds left until the next one."""
+        item = parse_limit(self.limit)
+        period = item.get_expiry()
+        epoch = int(now.timestamp())
+        key = f"{keys.RATE_LIMITS}:window:{self.scope}:{self.who}:{item.amount}/{period}:{epoch // period}"
+        return key, period, period - epoch % period
+
+
+@dataclass(frozen=True)
+class OverLimit:
+    """A budget that is spent: which one, its allowance in words ("120 per 1 minute") and when it renews."""
+
+    budget: Budget
+    allowance: str
+    retry_after_s: int
+
+
 @dataclass(frozen=True)
 class Ingested:
-    """What became of one fix."""
+    """What became of one fix (`limited`: refused, the sender is over that budget)."""
 
     accepted: bool
     reason: str | None = None
     events: tuple[str, ...] = ()
+    limited: OverLimit | None = None
+
+
+# One command each (a Lua script): a hit on each budget's window and the officer's track; the accepted fix written.
+COUNT_AND_READ = Script(
+    None,
+    b"""
+local n = tonumber(ARGV[1])
+local replies = {}
+for i = 1, n do
+  replies[i] = redis.call('INCR', KEYS[i])
+  if replies[i] == 1 then redis.call('EXPIRE', KEYS[i], ARGV[i + 1]) end
+end
+if KEYS[n + 1] then replies[n + 1] = redis.call('HGET', KEYS[n + 1], ARGV[n + 2]) end
+return replies
+""",
+)
+WRITE = Script(
+    None,
+    b"""
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('GEOADD', KEYS[3], ARGV[4], ARGV[5], ARGV[1])
+redis.call('RPUSH', KEYS[4], ARGV[3])
+redis.call('RPUSH', KEYS[5], ARGV[3])
+return 1
+""",
+)
+
+
+def _over(budgets: Sequence[Budget], now: datetime, counts: list) -> OverLimit | None:
+    """The first budget whose count went past its allowance, or None."""
+    for budget, count in zip(budgets, counts, strict=False):
+        item = parse_limit(budget.limit)
+        if count > item.amount:
+            return OverLimit(budget, str(item), budget.window(now)[2])
+    return None
 
 
 class PositionStore:
@@ -42,12 +122,30 @@ class PositionStore:
     def __init__(self, client: redis.Redis):
         self.redis = client
 
-    def ingest(self, officer: Officer, fix: Fix, grids: GridIndex, now: datetime) -> Ingested:
-        """Filter one fix; if kept, update the track, the latest position and queue it for push and history.
+    def _count(self, budgets: Sequence[Budget], now: datetime, track_of: str | None = None) -> list:
+        """One hit on each budget (one round trip); their counts, then the officer's stored track if asked."""
+        windows = [budget.window(now) for budget in budgets]
+        keys_ = [key for key, _, _ in windows] + ([TRACK] if track_of else [])
+        args = [len(budgets), *(period for _, period, _ in windows), *([track_of] if track_of else [])]
+        return COUNT_AND_READ(keys_, args, client=self.redis)
+
+    def spend(self, budgets: Sequence[Budget], now: datetime) -> OverLimit | None:
+        """Count one request against each budget (one round trip); the first one it overdraws, or None."""
+        return _over(budgets, now, self._count(budgets, now))
+
+    def ingest(
+        self, officer: Officer, fix: Fix, grids: GridIndex, now: datetime, budgets: Sequence[Budget] = ()
+    ) -> Ingested:
+        """Count the sender's budgets; within them, filter the fix and, if kept, update the track and the latest
+        position and queue it for push and history (two round trips).
 
         `fix.device_id` is the enrolled device's public id (never its identifier): the worker moves the device's
         `last_seen_at` forward from it."""
-        raw = self.redis.hget(TRACK, officer.id)
+        replies = self._count(budgets, now, officer.id)
+        over = _over(budgets, now, replies)
+        if over is not None:
+            return Ingested(False, f"over the {over.budget.scope} rate limit", limited=over)
+        raw = replies[len(budgets)] if len(replies) > len(budgets) else None
         last = Track.from_json(json.loads(raw)) if raw else None
         reason = rejection(fix, last, now)
         if reason:
@@ -72,13 +170,12 @@ class PositionStore:
             "alarm": fix.attributes.get("alarm"),
         }
         encoded = json.dumps(position, ensure_ascii=False)
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hset(TRACK, officer.id, json.dumps(track.to_json()))
-            pipe.hset(LATEST, officer.id, encoded)
-            pipe.geoadd(GEO, (fix.lon, fix.lat, officer.id))
-            pipe.rpush(PENDING, encoded)
-            pipe.rpush(HISTORY, encoded)
-            pipe.execute()
+        track_json = json.dumps(track.to_json())
+        WRITE(
+            [TRACK, LATEST, GEO, PENDING, HISTORY],
+            [officer.id, track_json, encoded, fix.lon, fix.lat],
+            client=self.redis,
+        )
         return Ingested(True, None, tuple(events))
 
     def latest(self) -> dict[str, dict[str, Any]]:
@@ -114,7 +211,8 @@ class PositionStore:
 
 
 def flush_positions(store: PositionStore, pusher, sessions: sessionmaker[Session]) -> tuple[int, int]:
-    """Push queued positions as one batch per room, and write queued history rows in one insert.
+    """Push queued positions as one batch per room (`pusher.emit_each`: one round trip), and write queued history
+    rows in one insert.
 
     Items leave the queues only after they were pushed or committed, so a failure (Redis or the
     database away) leaves them for the next round instead of losing them.
@@ -135,8 +233,7 @@ def flush_positions(store: PositionStore, pusher, sessions: sessionmaker[Session
                 targets = tuple(sorted(set(position.pop("rooms", []))))
                 if targets:
                     by_rooms.setdefault(targets, []).append(position)
-            for targets, batch in by_rooms.items():
-                pusher.emit("positions", batch, list(targets))
+            pusher.emit_each("positions", [(batch, list(targets)) for targets, batch in by_rooms.items()])
             store.drop(PENDING, len(pending))
         history = store.peek(HISTORY, FLUSH_BATCH)
         if history:

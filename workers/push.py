@@ -13,18 +13,32 @@ from workers import keys
 from workers.redis_server import REDIS_OPTIONS
 
 log = logging.getLogger(__name__)
-CHANNEL = keys.SOCKETIO_CHANNEL
 EVENT = "incident"
 RECONNECT_S = 1.0  # a web process retries a lost Redis this often (python-socketio's own backoff grows to 60 s)
 
 
 class _StrictRedisManager(socketio.RedisManager):
-    """A write-only RedisManager whose publish raises when Redis is down, so the caller keeps what it sends."""
+    """A write-only RedisManager whose publish raises when Redis is down, so the caller keeps what it sends; inside
+    `batched()` messages are collected and published in one pipeline round trip."""
+
+    collected: list[str] | None = None
 
     def _publish(self, data):
+        if self.collected is not None:
+            self.collected.append(self.json.dumps(data))
+            return None
         if not self.connected:
             self._redis_connect()
         return self.redis.publish(self.channel, self.json.dumps(data))
+
+    def publish_all(self, messages: list[str]) -> None:
+        """PUBLISH every encoded message in one round trip."""
+        if not self.connected:
+            self._redis_connect()
+        with self.redis.pipeline(transaction=False) as pipe:
+            for message in messages:
+                pipe.publish(self.channel, message)
+            pipe.execute()
 
 
 class ReconnectingRedisManager(socketio.RedisManager):
@@ -33,8 +47,10 @@ class ReconnectingRedisManager(socketio.RedisManager):
     python-socketio retries a lost subscription after 1, 2, 4 ... 60 s (pushes resumed 28 s after an outage);
     this one retries every RECONNECT_S, and its connection is health-checked so a silently dead one is noticed."""
 
-    def __init__(self, url: str, channel: str = CHANNEL, write_only: bool = False):
-        super().__init__(url, channel=channel, write_only=write_only, redis_options=dict(REDIS_OPTIONS))
+    def __init__(self, url: str, write_only: bool = False):
+        super().__init__(
+            url, channel=keys.socketio_channel(url), write_only=write_only, redis_options=dict(REDIS_OPTIONS)
+        )
         self.listening = False  # subscribed right now (reported by /health)
 
     def _redis_listen_with_retries(self):  # pragma: no cover - exercised by the Redis outage test
@@ -64,7 +80,7 @@ class Pusher:
     """Emits messages to Socket.IO rooms through the message queue (any process)."""
 
     def __init__(self, redis_url: str):
-        self._manager = _StrictRedisManager(redis_url, channel=CHANNEL, write_only=True)
+        self._manager = _StrictRedisManager(redis_url, channel=keys.socketio_channel(redis_url), write_only=True)
 
     def push(self, message: dict[str, Any], rooms: list[str]) -> None:
         """Send one incident message to the clients of `rooms`, once each (raises if Redis is unreachable)."""
@@ -76,3 +92,17 @@ class Pusher:
         if isinstance(room, list) and not room:
             return
         self._manager.emit(event, data, room=room, namespace="/")
+
+    def emit_each(self, event: str, items: list[tuple[Any, list[str]]]) -> None:
+        """`emit(event, data, rooms)` for each (data, rooms), published in one round trip (officer positions: one
+        batch per set of rooms, hundreds per flush)."""
+        manager = self._manager
+        manager.collected = []
+        try:
+            for data, rooms in items:
+                self.emit(event, data, rooms)
+            messages = manager.collected
+        finally:
+            manager.collected = None
+        if messages:
+            manager.publish_all(messages)

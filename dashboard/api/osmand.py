@@ -3,8 +3,10 @@
 Trackers authenticate as Traccar's do, by the device identifier they send as `id` — here a random identifier
 of an enrolled device (dispatcher/fleet/devices.py, `gridcommand devices add`); an unknown and a revoked
 identifier get one and the same answer. Each device has its own rate limit (settings.rate_limit_device) on
-top of the per-address one (dashboard/hardening.py). The batch endpoint takes only an API token bound to
-the device it posts for. NaN and ±Infinity are refused in every number, naming the field.
+top of the per-address one (settings.rate_limit_osmand, counted for every request, known device or not). Both are
+counted in the position store's pipeline with the track read (workers/positions.py): a fix costs two Redis round
+trips and the device lookup none (the runtime's cache of live devices). The batch endpoint takes only an API token
+bound to the device it posts for. NaN and ±Infinity are refused in every number, naming the field.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from flask import Blueprint, current_app, jsonify, request
-from flask_limiter import RateLimitExceeded
+import redis
+from flask import Blueprint, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from spectree import Response
 
@@ -28,6 +30,7 @@ from dispatcher.errors import Forbidden
 from dispatcher.fleet.devices import Enrolled, device_of_token
 from dispatcher.fleet.officers import Officer
 from dispatcher.fleet.positions import Fix
+from workers.positions import Budget, OverLimit
 
 osmand_bp = Blueprint("osmand", __name__)
 KNOT_MPS = 0.514444
@@ -221,41 +224,60 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
 
 
-def ingest(fix: Fix):
-    """Run one fix through the pipeline: 401 for an identifier that is not a live device, 429 when the device
-    sends too often, 200 whether kept or filtered as noise."""
+def ingest(fix: Fix, now: datetime):
+    """Run one fix through the pipeline: 429 when its address or its device sends too often, 401 for an identifier
+    that is not a live device, 200 whether kept or filtered as noise; 503 while the position store is away."""
     rt = current_runtime()
     store = rt.positions
     if store is None:
         return error(503, "positions_unavailable", "the position store (Redis) is not configured")
     device = rt.device_for(fix.device_id)
-    if device is None:
-        return error(401, "unknown_device", UNKNOWN_DEVICE, "id")
-    limited = over_device_limit(rt, device.device_id)
-    if limited is not None:
-        return limited
-    result = store.ingest(device.officer, replace(fix, device_id=device.device_id), rt.city.grids, rt.clock())
+    per_address = Budget("osmand", request.remote_addr or "-", rt.settings.rate_limit_osmand)
+    try:
+        if device is None:
+            over = store.spend([per_address], now)
+            return too_many(over) if over else error(401, "unknown_device", UNKNOWN_DEVICE, "id")
+        budgets = [per_address, device_budget(rt, device.device_id)]
+        result = store.ingest(device.officer, replace(fix, device_id=device.device_id), rt.city.grids, now, budgets)
+    except redis.RedisError as exc:
+        return store_away(exc)
+    if result.limited is not None:
+        return too_many(result.limited)
     count_fix(result.accepted)
     return jsonify(accepted=result.accepted, reason=result.reason, events=list(result.events)), 200
 
 
+def device_budget(rt: Runtime, device_id: str) -> Budget:
+    """One budget per device across /osmand and the batch endpoint (settings.rate_limit_device)."""
+    return Budget("device", device_id, rt.settings.rate_limit_device)
+
+
 def over_device_limit(rt: Runtime, device_id: str):
-    """A 429 naming the device when it sent more than settings.rate_limit_device, else None (Flask-Limiter's
-    storage, with its in-memory fallback while Redis is away)."""
-    limiter = next(iter(current_app.extensions.get("limiter", ())), None)
-    if limiter is None:
+    """A 429 naming the device when it sent more than settings.rate_limit_device (one round trip), a 503 while Redis
+    is away, else None."""
+    if rt.positions is None:
         return None
     try:
-        with limiter.shared_limit(  # one budget per device across /osmand and the batch endpoint
-            lambda: rt.settings.rate_limit_device, "device", key_func=lambda: device_id, override_defaults=False
-        ):
-            return None
-    except RateLimitExceeded as exc:
-        return error(
-            429,
-            "rate_limited",
-            f"too many position reports from device {device_id}: at most {exc.description}; retry later",
-        )
+        over = rt.positions.spend([device_budget(rt, device_id)], rt.clock())
+    except redis.RedisError as exc:
+        return store_away(exc)
+    return too_many(over) if over is not None else None
+
+
+def too_many(over: OverLimit):
+    """A 429 naming the device (or the address's limit) with Retry-After."""
+    if over.budget.scope == "device":
+        message = f"too many position reports from device {over.budget.who}: at most {over.allowance}; retry later"
+    else:
+        message = f"too many requests to osmand from this address: at most {over.allowance}; retry later"
+    response, status = error(429, "rate_limited", message)
+    response.headers["Retry-After"] = str(over.retry_after_s)
+    return response, status
+
+
+def store_away(exc: redis.RedisError):
+    """A 503 while Redis is unreachable (the tracker retries; nothing was stored)."""
+    return error(503, "positions_unavailable", f"the position store (Redis) is unavailable: {type(exc).__name__}")
 
 
 @osmand_bp.route("/osmand", methods=["GET", "POST"])
@@ -271,7 +293,7 @@ def osmand():
         return error(400, "bad_position", _describe(exc))
     except BadInput as exc:
         return error(400, "bad_position", str(exc))
-    return ingest(fix)
+    return ingest(fix, now)
 
 
 def posting_device(rt: Runtime) -> Enrolled:

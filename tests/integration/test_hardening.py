@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+import redis as redis_lib
 from flask.testing import FlaskClient
 
 from dashboard.app import create_server
@@ -255,9 +256,15 @@ def test_intake_limit_answers_429_in_the_api_error_shape(make_client, city):
     assert client.get("/api/v1/incidents", headers=auth).status_code == 200  # reading is not limited
 
 
-def test_osmand_limit(make_client):
-    client = make_client(rate_limit_osmand="2/minute")
+def test_osmand_limit(app, make_client, redis_url):
+    """Per address, unknown identifiers included (counted in Redis with the positions: dashboard/api/osmand.py)."""
+    runtime = runtime_of(app)
+    runtime.redis = redis_lib.Redis.from_url(redis_url)
+    runtime.settings = runtime.settings.model_copy(update={"rate_limit_osmand": "2/minute"})  # the one process's
+    client = make_client()
     _limited_after(lambda: client.get("/osmand?id=dev-x&lat=30.27&lon=120.15"), 2)
+    other = client.get("/osmand?id=dev-x&lat=30.27&lon=120.15", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert other.status_code == 401  # another address has its own budget
 
 
 def test_limits_are_shared_through_redis(make_client, redis_url, city):

@@ -12,8 +12,8 @@ from dispatcher.fleet.devices import devices_of, grant_device_token, issue
 from dispatcher.fleet.officers import Officer
 from tests.conftest import T0
 from tests.integration.helpers import act, count, inside, report
+from workers import keys
 from workers.positions import PositionStore, flush_positions
-from workers.push import CHANNEL
 
 
 def enrol(sessions, officer_id: str) -> str:
@@ -149,18 +149,19 @@ def test_flush_pushes_one_batch_per_room_and_writes_history(live, city, db, redi
         assert client.get(f"/osmand?id={gw1}&lat={lat}&lon={lon + i * 0.00005}&timestamp={_ts(i * 5)}").json["accepted"]
         assert client.get(f"/osmand?id={zf1}&lat={lat}&lon={lon - i * 0.00005}&timestamp={_ts(i * 5)}").json["accepted"]
     pubsub = redis_lib.Redis.from_url(redis_url).pubsub()
-    pubsub.subscribe(CHANNEL)
+    pubsub.subscribe(keys.socketio_channel(redis_url))
     pubsub.get_message(timeout=1)
 
-    class Pusher:
-        def __init__(self):
-            from workers.push import Pusher as Real
+    from workers.push import Pusher as Real
 
-            self.real, self.calls = Real(redis_url), []
+    class Pusher(Real):  # the real one (its emit_each publishes every batch in one round trip), counting emits
+        def __init__(self):
+            super().__init__(redis_url)
+            self.calls = []
 
         def emit(self, event, data, room):
             self.calls.append((event, room, len(data)))
-            self.real.emit(event, data, room)
+            super().emit(event, data, room)
 
     pusher = Pusher()
     pushed, stored = flush_positions(PositionStore(runtime_of(live).redis), pusher, sessions)
@@ -256,7 +257,7 @@ def test_history_waits_in_redis_when_the_database_write_fails(live, city, db):
     store = PositionStore(runtime_of(live).redis)
 
     class Quiet:
-        def emit(self, event, data, room):
+        def emit_each(self, event, items):
             pass
 
     class BrokenSessions:
@@ -271,3 +272,22 @@ def test_history_waits_in_redis_when_the_database_write_fails(live, city, db):
     assert count(engine, "officer_position") == 0
     assert flush_positions(store, Quiet(), sessions) == (0, 3)
     assert count(engine, "officer_position") == 3
+
+
+def test_trackers_get_a_clean_503_while_redis_is_away(live, city):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{s.getsockname()[1]}/0"  # nothing listens once the socket closes
+    runtime = runtime_of(live)
+    lon, lat = inside(_unit(city))
+    queries = [f"/osmand?id={who}&lat={lat}&lon={lon}&timestamp={_ts()}" for who in (live.trackers["GW1"], "guess")]
+    runtime.redis, working = redis_lib.Redis.from_url(dead, socket_connect_timeout=0.5), runtime.redis
+    try:
+        for query in queries:
+            response = live.test_client().get(query)
+            assert response.status_code == 503 and response.json["error"]["code"] == "positions_unavailable"
+    finally:
+        runtime.redis = working
+    assert live.test_client().get(queries[0]).json["accepted"]  # nothing was stored meanwhile; back with Redis

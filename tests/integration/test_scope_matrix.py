@@ -210,7 +210,12 @@ def _expected_answer(principal: Principal, action: Action, incident: Incident) -
     return 409 if may_act(principal, action, incident) else 403
 
 
+# a region scope and a department scope on PostgreSQL (the same SQL for every region or department), all on SQLite
+PG_SCOPES = ["street", "hw"]
+
+
 @pytest.mark.parametrize("scope", list(SCOPES))
+@pytest.mark.postgres_sample(scope=PG_SCOPES)
 def test_every_role_may_act_only_as_the_rule_says_and_refusals_change_nothing(world, client, db, scope):
     """Role × scope × action × incident: 404 outside the scope, 403 where seeing is not acting, and where acting is
     allowed the engine goes on to the version check (a stale expected_version: 409, nothing changes)."""
@@ -306,7 +311,9 @@ PREPARE = {
 BODIES = {"handle": {"result": "已处置"}}
 
 
-def test_real_actions_succeed_exactly_where_the_rule_allows(world, client, db, city):
+@pytest.mark.parametrize("scope", list(SCOPES))
+@pytest.mark.postgres_sample(scope=PG_SCOPES)
+def test_real_actions_succeed_exactly_where_the_rule_allows(world, client, db, city, scope):
     _, _, sessions = db
     s1, s2 = world["street"], world["other_street"]
     placements = [
@@ -315,35 +322,34 @@ def test_real_actions_succeed_exactly_where_the_rule_allows(world, client, db, c
         for unit in [next(u for u in city.grids.by_level("unit") if city.grids.path_of(u.code).street == street)]
         for category in ("020101", "020201")
     ]
-    for scope in SCOPES:
-        region, dept = _scope(world, scope)
-        for role in Role:
-            principal, token = make_account(sessions, str(role), region, dept)
-            for action, steps in PREPARE.items():
-                if Action(action) not in ACTIONS[principal.role]:
-                    continue  # refused by role: the probe matrix covers it
-                for unit, category in placements:
-                    lon, lat = inside(unit)
-                    body = {"description": f"act {category}", "category_code": category, "lon": lon, "lat": lat}
-                    incident_id = client.post("/api/v1/incidents", json=body).json["id"]
-                    for step in steps:
-                        assert act(client, incident_id, step, **BODIES.get(step, {})).status_code == 200, step
-                    with sessions() as session:
-                        incident = session.get(Incident, incident_id)
-                        want = _expected_answer(principal, Action(action), incident)
-                    if action == "handle" and want == 409:  # the handler brings the photos feedback needs
-                        before_and_after(client, incident_id, **bearer(token))
-                    response = client.post(
-                        f"/api/v1/incidents/{incident_id}/actions/{action}",
-                        json=BODIES.get(action, {}),
-                        headers=bearer(token),
-                    )
-                    assert response.status_code == (200 if want == 409 else want), (
-                        f"{role}@{scope}",
-                        action,
-                        category,
-                        response.json,
-                    )
+    region, dept = _scope(world, scope)
+    for role in Role:
+        principal, token = make_account(sessions, str(role), region, dept)
+        for action, steps in PREPARE.items():
+            if Action(action) not in ACTIONS[principal.role]:
+                continue  # refused by role: the probe matrix covers it
+            for unit, category in placements:
+                lon, lat = inside(unit)
+                body = {"description": f"act {category}", "category_code": category, "lon": lon, "lat": lat}
+                incident_id = client.post("/api/v1/incidents", json=body).json["id"]
+                for step in steps:
+                    assert act(client, incident_id, step, **BODIES.get(step, {})).status_code == 200, step
+                with sessions() as session:
+                    incident = session.get(Incident, incident_id)
+                    want = _expected_answer(principal, Action(action), incident)
+                if action == "handle" and want == 409:  # the handler brings the photos feedback needs
+                    before_and_after(client, incident_id, **bearer(token))
+                response = client.post(
+                    f"/api/v1/incidents/{incident_id}/actions/{action}",
+                    json=BODIES.get(action, {}),
+                    headers=bearer(token),
+                )
+                assert response.status_code == (200 if want == 409 else want), (
+                    f"{role}@{scope}",
+                    action,
+                    category,
+                    response.json,
+                )
 
 
 UNAUTHENTICATED = [

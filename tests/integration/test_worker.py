@@ -16,7 +16,6 @@ from dispatcher.settings import get_settings
 from tests.conftest import T0
 from tests.integration.helpers import count, report
 from workers import context, jobs, keys, timers
-from workers.push import CHANNEL
 
 
 @pytest.fixture
@@ -34,7 +33,7 @@ def worker_env(db, redis_url, monkeypatch):
 
 def _listen(redis_url):
     pubsub = redis_lib.Redis.from_url(redis_url).pubsub()
-    pubsub.subscribe(CHANNEL)
+    pubsub.subscribe(keys.socketio_channel(redis_url))
     pubsub.get_message(timeout=1)  # the subscribe confirmation
     return pubsub
 
@@ -98,7 +97,7 @@ def test_api_commit_wakes_the_web_tier_and_a_separate_worker_process_handles_it(
     runtime.redis = redis_lib.Redis.from_url(redis_url)
     runtime.queue = Queue(get_settings().queue_name, connection=runtime.redis)
     signals = redis_lib.Redis.from_url(redis_url).pubsub()
-    signals.subscribe(keys.OUTBOX_SIGNAL)
+    signals.subscribe(keys.outbox_signal(runtime.redis))
     signals.get_message(timeout=1)
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "GRIDCOMMAND_RELAY_INTERVAL_S": "0.5"}
     worker = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "worker"], env=env)
