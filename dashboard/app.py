@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, request
+from flask import Flask, Response, request
+from flask_compress import Compress
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.api import init_api
 from dashboard.auth import init_auth
 from dashboard.hardening import init_hardening
 from dashboard.open311 import open311_bp
-from dashboard.runtime import Runtime, build_runtime, install_runtime
+from dashboard.runtime import Runtime, build_runtime, current_runtime, install_runtime
 from dashboard.strict_json import StrictJSONProvider
 from dashboard.tiles import tiles_bp
 from dispatcher.access.audit import install_audit_key
@@ -20,6 +21,22 @@ from dispatcher.store import cipher
 
 log = logging.getLogger(__name__)
 IMPORT_ENDPOINT = "api.import_grids"
+# what is worth compressing: text, JSON (API answers, Dash layouts and callbacks), GeoJSON, scripts and styles; never
+# images, video, audio, archives or spreadsheets (already compressed: ranged media is left alone in any case)
+COMPRESSED_TYPES = [
+    "text/html",
+    "text/css",
+    "text/plain",
+    "text/csv",
+    "text/xml",
+    "text/javascript",
+    "application/javascript",
+    "application/json",
+    "application/geo+json",
+    "application/problem+json",
+    "application/xml",
+    "image/svg+xml",
+]
 
 
 def create_server(settings: Settings, runtime: Runtime | None = None, *, behind_proxies: bool = True) -> Flask:
@@ -50,9 +67,36 @@ def create_server(settings: Settings, runtime: Runtime | None = None, *, behind_
     server.register_blueprint(open311_bp)  # Open311 GeoReport v2 at /open311/v2
     server.register_blueprint(tiles_bp)  # the offline base map and MBTiles tiles (dashboard/tiles.py)
     init_hardening(server, settings)
+    init_compression(server)
     if behind_proxies:
         trust_proxies(server, settings)
     return server
+
+
+def init_compression(server: Flask) -> None:
+    """Compress every answer that gains from it (Flask-Compress: zstd, brotli or gzip, as the client accepts), with
+    ETags suffixed per encoding so that 304s keep working. Socket.IO never reaches Flask (its middleware answers
+    first); partial (ranged) and streamed answers are sent as they are; files (Dash's assets) are read into memory
+    first (they are small: only the text types above are compressed)."""
+    server.config.update(COMPRESS_MIMETYPES=COMPRESSED_TYPES, COMPRESS_REGISTER=False, COMPRESS_STREAMS=False)
+    compress = Compress(server)
+
+    @server.after_request
+    def _compress(response: Response) -> Response:
+        if _ranged(response) or "Content-Encoding" in response.headers:
+            return response
+        if response.direct_passthrough and response.mimetype in compress.compress_mimetypes_set:
+            response.direct_passthrough = False  # a file (send_file): read it, then compress it whole
+            response.make_sequence()
+        response = compress.after_request(response)
+        if "Content-Encoding" in response.headers:
+            response.headers.pop("Accept-Ranges", None)  # no byte ranges of an encoded body
+        return response
+
+
+def _ranged(response: Response) -> bool:
+    """A partial answer, or one to a request for a part: media players seek in these; never re-encoded."""
+    return response.status_code == 206 or "Content-Range" in response.headers or "Range" in request.headers
 
 
 def trust_proxies(server: Flask, settings: Settings) -> None:
@@ -62,6 +106,18 @@ def trust_proxies(server: Flask, settings: Settings) -> None:
     hops = settings.trusted_proxies
     if hops:
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+
+
+def preload_command_center(server: Flask) -> None:
+    """The command center's page (/) names what its first paint needs (dashboard/pages/command.py: preload_links), so
+    that the browser fetches it while it parses Dash's scripts."""
+    from dashboard.pages import command
+
+    @server.after_request
+    def _preload(response: Response) -> Response:
+        if request.path == "/" and response.status_code == 200 and response.mimetype == "text/html":
+            response.headers["Link"] = command.preload_links(str(current_runtime().city.grids.version))
+        return response
 
 
 def wsgi() -> Flask:
@@ -80,5 +136,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None):
 
     server = create_server(settings, runtime, behind_proxies=False)
     app = mount_dash(server, settings)
+    preload_command_center(server)
     trust_proxies(server, settings)  # outside Socket.IO's middleware, which mount_dash installed
     return app

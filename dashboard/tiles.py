@@ -1,30 +1,43 @@
-"""Map data served by the app itself (no internet): the demo city's vector base layer and a local MBTiles file.
+"""Map data served by the app itself (no internet): the demo city's vector base layer, the grid outlines and a local
+MBTiles file.
 
 - `GET /map/base.geojson`: the offline base layer (roads, water, landmarks: data/demo_city/basemap.geojson).
+- `GET /map/grids/{level}.geojson?v={grid version}`: the outlines of one grid level (code, name, level, parent and
+  the shape; nothing personal: the grid leaders are shown from the server when a grid is clicked), for the maps.
 - `GET /tiles/{z}/{x}/{y}.{fmt}`: a tile of `settings.mbtiles` (SQLite `tiles` table, TMS rows: y is flipped).
-Both need a signed-in user like the grid layers (the base map is not secret, but the app shows nothing to
-strangers); both are cacheable by the browser (private, with an ETag) since they change only with a deployment.
+All need a signed-in user like the grid API (the base map is not secret, but the app shows nothing to strangers);
+all are cacheable by the browser (private, with an ETag) since they change only with a deployment or a grid import:
+the outlines of the current version, named by it, for a year (a new version is a new URL).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
+import weakref
 from contextlib import closing
 from functools import lru_cache
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, request
+from shapely import set_precision
+from shapely.geometry import mapping
 
 from dashboard.auth import require_principal
 from dashboard.runtime import current_runtime
 from dispatcher.settings import Settings
+from geo.grids import Grid, GridIndex, Level
 
 tiles_bp = Blueprint("tiles", __name__)
 
 BASEMAP_PATH = "/map/base.geojson"
 TILE_PATH = "/tiles/{z}/{x}/{y}.{fmt}"
+GRIDS_PATH = "/map/grids/<level>.geojson"
 CACHE_CONTROL = "private, max-age=86400"  # a day: the files change only with a deployment
+VERSIONED_CACHE_CONTROL = "private, max-age=31536000, immutable"  # a version's outlines never change
+OUTLINE_LEVELS = frozenset({"district", "street", "community", "unit"})
+OUTLINE_GRID = 1e-6  # degrees (~0.1 m): outline vertices rounded to this
 CONTENT_TYPES = {
     "png": "image/png",
     "jpg": "image/jpeg",
@@ -78,9 +91,36 @@ def read_tile(path: Path, z: int, x: int, y: int) -> bytes | None:
     return None if row is None else bytes(row[0])
 
 
-def _cached(body: bytes, mimetype: str, **headers: str) -> Response:
+def grid_outlines_url(level: str, version: str) -> str:
+    """Where the browser fetches the outlines of `level` at grid `version` (a new version is a new URL)."""
+    return f"/map/grids/{level}.geojson?v={version}"
+
+
+_outlines: weakref.WeakKeyDictionary[GridIndex, dict[str, bytes]] = weakref.WeakKeyDictionary()
+
+
+def outlines_geojson(index: GridIndex, level: str) -> bytes:
+    """The outlines of one level of `index` as GeoJSON bytes, made once per grid index (a grid import makes a new
+    index): code, name, English name, level and parent of each grid, vertices rounded to OUTLINE_GRID."""
+    made = _outlines.setdefault(index, {})
+    if level not in made:
+        features = [_outline(g) for g in index.by_level(Level(level))]
+        document = {"type": "FeatureCollection", "grid_version": index.version, "features": features}
+        made[level] = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    return made[level]
+
+
+def _outline(grid: Grid) -> dict:
+    props = {"code": grid.code, "name": grid.name, "level": str(grid.level), "parent": grid.parent_code}
+    if grid.properties.get("name_en"):
+        props["name_en"] = grid.properties["name_en"]
+    shape = mapping(set_precision(grid.geometry, OUTLINE_GRID))
+    return {"type": "Feature", "id": grid.code, "properties": props, "geometry": shape}
+
+
+def _cached(body: bytes, mimetype: str, cache_control: str = CACHE_CONTROL, **headers: str) -> Response:
     response = Response(body, mimetype=mimetype, headers=headers)
-    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.headers["Cache-Control"] = cache_control
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
     return response.make_conditional(request)
 
@@ -97,6 +137,18 @@ def basemap():
     if not path.is_file():
         abort(404, f"no base map file at {path.name}: configure GRIDCOMMAND_TILE_URL or GRIDCOMMAND_MBTILES")
     return _cached(_file_bytes(path, path.stat().st_mtime), "application/geo+json")
+
+
+@tiles_bp.get(GRIDS_PATH)
+def grid_outlines(level: str):
+    """The outlines of one grid level as GeoJSON (404 for an unknown level); cacheable for a year when asked by the
+    current version's URL (`?v=`), else to be revalidated."""
+    if level not in OUTLINE_LEVELS:
+        abort(404, f"no grid level {level!r}: one of {', '.join(sorted(OUTLINE_LEVELS))}")
+    index = current_runtime().city.grids
+    current = request.args.get("v") == str(index.version)
+    cache_control = VERSIONED_CACHE_CONTROL if current else "private, no-cache"
+    return _cached(outlines_geojson(index, level), "application/geo+json", cache_control)
 
 
 @tiles_bp.get("/tiles/<int:z>/<int:x>/<int:y>.<fmt>")

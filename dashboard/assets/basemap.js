@@ -91,6 +91,10 @@
                               html: '<i class="gc-bm-lm gc-bm-lm-' + esc(p.class) + '">' + esc(glyphs[p.class] || "•") + "</i>"});
       return inPane(L.marker(latlng, {icon: icon, interactive: false, keyboard: false}), "gc-bm-labels");
     },
+    /** A feature's name, shown from its zoom (CSS): a label marker beside a landmark or on a road's or a water's
+        course, made when the feature is drawn and removed with it. A plain marker whose text CSS centres (or puts
+        to the right), not a permanent tooltip: a tooltip measures itself on every placement, and a hundred of them
+        forced as many layouts of the whole page at load and on every zoom. */
     label: function (feature, layer, context) {
       const p = feature.properties || {};
       if (!(layer instanceof L.Marker)) inPane(layer, "gc-bm");
@@ -103,9 +107,15 @@
       const marker = layer instanceof L.Marker;
       const zoom = LABEL_ZOOM[p.class] || 16;
       const cls = "gc-bm-lbl gc-bm-lbl-" + p.layer + " gc-bm-lbl-" + p.class + " gc-bm-from-" + zoom +
-                  (MAJOR_LANDMARKS[p.class] ? " gc-bm-lbl-major" : "");
-      layer.bindTooltip(esc(text), {permanent: true, interactive: false, pane: "gc-bm-labels", className: cls,
-                                    direction: marker ? "right" : "center", offset: marker ? [6, 0] : [0, 0]});
+                  (MAJOR_LANDMARKS[p.class] ? " gc-bm-lbl-major" : "") + (marker ? " gc-bm-lbl-right" : "");
+      const icon = L.divIcon({className: cls, html: "<span>" + esc(text) + "</span>", iconSize: null});
+      let tag = null;
+      layer.on("add", function () {
+        if (tag) tag.remove();
+        const at = marker ? layer.getLatLng() : layer.getCenter();
+        tag = L.marker(at, {icon: icon, interactive: false, keyboard: false, pane: "gc-bm-labels"}).addTo(layer._map);
+      });
+      layer.on("remove", function () { if (tag) { tag.remove(); tag = null; } });
     },
     /** The command center's officer marker (assets/gridcommand.js), moved into the pane under the incidents. */
     officerPoint: function (feature, latlng, context) {

@@ -11,7 +11,10 @@
      OFFICERS_MS, and an alarm raises the SOS banner;
    - the header's connection state (cc-conn) follows the socket.
    The socket connects as the DashSocketIO component did (same origin, /socket.io, the session cookie; the server
-   puts it in the rooms of the user's scope: dashboard/realtime.py). It runs only while the command center is shown. */
+   puts it in the rooms of the user's scope: dashboard/realtime.py). It runs only while the command center is shown.
+   Loading the command center (/), the open cases are asked for as soon as this script runs and the socket connects
+   as soon as the document is parsed, both while Dash is still fetching and rendering the page (gc.live.initial hands
+   the first answer to the desk, assets/queue.js). */
 (function () {
   "use strict";
 
@@ -23,7 +26,7 @@
   const ROSTER_MS = 60000;        // names and statuses of every officer in scope, refreshed this often
 
   const live = {
-    socket: null, seq: null, inflight: false, again: false, tick: null, roster: null, connected: null,
+    socket: null, seq: null, inflight: false, again: false, tick: null, roster: null, connected: null, early: null,
   };
   const officers = {};            // officer id -> latest record (REST list merged with pushed positions)
   const layer = {map: null, group: null, markers: new Map(), drawn: new Map(), dirty: new Set(), at: 0, timer: null};
@@ -45,12 +48,13 @@
   if (!hook()) document.addEventListener("DOMContentLoaded", hook);
 
   function onPage() { return !!document.getElementById("cc-queue"); }
+  function started() { return live.seq !== null; }
   function names() { return (window.gc.desk && window.gc.desk.state.names) || {}; }
   function strings() { return names().strings || {}; }
 
   // ---- the connection ----
   function showConnection(connected) {
-    if (live.connected === connected) return;
+    if (live.connected === connected || !document.getElementById("cc-conn")) return;  // (drawn: start() shows it)
     live.connected = connected;
     const s = strings();
     window.dash_clientside.set_props("cc-conn", {
@@ -68,8 +72,31 @@
     socket.on("connect", () => { showConnection(true); catchUp(); });  // also after every reconnection
     socket.on("disconnect", () => showConnection(false));
     socket.on("connect_error", () => showConnection(false));
-    socket.on("incident", () => { if (onPage()) catchUp(); else stop(); });
-    socket.on("positions", positions => { if (onPage()) positionsPushed(positions); else stop(); });
+    // (before the page is drawn and started, pushes are ignored: its open cases are fetched after them)
+    socket.on("incident", () => { if (onPage()) catchUp(); else if (started()) stop(); });
+    socket.on("positions", positions => { if (onPage()) positionsPushed(positions); else if (started()) stop(); });
+  }
+
+  // ---- the first load: the open cases (and the socket) asked for before Dash has drawn the page ----
+  function openCases(url) {
+    return window.fetch(url, {credentials: "same-origin"}).then(r => {
+      if (!r.ok) throw new Error("open cases: HTTP " + r.status);
+      return r.json();
+    });
+  }
+
+  /** The page's open cases ({all, seq}): the answer asked for early (once), else a fresh one. */
+  function initial(url) {
+    const early = live.early;
+    live.early = null;
+    return early && early.url === url ? early.answer.catch(() => openCases(url)) : openCases(url);
+  }
+
+  if (window.location.pathname === "/") {
+    const url = "/api/v1/feed";
+    live.early = {url: url, answer: openCases(url)};
+    live.early.answer.catch(() => { /* asked again by initial() */ });
+    document.addEventListener("DOMContentLoaded", () => { if (!live.socket) connect(); });
   }
 
   /** The command center (re)rendered with its records current up to `seq`: follow the feed from there. */
@@ -225,7 +252,8 @@
   };
 
   window.gc = Object.assign(window.gc || {}, {
-    live: {start: start, stop: stop, catchUp: catchUp, entry: entry, state: live, layer: layer}, officers: officers,
+    live: {start: start, stop: stop, catchUp: catchUp, entry: entry, initial: initial, state: live, layer: layer},
+    officers: officers,
   });
   window.dash_clientside = Object.assign({}, window.dash_clientside, {gc_live: callbacks});
 })();

@@ -1,9 +1,9 @@
 /* The command center's seat desk in the browser: the queue (patched in place, a stable order, new cases announced
    rather than inserted under the pointer, urgent cases pinned), the keyboard, the urgent/SOS alert with its sound,
-   and panning the map to the opened case. The records come once with the page (dcc.Store cc-open) and are then kept
-   current by assets/desk_live.js, which fetches the changed cases itself on every push and hands them to
-   gc.desk.apply, outside Dash (a Dash prop update per push kept the browser busy); nothing here asks the server except
-   opening a case. */
+   and panning the map to the opened case. The records are fetched once per page, from the URL in dcc.Store cc-open
+   (outside Dash: assets/desk_live.js asked for them before Dash drew the page), and are then kept current by
+   assets/desk_live.js, which fetches the changed cases itself on every push and hands them to gc.desk.apply, outside
+   Dash (a Dash prop update per push kept the browser busy); nothing else here asks the server but opening a case. */
 (function () {
   "use strict";
 
@@ -29,6 +29,7 @@
     alerts: [],         // urgent cases and SOS waiting to be acknowledged
     view: {},           // tab, street, category, search hits: as the queue callback last saw them
     ready: false,       // the page's records have arrived
+    load: 0,            // which page's records are being fetched
   };
 
   function s(key, fmt) {
@@ -439,6 +440,23 @@
     labels(now).forEach((text, i) => setText(LABEL_IDS[i], text));
   }
 
+  /** The page's open cases ({all: {id: record}, seq}: the live feed goes on from seq), from assets/desk_live.js,
+      which asked for them early; then the queue, the markers and the counts are drawn (asked again while failing). */
+  function load(src, loading) {
+    window.gc.live.initial(src).then(body => {
+      if (loading !== state.load || !list()) return;  // another page (or a newer one) since
+      state.records = (body && body.all) || {};
+      state.known = null;
+      state.ready = true;
+      window.gc.live.start(body.seq);
+      const now = Date.now();
+      reconcile(now);
+      labels(now).forEach((text, i) => setText(LABEL_IDS[i], text));
+    }).catch(() => {
+      if (loading === state.load && list()) setTimeout(() => load(src, loading), 2000);
+    });
+  }
+
   /** Pushed positions carrying an alarm raise the SOS alert (assets/desk_live.js hands every position push here). */
   function sos(positions) {
     (Array.isArray(positions) ? positions : []).forEach(p => {
@@ -458,14 +476,14 @@
     queue: function (initial, tab, street, category, tick, search, names) {
       install();
       state.names = names || {};
-      if (initial && initial.all) {
-        state.records = initial.all;
-        state.known = null;  // a new page: nothing already there alerts
-        state.ready = true;
-        setTimeout(() => window.dash_clientside.set_props("cc-open", {data: null}), 0);  // kept here only
-        if (window.gc.live) window.gc.live.start(initial.seq);
-      }
       state.view = {tab: tab, street: street, category: category, search: search};
+      if (initial && initial.src) {  // a new page: its open cases are fetched (nothing already there alerts)
+        state.ready = false;
+        state.load += 1;
+        setTimeout(() => window.dash_clientside.set_props("cc-open", {data: null}), 0);  // asked once
+        load(initial.src, state.load);
+      }
+      if (!state.ready) return LABEL_IDS.map(() => window.dash_clientside.no_update);
       const now = Date.now();
       reconcile(now);
       return labels(now);

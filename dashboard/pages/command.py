@@ -13,15 +13,33 @@ from dashboard.pages import drawer, feed
 from dashboard.pages.basemap import base_layers, layers_control, legend
 from dashboard.pages.command_callbacks import register
 from dashboard.pages.command_views import TABS, community_hideout, desk_names, help_overlay
-from dashboard.pages.components import base_map, city_bounds, fn, grid_layer, grids_url, header, viewer
+from dashboard.pages.components import base_map, city_bounds, fn, grid_layer, header, viewer
 from dashboard.pages.i18n import dropdown_labels, t
 from dashboard.runtime import current_runtime
+from dashboard.tiles import grid_outlines_url
 from dispatcher.cases import stats
 from dispatcher.cases.scope import scope_clause
 from geo.grids import Level
 
 __all__ = ["layout", "register"]
 SHADE_MS = 30_000
+FEED_URL = "/api/v1/feed"  # the open cases, fetched by the browser itself (assets/desk_live.js), compressed
+
+
+# what the command center's first paint waits for besides Dash itself: asked for with the page (HTTP Link preload),
+# while the browser is still parsing the scripts (Dash's lazily loaded GeoJSON layer code among them)
+PRELOAD_SCRIPTS = ("/_dash-component-suites/dash_leaflet/async-GeoJSON.js",)
+
+
+def preload_links(grid_version: str) -> str:
+    """The Link header of the command center's page: the outlines it draws first and the GeoJSON layer's code, fetched
+    while the browser parses the scripts, and then taken from the cache by the map. (Not the open cases: their query
+    is the longest of the page's, and on SQLite it would hold the database while every script request signs in;
+    assets/desk_live.js asks for them once the scripts are in.)"""
+    fetched = [grid_outlines_url(level, grid_version) for level in ("street", "community")]
+    links = [f"<{url}>; rel=preload; as=fetch; crossorigin=anonymous" for url in fetched]
+    links += [f"<{url}>; rel=preload; as=script" for url in PRELOAD_SCRIPTS]
+    return ", ".join(links)
 
 
 def _coords(crs: str) -> dict | None:
@@ -29,17 +47,18 @@ def _coords(crs: str) -> dict | None:
 
 
 def layout(lang: str, selected: str | None = None) -> html.Div:
-    """The whole command center, with the open incidents current as of the last outbox sequence number.
+    """The whole command center. The open incidents are not in it: the browser fetches them from FEED_URL (started
+    before Dash renders this, compressed; the same records and rules), as it fetches the grid outlines from their
+    versioned, cacheable URLs.
 
     Everything shown is inside the signed-in user's scope (dispatcher.cases.scope); nothing comes from browser ids.
     """
     principal = viewer()
     rt = current_runtime()
     crs = feed.display_crs(rt.settings.tile_url)
-    now = rt.clock()
+    version = str(rt.city.grids.version)
     with rt.sessions() as session:
-        records, seq = feed.open_incidents(session, rt.city, now, crs, principal)
-        load = stats.open_by_community(session, now, scope_clause(principal))
+        load = stats.open_by_community(session, rt.clock(), scope_clause(principal))
     counters = [
         html.Div([html.Span(t("open_total", lang)), html.B("0", id="cc-open-n")], className="gc-hstat"),
         html.Div([html.Span(t("tab_overdue", lang)), html.B("0", id="cc-late-n")], className="gc-hstat gc-hstat-late"),
@@ -54,7 +73,14 @@ def layout(lang: str, selected: str | None = None) -> html.Div:
     overlays = [
         (
             "bm_streets",
-            grid_layer("cc-streets", "street", url=grids_url("street"), hideout={}, coords=coords, interactive=False),
+            grid_layer(
+                "cc-streets",
+                "street",
+                url=grid_outlines_url("street", version),
+                hideout={},
+                coords=coords,
+                interactive=False,
+            ),
             True,
         ),
         (
@@ -62,7 +88,7 @@ def layout(lang: str, selected: str | None = None) -> html.Div:
             grid_layer(
                 "cc-communities",
                 "community",
-                url=grids_url("community"),
+                url=grid_outlines_url("community", version),
                 hideout=community_hideout(load),
                 coords=coords,
             ),
@@ -88,12 +114,14 @@ def layout(lang: str, selected: str | None = None) -> html.Div:
     return html.Div(
         [
             header("command", lang, "cc", counters),
-            # the open cases once; the browser keeps its copy and fetches only deltas itself, on Socket.IO pushes, outside
-            # Dash (assets/desk_live.js: /api/v1/feed), since every Dash prop update costs this large page dearly
-            dcc.Store(id="cc-open", data={"all": records, "seq": seq}),
+            # where the open cases come from: the browser fetches them (assets/desk_live.js, started as soon as its
+            # script runs), keeps its copy and fetches only deltas itself, on Socket.IO pushes, outside Dash (every
+            # Dash prop update costs this large page dearly)
+            dcc.Store(id="cc-open", data={"src": FEED_URL}),
+            dcc.Store(id="cc-unit-url", data=grid_outlines_url("unit", version)),  # loaded at street zoom
             dcc.Store(id="cc-names", data=desk_names(rt.city, lang)),
             dcc.Store(id="cc-search-hits", data=None),
-            dcc.Store(id="cc-seq", data=seq),  # moved only when the open case changes: the drawer refreshes
+            dcc.Store(id="cc-seq", data=0),  # moved only when the open case changes: the drawer refreshes
             dcc.Store(id="cc-selected", data=selected),
             dcc.Store(id="cc-act-result", data=0),
             dcc.Store(id="cc-drawer-ver", data=None),

@@ -15,7 +15,7 @@ from dash import ALL, Input, Output, State, ctx, no_update
 
 from dashboard.pages import drawer, feed
 from dashboard.pages.command_views import TABS, community_hideout, grid_panel, search_records
-from dashboard.pages.components import grids_url, viewer
+from dashboard.pages.components import viewer
 from dashboard.runtime import current_runtime
 from dispatcher.cases import stats
 from dispatcher.cases.scope import scope_clause
@@ -29,14 +29,16 @@ def register(app: dash.Dash) -> None:
     @app.callback(
         Output("cc-communities", "hideout"),
         Input("cc-shade-tick", "n_intervals"),
+        State("cc-communities", "hideout"),
         prevent_initial_call=True,
     )
-    def shading(_tick):
+    def shading(_tick, shown):
         """The communities' open/overdue shading, on a slow tick (restyling every polygon on each event costs the
-        browser more than the shading tells a seat)."""
+        browser more than the shading tells a seat), and only when it changed (else the map is not touched)."""
         rt = current_runtime()
         with rt.sessions() as session:
-            return community_hideout(stats.open_by_community(session, rt.clock(), scope_clause(viewer())))
+            hideout = community_hideout(stats.open_by_community(session, rt.clock(), scope_clause(viewer())))
+        return no_update if hideout == shown else hideout
 
     @app.callback(
         Output("cc-incidents", "data"),
@@ -140,10 +142,11 @@ def register(app: dash.Dash) -> None:
         return grid_panel(props, lang) if isinstance(props, dict) and props.get("code") else no_update
 
     app.clientside_callback(  # unit grids are fetched once, when the map first reaches street-level zoom
-        f"(zoom, url) => zoom >= {UNIT_ZOOM} && !url ? {grids_url('unit')!r} : window.dash_clientside.no_update",
+        f"(zoom, url, src) => zoom >= {UNIT_ZOOM} && !url && src ? src : window.dash_clientside.no_update",
         Output("cc-units", "url"),
         Input("cc-map", "zoom"),
         State("cc-units", "url"),
+        State("cc-unit-url", "data"),
         prevent_initial_call=True,
     )
 

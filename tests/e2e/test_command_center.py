@@ -50,8 +50,11 @@ def test_page_loads_with_grids_no_console_errors_and_only_local_requests(open_pa
     page.wait_for_function(
         "document.querySelectorAll('.leaflet-overlay-pane canvas, .leaflet-overlay-pane path').length > 0"
     )
-    grid_fetches = [u for u in watched.requests if "/api/v1/grids" in u]
-    assert sorted(urlparse(u).query for u in grid_fetches) == ["level=community", "level=street"]  # once each
+    grid_fetches = [urlparse(u) for u in watched.requests if "/map/grids/" in u]
+    # once each (preloaded with the page, then taken from the cache by the map), named by the grid version
+    assert sorted(u.path for u in grid_fetches) == ["/map/grids/community.geojson", "/map/grids/street.geojson"]
+    assert all(u.query.startswith("v=") for u in grid_fetches)
+    assert [u for u in watched.requests if urlparse(u).path == "/api/v1/feed"]  # the open cases: fetched, not inlined
     page.wait_for_selector("#cc-tab-new", timeout=5000)
     assert "网格指挥" in page.inner_text("header") and "GridCommand" in page.title()
     time.sleep(1.0)
