@@ -181,6 +181,7 @@ def init_api(app: Flask) -> None:
         catalogue,
         evidence,
         feed,
+        field,
         grids,
         health,
         incidents,
@@ -191,15 +192,18 @@ def init_api(app: Flask) -> None:
         notifications,
         officers,
         osmand,
+        patrols,
         reports,
         session,
         stats,
     )
+    from dashboard.field import field_bp
 
     app.register_blueprint(api)
     app.register_blueprint(health.health_bp)
     app.register_blueprint(metrics.metrics_bp)
     metrics.init_metrics(app)
     app.register_blueprint(osmand.osmand_bp)
+    app.register_blueprint(field_bp)  # the field app's page, manifest and service worker at /m (dashboard/field/)
     register_errors(app)
     spec.register(app)

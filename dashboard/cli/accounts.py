@@ -8,7 +8,8 @@ import click
 
 from dashboard.cli.base import admin_session, main
 from dispatcher.access.roles import Role
-from dispatcher.access.roster import create_account, disable, grant_token, revoke_token, set_password
+from dispatcher.access.roster import create_account, disable, find, grant_token, revoke_token, set_password
+from dispatcher.fleet.officers import link_account
 
 
 @main.group()
@@ -41,6 +42,16 @@ def accounts_create(
         )
         secret = account.totp_secret
     click.echo(f"created {username} ({role}); password: {password}" + (f"; TOTP secret: {secret}" if secret else ""))
+
+
+@accounts.command("link")
+@click.argument("username")
+@click.argument("officer_id", required=False)
+def accounts_link(username: str, officer_id: str | None) -> None:
+    """Make the account an officer's own on the field app (same role and department); no OFFICER_ID unlinks it."""
+    with admin_session() as (session, now):
+        link_account(session, find(session, username), officer_id, actor="cli", now=now)
+    click.echo(f"{username} is now officer {officer_id}" if officer_id else f"{username} is linked to no officer")
 
 
 @accounts.command("password")

@@ -32,6 +32,9 @@ class Account(Base):
     totp_last_step: Mapped[int | None] = mapped_column(Integer)  # the last accepted code's time step: each once
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # the officer (dispatcher.fleet.officers) this person is in the field: their phone shares that officer's
+    # position and their patrols are that officer's; no FK, access does not know the fleet's tables
+    officer_id: Mapped[str | None] = mapped_column(String(32), unique=True)
 
 
 class ApiToken(Base):

@@ -152,12 +152,15 @@ def load_demo_accounts(path: Path) -> list[dict]:
 
 
 def ensure_demo_accounts(session: Session, rows: list[dict], *, now: datetime) -> int:
-    """Create the demo accounts that do not exist yet; returns how many were created."""
+    """Create the demo accounts that do not exist yet (and link existing ones to their officer if they are not
+    yet); returns how many were created."""
     created = 0
     for row in rows:
-        if session.scalar(select(Account).where(Account.username == row["username"])):
+        existing = session.scalar(select(Account).where(Account.username == row["username"]))
+        if existing is not None:
+            existing.officer_id = existing.officer_id or row.get("officer_id")
             continue
-        create_account(
+        account = create_account(
             session,
             username=row["username"],
             display_name=row["display_name"],
@@ -169,5 +172,6 @@ def ensure_demo_accounts(session: Session, rows: list[dict], *, now: datetime) -
             actor="demo",
             now=now,
         )
+        account.officer_id = row.get("officer_id")
         created += 1
     return created

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import yaml
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CursorResult,
@@ -23,8 +24,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from dispatcher.access import audit
+from dispatcher.access.accounts import Account
+from dispatcher.access.roles import Role as AccountRole
 from dispatcher.cases.incident import Incident
 from dispatcher.cases.lifecycle import OPEN_STATUSES
+from dispatcher.errors import Invalid, NotFound
 from dispatcher.store.base import Base
 from dispatcher.store.columns import UTCDateTime
 
@@ -83,6 +88,67 @@ class OfficerPosition(Base):
         Index("ix_officer_position_officer_at", "officer_id", "at"),
         Index("ix_officer_position_at", "at"),
     )
+
+
+class Patrol(Base):
+    """A grid worker's patrol (巡查): its track is the officer's position history between start and end."""
+
+    __tablename__ = "patrol"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    officer_id: Mapped[str] = mapped_column(ForeignKey("officer.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None while it goes on
+    grid_units: Mapped[list[str]] = mapped_column(JSON, default=list)  # the unit grids passed through (at the end)
+    length_m: Mapped[float | None] = mapped_column(Float)  # the track's length (at the end)
+
+    __table_args__ = (
+        Index("ix_patrol_officer_started", "officer_id", "started_at"),
+        Index("ix_patrol_started_at", "started_at"),
+    )
+
+
+class PatrolReport(Base):
+    """A problem reported on the way: the case belongs to the patrol."""
+
+    __tablename__ = "patrol_report"
+
+    patrol_id: Mapped[str] = mapped_column(ForeignKey("patrol.id", ondelete="CASCADE"), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"), primary_key=True)
+
+
+# which officer role each field account role may be linked to
+LINKABLE = {
+    AccountRole.GRID_WORKER: Role.GRID_WORKER,
+    AccountRole.ENFORCEMENT: Role.ENFORCEMENT,
+    AccountRole.DEPT_HANDLER: Role.HANDLER,
+}
+
+
+def link_account(session: Session, account: Account, officer_id: str | None, *, actor: str, now: datetime) -> None:
+    """Make `account` the officer's own (None unlinks): same role and department; one account per officer."""
+    if officer_id is not None:
+        officer = session.get(Officer, officer_id)
+        if officer is None:
+            raise NotFound(f"officer {officer_id!r} does not exist", field="officer_id")
+        check_link(account, officer)
+        taken = session.scalar(select(Account).where(Account.officer_id == officer_id, Account.id != account.id))
+        if taken is not None:
+            raise Invalid(f"officer {officer_id} is already linked to {taken.username}", field="officer_id")
+    account.officer_id = officer_id
+    detail = {"officer_id": officer_id}
+    target = f"account:{account.username}"
+    audit.append(session, actor=actor, action="account.officer", target=target, result="ok", detail=detail, now=now)
+
+
+def check_link(account: Account, officer: Officer) -> None:
+    """Invalid unless the account's role is the officer's and their departments agree."""
+    if LINKABLE.get(AccountRole(account.role)) != officer.role:
+        raise Invalid(f"a {account.role} account cannot be the {officer.role} {officer.id}", field="officer_id")
+    if account.department_code and officer.department_code and account.department_code != officer.department_code:
+        raise Invalid(
+            f"{officer.id} works for {officer.department_code}, not {account.department_code}", field="officer_id"
+        )
 
 
 def status_of(officer: Officer, last_fix_at: datetime | None, load: int, now: datetime) -> OfficerStatus:
