@@ -111,7 +111,7 @@ FIELD_STRINGS: dict[str, tuple[str, str]] = {
     "m_map_moved": ("已在地图上调整：{lon}, {lat}", "Corrected on the map: {lon}, {lat}"),
     "m_map_unavailable": ("地图暂不可用（离线？）", "The map is unavailable (offline?)"),
     "m_new_task": ("新任务", "New task"),
-    "m_language": ("English", "中文"),
+    "m_language": ("英文 EN", "Chinese"),  # the language a tap switches to
     "m_signed_in_as": ("{name}（{role}）", "{name} ({role})"),
 }
 STRINGS.update({key: pair for key, pair in FIELD_STRINGS.items() if key not in STRINGS})

@@ -106,6 +106,7 @@ def test_a_report_made_offline_is_sent_once_when_the_phone_is_back_online(browse
 def test_a_handler_claims_and_feeds_back_and_the_grid_worker_verifies_from_their_phones(browser, live_server):
     lon, lat = _point()
     context, page = phone(browser, live_server, "hw-handler")  # signed in before the case exists: it arrives live
+    page.locator("#m-task-list li").first.wait_for(timeout=STEP_MS)  # the boxes' first reading, before the case
     text = f"e2e 手机处置 {time.time_ns()}"
     case = api(
         live_server,

@@ -524,8 +524,10 @@ def test_replayed_dash_callbacks_with_tampered_ids_return_nothing_foreign(world,
         )
         assert page.status_code == 200
         _assert_nothing_foreign(page.get_data(as_text=True), foreign)
-        if path == "/":
-            assert own[0].id in page.get_data(as_text=True)
+    opening = client.get("/api/v1/feed", headers=h)  # the command center's open set, fetched beside its page
+    assert opening.status_code == 200
+    _assert_nothing_foreign(opening.get_data(as_text=True), foreign)
+    assert own[0].id in opening.json["all"]
 
     wall = replay(
         client,
