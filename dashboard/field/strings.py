@@ -72,7 +72,7 @@ FIELD_STRINGS: dict[str, tuple[str, str]] = {
     "m_no_position": ("无法定位：{message}", "No position: {message}"),
     "m_need_category": ("请选择类别", "Pick a category"),
     "m_need_position": ("尚未定位", "No position yet"),
-    "m_self_handled": ("自行处置（已现场解决）", "Fixed on the spot (自行处置)"),
+    "m_self_handled": ("自行处置（已现场解决）", "Fixed on the spot (self-handled)"),
     "m_sent_report": ("已上报", "Reported"),
     "m_queue_empty": ("没有待发送的内容", "Nothing waiting"),
     "m_q_waiting": ("等待发送", "Waiting"),

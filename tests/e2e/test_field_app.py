@@ -5,38 +5,20 @@ photo, each from their own phone."""
 
 from __future__ import annotations
 
-import io
-import json
 import time
 import urllib.parse
 
 import pytest
-from PIL import Image
-from shapely.geometry import shape
 
-from tests.conftest import DEMO_GRIDS
 from tests.e2e.conftest import E2E_ACCOUNTS, E2E_PASSWORD
 from tests.e2e.test_command_center import api
+from tests.e2e.test_loop import COMMUNITY, _jpeg, _point
 
 pytestmark = pytest.mark.browser
 STEP_MS = 10_000
 SENT_S = 2.0  # back online: the queued report is a case on the command center within this
-COMMUNITY = "330199001001"
 LIVE_MS = 3000  # a dispatched case shows in the handler's 待办 within this, without reload
 VIBRATIONS = "window.__vibrations = []; navigator.vibrate = p => { window.__vibrations.push(p); return true; };"
-
-
-def _point() -> tuple[float, float]:
-    features = json.loads(DEMO_GRIDS.read_text(encoding="utf-8"))["features"]
-    unit = next(f for f in features if f["properties"].get("parent") == COMMUNITY)
-    p = shape(unit["geometry"]).representative_point()
-    return p.x, p.y
-
-
-def _jpeg(colour: str) -> dict:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), colour).save(buffer, "JPEG")
-    return {"name": f"{colour}.jpg", "mimeType": "image/jpeg", "buffer": buffer.getvalue()}
 
 
 def phone(browser, base: str, account: str):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import dashboard.field  # (the field app's part of the catalogue)
 import dashboard.pages  # noqa: F401  (every page imports its catalogue part)
 from dashboard.pages import i18n_errors, i18n_reasons
 from dashboard.pages.i18n import ACTION, OFFICER_STATUS, ROLE, STAGE, STATUS, STRINGS, t
