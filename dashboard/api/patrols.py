@@ -185,7 +185,13 @@ def list_patrols(query: PatrolsQuery):
     items = [p for p in shown if patrols.in_region(grids, p["grid_units"], homes.get(p["officer_id"]), region)]
     visited = {unit for p in items for unit in p["grid_units"]}
     coverage = [
-        {"community": c.community, "units": c.units, "visited": c.visited, "share": round(c.share, 3)}
+        {
+            "community": c.community,
+            "name": grids.get(c.community).name,
+            "units": c.units,
+            "visited": c.visited,
+            "share": round(c.share, 3),
+        }
         for c in patrols.coverage(grids, region, visited)
     ]
     return jsonify(items=items, coverage=coverage)

@@ -110,6 +110,12 @@ FIELD_STRINGS: dict[str, tuple[str, str]] = {
     "m_map_adjust": ("在地图上调整位置（拖动图钉或点按地图）", "Correct on the map (drag the pin or tap)"),
     "m_map_moved": ("已在地图上调整：{lon}, {lat}", "Corrected on the map: {lon}, {lat}"),
     "m_map_unavailable": ("地图暂不可用（离线？）", "The map is unavailable (offline?)"),
+    "m_coverage": ("今日巡查覆盖", "Patrol coverage today"),
+    "m_coverage_patrols": ("今日 {n} 次巡查", "{n} patrols today"),
+    "m_coverage_row": (
+        "{name}：{visited}/{units} 个单元网格（{pct}%）",
+        "{name}: {visited}/{units} unit grids ({pct}%)",
+    ),
     "m_new_task": ("新任务", "New task"),
     "m_language": ("英文 EN", "Chinese"),  # the language a tap switches to
     "m_signed_in_as": ("{name}（{role}）", "{name} ({role})"),

@@ -178,6 +178,18 @@ def test_a_grid_worker_patrols_reports_on_the_way_and_the_shift_leader_sees_the_
         assert mine and mine[0]["reports"] == [case["id"]]
     finally:
         context.close()
+    district = api(live_server, "GET", "/api/v1/patrols?region=330199")
+    ours = next(c for c in district["coverage"] if c["community"] == COMMUNITY)
+    context, page = phone(browser, live_server, "leader")  # the shift leader sees today's coverage on the phone
+    try:
+        page.tap("#m-tabs [data-tab=me]")
+        row = page.locator(f"#m-coverage-list li[data-community='{COMMUNITY}']")
+        row.wait_for(timeout=STEP_MS)
+        assert f"{ours['visited']}/{ours['units']} 个单元网格" in row.inner_text()
+        assert page.inner_text("#m-coverage-patrols") == f"今日 {len(district['items'])} 次巡查"
+        assert len(district["items"]) >= 1
+    finally:
+        context.close()
 
 
 def test_a_report_position_is_corrected_on_the_offline_map(browser, live_server):

@@ -46,7 +46,9 @@ def walk(app, fixes: list[tuple[timedelta, tuple[float, float], str]]) -> None:
             session.add(OfficerPosition(officer_id="GW8", at=T0 + offset, lon=lon, lat=lat, grid_unit=unit))
 
 
-def test_a_patrol_keeps_its_track_units_and_reports_and_the_shift_leader_sees_coverage(patroller, app, client, clock):
+def test_a_patrol_keeps_its_track_units_and_reports_and_the_shift_leader_sees_coverage(
+    patroller, app, client, clock, city
+):
     community, units = patroller
     a, b, elsewhere = inside(units[0]), inside(units[1]), inside(units[2])
     me = phone(app, "patroller")
@@ -77,7 +79,14 @@ def test_a_patrol_keeps_its_track_units_and_reports_and_the_shift_leader_sees_co
     [patrol] = [p for p in seen["items"] if p["id"] == started["id"]]
     assert patrol["length_m"] == pytest.approx(expected, abs=0.1) and patrol["reports"] == [case.json["id"]]
     [covered] = seen["coverage"]
-    assert covered == {"community": community, "units": len(units), "visited": 2, "share": round(2 / len(units), 3)}
+    name = city.grids.get(community).name
+    assert covered == {
+        "community": community,
+        "name": name,
+        "units": len(units),
+        "visited": 2,
+        "share": round(2 / len(units), 3),
+    }
     district = client.get("/api/v1/patrols").json  # the leader's whole scope: every community, this one visited
     assert len(district["coverage"]) > 1 and {"community": community, "visited": 2} in [
         {"community": c["community"], "visited": c["visited"]} for c in district["coverage"] if c["visited"]

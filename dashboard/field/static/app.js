@@ -5,7 +5,7 @@ import {items, flush, onChange} from "./outbox.js";
 import {initTasks, loadTasks, todoCount} from "./tasks.js";
 import {initReport, loadCategories, locate} from "./report.js";
 import {initSharing, stopSharing} from "./share.js";
-import {initPatrol} from "./patrol.js";
+import {initPatrol, loadCoverage} from "./patrol.js";
 import {connectLive, disconnectLive, newTasks} from "./live.js";
 import {el, show, toast, fmtTime} from "./ui.js";
 
@@ -60,6 +60,7 @@ async function start(principal) {
   loadCategories();
   initSharing();
   initPatrol();
+  loadCoverage();
   connectLive(refreshTasks);
   flush();
 }

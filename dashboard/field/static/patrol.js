@@ -3,7 +3,7 @@
 // and are attached to it once sent.
 import {get, post, NetworkError} from "./api.js";
 import {t} from "./i18n.js";
-import {fmtTime, toast} from "./ui.js";
+import {el, fmtTime, toast} from "./ui.js";
 import {startSharing} from "./share.js";
 
 const KEY = "m-patrol";
@@ -22,8 +22,24 @@ function render(patrol) {
     : "";
 }
 
+// Today's patrols of this person's region and the share of each community's unit grids they passed through
+// (grid workers, shift leaders, dispatchers, leaders: GET /patrols answers them; the card stays hidden for others).
+export async function loadCoverage() {
+  const card = $("m-coverage");
+  try {
+    const today = await get("/patrols");
+    $("m-coverage-patrols").textContent = t("m_coverage_patrols", {n: today.items.length});
+    $("m-coverage-list").replaceChildren(...today.coverage.map(c => el("li", {"data-community": c.community},
+      t("m_coverage_row", {name: c.name, visited: c.visited, units: c.units, pct: Math.round(c.share * 100)}))));
+    card.hidden = false;
+  } catch (exc) {
+    if (!(exc instanceof NetworkError)) card.hidden = true;
+  }
+}
+
 function ended(patrol) {
   render(null);
+  loadCoverage();
   if (patrol && patrol.id) {
     toast(t("m_patrol_done", {m: Math.round(patrol.length_m), n: patrol.grid_units.length,
                               r: patrol.reports.length}));

@@ -1,6 +1,6 @@
 // The field app's service worker: the shell (page, modules, styles, icons, Socket.IO client) is cached so the app
 // opens without network; the page is fetched fresh when possible. The API is never cached (personal data).
-const CACHE = "gc-field-v3";
+const CACHE = "gc-field-v4";
 const SHELL = ["/m/", "/m/static/app.js", "/m/static/api.js", "/m/static/i18n.js", "/m/static/outbox.js",
                "/m/static/tasks.js", "/m/static/report.js", "/m/static/share.js", "/m/static/patrol.js",
                "/m/static/live.js",
