@@ -4,6 +4,7 @@ from dispatcher.access.accounts import Account, ApiToken
 from dispatcher.access.audit import AuditRecord
 from dispatcher.access.sessions import WebSession
 from dispatcher.cases.incident import CasePartner, Incident, TimelineEntry
+from dispatcher.evaluation.frozen import FrozenCounts
 from dispatcher.fleet.devices import Device
 from dispatcher.fleet.officers import Officer, OfficerPosition
 from dispatcher.handling.approvals import Approval
@@ -29,6 +30,7 @@ __all__ = [
     "CaseNumberCounter",
     "CasePartner",
     "Device",
+    "FrozenCounts",
     "GridImport",
     "GridRow",
     "IdempotencyRecord",

@@ -136,6 +136,7 @@ TRANSIENT_TABLES = (
     "machine_event",
     "case_number_counter",
     "incident",
+    "evaluation_frozen",
     "officer_position",
     "officer",
 )

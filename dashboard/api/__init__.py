@@ -177,6 +177,7 @@ def register_errors(app: Flask) -> None:
 def init_api(app: Flask) -> None:
     """Register the API blueprint, its error handlers and its OpenAPI description."""
     from dashboard.api import (  # noqa: F401
+        analysis,
         boxes,
         catalogue,
         evidence,

@@ -16,6 +16,8 @@ from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
 from dispatcher.cases import stats
 from dispatcher.cases.scope import can_see_event, can_see_officer, scope_clause
+from dispatcher.evaluation import periods
+from dispatcher.evaluation.engine import TOTAL, grouped_counts
 from dispatcher.evaluation.situation import Situation, situation
 from dispatcher.fleet.officers import Officer
 from dispatcher.store import outbox
@@ -25,7 +27,8 @@ EVENTS_MAX = 1000
 
 
 class TodayOut(BaseModel):
-    """Today's figures (see dispatcher/cases/stats.py for the definitions)."""
+    """Today's figures (see dispatcher/cases/stats.py for the definitions; closed_on_time, due_to_close and
+    on_time_closure_rate = closed_on_time / due_to_close are the indicator engine's, dispatcher/evaluation/counts.py)."""
 
     model_config = ConfigDict(extra="allow")
     day: str
@@ -44,9 +47,23 @@ class EventsOut(BaseModel):
     complete: bool
 
 
+def engine_closures(session, now: datetime, tz: str, scope) -> dict[str, int]:
+    """Today's 按期结案 and 应结案 (due to close, up to now) by the indicator engine's definitions (dispatcher/evaluation/
+    counts.py): the wall, /stats/today and the analysis tables count closure on time one way."""
+    day = periods.clipped(periods.today(now, tz), now)
+    counts = grouped_counts(session, None, scope, [day], ["close_on_time", "due_close"])
+    return counts[TOTAL][0]
+
+
 def named_summary(session, rt, scope) -> dict:
-    """today_summary inside `scope` (the caller's scope_clause), with category and street names added (zh and en)."""
-    summary = stats.today_summary(session, now=rt.clock(), tz=rt.settings.timezone, scope=scope)
+    """today_summary inside `scope` (the caller's scope_clause), with category and street names added (zh and en);
+    closed on time and its rate are the indicator engine's (按期结案 / 应结案 today)."""
+    now, tz = rt.clock(), rt.settings.timezone
+    summary = stats.today_summary(session, now=now, tz=tz, scope=scope)
+    closures = engine_closures(session, now, tz, scope)
+    on_time, due = closures["close_on_time"], closures["due_close"]
+    summary["closed_on_time"], summary["due_to_close"] = on_time, due
+    summary["on_time_closure_rate"] = round(on_time / due, 4) if due else None
     catalogue, grids = rt.city.catalogue, rt.city.grids
     for item in summary["top_categories"]:
         category = catalogue.find_category(item["code"])

@@ -22,8 +22,9 @@ def stage_limit(city: City, incident: Incident, stage: Stage) -> TimeLimit | Non
 
 
 def start_stage(city: City, incident: Incident, stage: Stage | None, now: datetime) -> None:
-    """Start the clock of `stage` at `now` (None stops the clock)."""
+    """Start the clock of `stage` at `now` (None stops the clock); keep the left stage's deadline for milestones."""
     limit = stage_limit(city, incident, stage) if stage else None
+    incident.stage_left = (incident.stage, incident.stage_deadline)  # the deadline in force when it was left
     incident.stage = str(stage) if stage else None
     incident.stage_started_at = now if stage else None
     incident.stage_deadline = city.calendar.add(now, limit) if limit else None

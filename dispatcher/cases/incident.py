@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, reconstructor, relationship
 
-from dispatcher.cases.lifecycle import Action, Status, next_status
+from dispatcher.cases.lifecycle import Action, Status, milestones_dict, next_status, reach
 from dispatcher.cases.rooms import TRIAGE, department_room, grid_room
 from dispatcher.store.base import Base
 from dispatcher.store.columns import EncryptedText, Geometry, UTCDateTime
@@ -155,7 +155,7 @@ class Incident(Base):
     return_count: Mapped[int] = mapped_column(Integer, default=0)
     escalation_count: Mapped[int] = mapped_column(Integer, default=0)
     # After dispatch (issue 10): the overall limit, verification, callback, supervision, timers' warnings
-    total_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 总时限, moved by approved pauses
+    total_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # 总时限, moved by approved pauses
     verifier: Mapped[str | None] = mapped_column(String(64))  # the grid worker who verifies (核查)
     callback_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     callback_reason: Mapped[str | None] = mapped_column(String(16))  # "caller" | "spot_check"
@@ -167,7 +167,24 @@ class Incident(Base):
     down_dispatch_street: Mapped[str | None] = mapped_column(String(32))  # 区下派: the street it was sent down to
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Milestones (issue 14, dispatcher/cases/lifecycle.py): set with the transition that reaches them, for the
+    # indicator engine's set-based counts. A NULL *_due_at means "no limit known" (the stage had none, or the row
+    # predates 0017): counted as on time.
+    reported_by: Mapped[str | None] = mapped_column(String(64))  # the actor of the first timeline row
+    filed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # the last 立案
+    filed_by: Mapped[str | None] = mapped_column(String(64))
+    file_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # the FILE stage deadline then
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # the first 派遣
+    dispatched_by: Mapped[str | None] = mapped_column(String(64))
+    dispatch_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # the last 反馈
+    handle_due_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, index=True
+    )  # after pauses and extensions moved it
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last 核查通过
+    verify_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    extension_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # approved 延期
 
     timeline: Mapped[list[TimelineEntry]] = relationship(
         order_by=TimelineEntry.seq, cascade="all, delete-orphan", lazy="selectin"
@@ -188,13 +205,16 @@ class Incident(Base):
         kwargs.setdefault("urgency", 1)
         kwargs.setdefault("callback_required", False)
         kwargs.setdefault("warned", 0)
+        kwargs.setdefault("extension_count", 0)
         kwargs.setdefault("partners", [])  # a new case has none: known empty, never lazily loaded after the flush
         super().__init__(**kwargs)
         self.events: list[DomainEvent] = []
+        self.stage_left: tuple[str | None, datetime | None] | None = None  # clocks.start_stage, for milestones
 
     @reconstructor
     def _on_load(self) -> None:
         self.events = []
+        self.stage_left = None
 
     @property
     def state(self) -> Status:
@@ -210,7 +230,8 @@ class Incident(Base):
         note: str | None = None,
         data: dict[str, Any] | None = None,
     ) -> TimelineEntry:
-        """Append a timeline row and the matching domain event; the status moves to `to`."""
+        """Append a timeline row and the matching domain event, set the milestone it reaches; the status moves to `to`."""
+        reach(self, action, actor, now)
         entry = TimelineEntry(
             seq=len(self.timeline) + 1,
             at=now,
@@ -293,6 +314,7 @@ class Incident(Base):
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
             "closed_at": iso(self.closed_at),
+            "milestones": milestones_dict(self),
         }
 
     @property

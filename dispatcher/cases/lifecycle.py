@@ -1,9 +1,22 @@
-"""The case lifecycle (GB/T 30428 stages): statuses, actions and the one transition table."""
+"""The case lifecycle (GB/T 30428 stages): statuses, actions, the one transition table, and the milestones the
+actions reach.
+
+Milestones (issue 14) are kept on the case row, set by the transition that reaches them, in its transaction: the
+indicator engine counts over these columns of `incident` alone. Each is reached in one place, `reach`, which
+`Incident.record` calls before the status moves. A stage's deadline is read as it stood when the stage was left:
+`clocks.start_stage` keeps the left stage and its deadline in `incident.stage_left` for the action being recorded
+(the handlers start the next stage before the timeline row is written). A NULL *_due_at means "no limit known" (the
+stage had none, or the row predates migration 0017): on time.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from enum import StrEnum
+from typing import Any, Protocol
 
+from dispatcher.city.catalogue import Stage
 from dispatcher.errors import Conflict
 
 
@@ -144,3 +157,71 @@ def next_status(incident_id: str, status: Status, action: Action) -> Status:
         return TRANSITIONS[(status, action)]
     except KeyError:
         raise IllegalTransition(incident_id, status, action) from None
+
+
+class Milestoned(Protocol):
+    """What the milestones read and write of `dispatcher.cases.incident.Incident` (which imports this module)."""
+
+    stage: str | None
+    stage_deadline: datetime | None
+    stage_left: tuple[str | None, datetime | None] | None
+    reported_by: str | None
+    filed_at: datetime | None
+    filed_by: str | None
+    file_due_at: datetime | None
+    dispatched_at: datetime | None
+    dispatched_by: str | None
+    dispatch_due_at: datetime | None
+    handled_at: datetime | None
+    handle_due_at: datetime | None
+    verified_at: datetime | None
+    verify_due_at: datetime | None
+    extension_count: int
+
+    @property
+    def timeline(self) -> Sequence[object]: ...
+
+
+def due(incident: Milestoned, stage: Stage) -> datetime | None:
+    """The deadline of `stage` in force now: as it stood when this action left it, else the running one."""
+    left = incident.stage_left
+    if left is not None and left[0] == stage:
+        return left[1]
+    return incident.stage_deadline if incident.stage == stage else None
+
+
+def reach(incident: Milestoned, action: str, actor: str, now: datetime) -> None:
+    """Set the milestones that `action` by `actor` at `now` reaches (call before the timeline row is appended)."""
+    if not incident.timeline:
+        incident.reported_by = actor
+    if action == Action.FILE:  # the last filing counts (filed again after an unmerge)
+        incident.filed_at, incident.filed_by, incident.file_due_at = now, actor, due(incident, Stage.FILE)
+    elif action == Action.DISPATCH and incident.dispatched_at is None:  # the first dispatch counts
+        incident.dispatched_at, incident.dispatched_by = now, actor
+        incident.dispatch_due_at = due(incident, Stage.DISPATCH)
+    elif action == Action.HANDLE:  # the last feedback counts (after rework)
+        incident.handled_at, incident.handle_due_at = now, due(incident, Stage.HANDLE)
+    elif action == Action.VERIFY:
+        incident.verified_at, incident.verify_due_at = now, due(incident, Stage.VERIFY)
+    elif action == Action.EXTEND:
+        incident.extension_count = (incident.extension_count or 0) + 1
+    incident.stage_left = None
+
+
+def milestones_dict(incident: Milestoned) -> dict[str, Any]:
+    """The milestones as the API shows them (ISO strings)."""
+    iso = lambda t: t.isoformat() if t else None
+    return {
+        "reported_by": incident.reported_by,
+        "filed_at": iso(incident.filed_at),
+        "filed_by": incident.filed_by,
+        "file_due_at": iso(incident.file_due_at),
+        "dispatched_at": iso(incident.dispatched_at),
+        "dispatched_by": incident.dispatched_by,
+        "dispatch_due_at": iso(incident.dispatch_due_at),
+        "handled_at": iso(incident.handled_at),
+        "handle_due_at": iso(incident.handle_due_at),
+        "verified_at": iso(incident.verified_at),
+        "verify_due_at": iso(incident.verify_due_at),
+        "extension_count": incident.extension_count or 0,
+    }

@@ -6,8 +6,8 @@ Definitions (the local day is midnight to midnight in `tz`):
   (a re-dispatch of the same incident counts once).
 - in_handling: open incidents now at a department: dispatched, claimed, suspended or rework.
 - overdue: open, not suspended, past their stage deadline now.
-- on_time_closure_rate: of the incidents closed today, the share that never got an `overdue` timeline row
-  (the audited record that a stage clock ran out); None when nothing was closed today.
+- closed on time and its rate are not here: the API adds the indicator engine's 按期结案 / 应结案 of the day
+  (dashboard/api/stats.py, dispatcher/evaluation/counts.py), so the wall and the analysis tables never disagree.
 - by_hour: incidents received today per local hour (24 buckets).
 - top_categories: the categories received most today; streets: open and overdue incidents per street now, and
   how many of them the district sent down to the street (区下派, the street's assessment column).
@@ -44,8 +44,6 @@ class TodaySummary(TypedDict):
     in_handling: int
     overdue: int
     closed: int
-    closed_on_time: int
-    on_time_closure_rate: float | None
     open: int
     open_by_status: dict[str, int]
     by_hour: list[int]
@@ -84,23 +82,6 @@ def _touched_today(session: Session, start: datetime, end: datetime, scope: Colu
         .group_by(TimelineEntry.action)
     )
     return {key: n for key, n in session.execute(query)}
-
-
-def _closed_on_time(session: Session, start: datetime, end: datetime, scope: ColumnElement[bool]) -> int:
-    """Incidents closed today that have no `overdue` row anywhere in their timeline."""
-    late = select(TimelineEntry.incident_id).where(TimelineEntry.action == "overdue")
-    query = (
-        select(func.count(distinct(TimelineEntry.incident_id)))
-        .join(Incident, Incident.id == TimelineEntry.incident_id)
-        .where(
-            TimelineEntry.action == "close",
-            TimelineEntry.at >= start,
-            TimelineEntry.at < end,
-            TimelineEntry.incident_id.not_in(late),
-            scope,
-        )
-    )
-    return session.scalar(query) or 0
 
 
 def _by_hour(session: Session, start: datetime, scope: ColumnElement[bool]) -> list[int]:
@@ -191,7 +172,6 @@ def today_summary(
     statuses = open_by_status(session, scope)
     overdue = session.scalar(select(func.count()).select_from(Incident).where(_late(now), scope)) or 0
     closed = touched.get("close", 0)
-    on_time = _closed_on_time(session, start, end, scope) if closed else 0
     return {
         "day": start.date().isoformat(),
         "timezone": tz,
@@ -201,8 +181,6 @@ def today_summary(
         "in_handling": sum(statuses.get(str(s), 0) for s in IN_HANDLING),
         "overdue": overdue,
         "closed": closed,
-        "closed_on_time": on_time,
-        "on_time_closure_rate": round(on_time / closed, 4) if closed else None,
         "open": sum(statuses.values()),
         "open_by_status": statuses,
         "by_hour": _by_hour(session, start, scope),

@@ -1,20 +1,20 @@
-"""The SQL conditions every figure shares: open, overdue, closed in a period, closed on time.
+"""The SQL conditions the wall's figures share: open, overdue, created or closed in a period.
 
 - open: not closed, archived, voided or merged.
 - overdue (在办超期): open, clock running (not suspended), past its stage deadline or its overall limit (总时限) —
   the same rule as the workbench's 超时 box.
 - closed in a period: status closed or archived with `closed_at` inside it (a voided case is not a closure).
-- closed on time (按期结案): closed by its overall limit (when it has one) and no stage clock ever ran out on it
-  (no `overdue` record in its timeline, the audited red card the timers write).
+Closure on time (应结案, 按期结案) is the indicator engine's: dispatcher/evaluation/counts.py (one rule for the wall
+and the analysis tables).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_
 
-from dispatcher.cases.incident import Incident, TimelineEntry
+from dispatcher.cases.incident import Incident
 from dispatcher.cases.lifecycle import OPEN_STATUSES, Status
 from dispatcher.evaluation.periods import Period
 
@@ -40,13 +40,6 @@ def created_in(period: Period) -> ColumnElement[bool]:
 
 def closed_in(period: Period) -> ColumnElement[bool]:
     return and_(Incident.status.in_(CLOSED), Incident.closed_at >= period.start, Incident.closed_at < period.end)
-
-
-def on_time() -> ColumnElement[bool]:
-    """Of a closed case: closed by its overall limit, and never flagged overdue at any stage."""
-    flagged = select(TimelineEntry.incident_id).where(TimelineEntry.action == "overdue")  # one hashed set, not per row
-    in_limit = or_(Incident.total_deadline.is_(None), Incident.closed_at <= Incident.total_deadline)
-    return and_(in_limit, Incident.id.not_in(flagged))
 
 
 def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:

@@ -10,11 +10,12 @@ from tests.integration.helpers import act, report
 CLOSE_STEPS = [("claim", {}), ("handle", {"result": "已清运"}), ("verify", {}), ("close", {})]
 
 
-def _flag_overdue(sessions, incident_id: str, now) -> None:
-    """What the worker's sweep records when a stage clock runs out."""
+def _run_past_limit(sessions, incident_id: str, now) -> None:
+    """The case's overall limit (总时限) is already past: it will close late (not 按期结案 by the indicator engine's
+    rule, dispatcher/evaluation/counts.py, which /stats/today follows; a late stage alone no longer makes it late)."""
     with UnitOfWork(sessions) as uow:
         incident = uow.session.get(Incident, incident_id)
-        incident.record(action="overdue", actor="system", now=now, to=incident.state, note="stage passed its deadline")
+        incident.total_deadline = now - timedelta(minutes=1)
         uow.commit(now)
 
 
@@ -37,7 +38,7 @@ def test_today_summary_counts_a_scripted_day_exactly(client, city, clock, db):
     seen = client.get(f"/api/v1/incidents/{a['id']}").json["version"]  # a deliberate re-dispatch names it
     assert act(client, a["id"], "dispatch", expected_version=seen).status_code == 200  # a re-dispatch counts once
     assert act(client, yesterday["id"], "dispatch").status_code == 200
-    _flag_overdue(sessions, d["id"], clock.now)  # d was late at some stage: closed, but not on time
+    _run_past_limit(sessions, d["id"], clock.now)  # d ran past its overall limit: closed, but not on time
     for incident in (a, d):
         for action, body in CLOSE_STEPS:
             assert act(client, incident["id"], action, **body).status_code == 200, action
@@ -58,7 +59,7 @@ def test_today_summary_counts_a_scripted_day_exactly(client, city, clock, db):
         "closed_on_time": 1,
         "open": 3,
     }
-    assert summary["on_time_closure_rate"] == 0.5
+    assert summary["on_time_closure_rate"] == 0.5 and summary["due_to_close"] == 2
     assert summary["open_by_status"] == {"reported": 2, "dispatched": 1}
     assert summary["by_hour"][10] == 4 and sum(summary["by_hour"]) == 4
     assert [(i["code"], i["count"]) for i in summary["top_categories"]] == [("020101", 3), ("010101", 1)]

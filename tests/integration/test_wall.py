@@ -18,16 +18,17 @@ from tests.integration.test_scope_matrix import bearer, dash_server, replay  # n
 CLOSE_STEPS = [("claim", {}), ("handle", {"result": "已清运"}), ("verify", {}), ("close", {})]
 
 
-def _flag_overdue(sessions, incident_id: str, now) -> None:
-    """What the timers record when a stage clock runs out (a red card: an `overdue` timeline row)."""
+def _run_past_limit(sessions, incident_id: str, now) -> None:
+    """The case's overall limit (总时限) is already past: it will close late (not 按期结案, dispatcher/evaluation/
+    counts.py; a late stage alone no longer makes a closure late: that stage's own rate counts it)."""
     with UnitOfWork(sessions) as uow:
         incident = uow.session.get(Incident, incident_id)
-        incident.record(action="overdue", actor="system", now=now, to=incident.state, note="stage passed its deadline")
+        incident.total_deadline = now - timedelta(minutes=1)
         uow.commit(now)
 
 
 def scripted_day(client, city, clock, sessions) -> dict:
-    """Yesterday one case closed on time; today four reports, two closed (one late at a stage), one overdue open."""
+    """Yesterday one case closed on time; today four reports, two closed (one past its limit), one overdue open."""
     clock.now = T0 - timedelta(days=1)
     old = report(client, city, unit_index=5).json
     for action in ("file", "dispatch"):
@@ -44,7 +45,7 @@ def scripted_day(client, city, clock, sessions) -> dict:
     for incident in (a, d):
         assert act(client, incident["id"], "file").status_code == 200
         assert act(client, incident["id"], "dispatch").status_code == 200
-    _flag_overdue(sessions, d["id"], clock.now)
+    _run_past_limit(sessions, d["id"], clock.now)
     for incident in (a, d):
         for action, body in CLOSE_STEPS:
             assert act(client, incident["id"], action, **body).status_code == 200, action
