@@ -117,6 +117,10 @@ class Settings(BaseSettings):
         description="Where report photos, voice and video are stored (outside any web root); default var_dir/media.",
     )
     max_media_bytes: int = Field(default=20 * 1024 * 1024, description="Largest accepted evidence file (each).")
+    reports_dir: Path = Field(
+        default_factory=lambda data: data["var_dir"] / "reports",
+        description="Where the worker writes the monthly evaluation report (考核评价报告) on the 1st of each month.",
+    )
     max_report_bytes: int = Field(
         default=100 * 1024 * 1024, description="Largest multipart report (all its parts) accepted by POST /reports."
     )

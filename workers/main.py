@@ -17,6 +17,7 @@ from workers.context import worker_context
 from workers.jobs import purge_positions, relay_outbox
 from workers.positions import PositionStore, flush_positions
 from workers.redis_server import connect
+from workers.reports import REPORT_EVERY_S, REPORT_LOCK, monthly_report
 from workers.sms import SMS_LOCK, deliver_sms
 from workers.timers import sweep_timers
 
@@ -128,5 +129,7 @@ def _tick(queue: Queue, conn, interval: float, stop: threading.Event) -> None:
                 queue.enqueue(purge_positions, job_timeout=600, result_ttl=0)
             if conn.set(SMS_LOCK, "1", nx=True, ex=SMS_EVERY_S):
                 queue.enqueue(deliver_sms, job_timeout=300, result_ttl=0)
+            if conn.set(REPORT_LOCK, "1", nx=True, ex=REPORT_EVERY_S):  # last month's report, once (workers/reports.py)
+                queue.enqueue(monthly_report, job_timeout=1800, result_ttl=0)
         except Exception:  # Redis away: try again next tick
             log.warning("ticker could not reach Redis; retrying", exc_info=True)

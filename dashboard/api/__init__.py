@@ -178,6 +178,7 @@ def init_api(app: Flask) -> None:
     """Register the API blueprint, its error handlers and its OpenAPI description."""
     from dashboard.api import (  # noqa: F401
         analysis,
+        analysis_export,
         boxes,
         catalogue,
         evidence,

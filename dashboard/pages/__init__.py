@@ -11,7 +11,7 @@ import dash
 from dash import Input, Output, State, dcc, html, no_update
 from flask import Flask
 
-from dashboard.pages import audit, bell, command, devices, hotline, triage, wall, work
+from dashboard.pages import analysis, audit, bell, command, devices, hotline, triage, wall, work
 from dashboard.pages.i18n import DEFAULT_LANG, lang_of
 from dashboard.pages.login import init_login
 from dashboard.realtime import init_realtime
@@ -22,6 +22,7 @@ PAGES["/audit"] = audit  # the auditor's trail
 PAGES["/hotline"] = hotline  # the call-taker's console
 PAGES["/triage"] = triage  # 待甄别: unplaced reports, suspected duplicates
 PAGES["/devices"] = devices  # the administrator enrols and revokes officers' trackers
+PAGES["/analysis"] = analysis  # 考核评价分析: indicator tables, rankings, trends, choropleth, exports
 PAGES["/work"] = work  # 工作台: the boxes of the people after dispatch, with the drawer's action forms
 
 CASE_PAGES = (command, work)  # the pages with the incident drawer

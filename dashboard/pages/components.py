@@ -12,7 +12,10 @@ from dash import Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard.auth import current_principal
-from dashboard.pages import i18n_work  # noqa: F401  (the workbench's strings: nav_work, work_title)
+from dashboard.pages import (
+    i18n_analysis,  # noqa: F401  (nav_analysis, an_title)
+    i18n_work,  # noqa: F401  (the workbench's strings: nav_work, work_title)
+)
 from dashboard.pages.basemap import base_layers
 from dashboard.pages.bell import bell
 from dashboard.pages.feed import display_crs
@@ -24,8 +27,15 @@ from dispatcher.errors import EngineError
 
 CENTER = {"lat": 30.272, "lng": 120.165}  # the demo district; Leaflet order only here
 NAV_PAGES = ("command", "hotline", "triage", "work")  # pages with the navigation and the language toggle in the header
-TOGGLE_PAGES = (*NAV_PAGES, "audit", "devices")  # pages with the language toggle in the header
-SUBTITLES = {"command": "product_sub", "work": "work_title", "audit": "audit_title", "devices": "devices_title"}
+TOGGLE_PAGES = (*NAV_PAGES, "audit", "devices", "analysis")  # pages with the language toggle in the header
+SUBTITLES = {
+    "command": "product_sub",
+    "work": "work_title",
+    "audit": "audit_title",
+    "devices": "devices_title",
+    "analysis": "an_title",
+}
+ANALYSIS_NAV_ROLES = frozenset({"leader", "shift_leader", "dept_head"})  # who may open /analysis (api/analysis.py)
 # who gets the 工作台 (/work) link: the people after dispatch (dashboard/pages/work.py)
 WORK_NAV_ROLES = frozenset(
     {"dept_handler", "dept_head", "enforcement", "grid_worker", "dispatcher", "shift_leader", "hotline"}
@@ -114,6 +124,15 @@ def header(page: str, lang: str, prefix: str, stats: list | None = None, *, live
         ),
     ]
     principal = current_principal()
+    if principal is not None and str(principal.role) in ANALYSIS_NAV_ROLES:
+        nav.append(
+            dcc.Link(
+                t("nav_analysis", lang),
+                href=f"/analysis?lang={lang}",
+                id="gc-nav-analysis",
+                className="gc-nav" + (" on" if page == "analysis" else ""),
+            )
+        )
     if principal is not None and str(principal.role) in WORK_NAV_ROLES:
         nav.insert(
             0,

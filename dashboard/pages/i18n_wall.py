@@ -55,6 +55,13 @@ WALL_STRINGS: dict[str, tuple[str, str]] = {
         "{name}: {open} open, {overdue} overdue; on time in 7 days {n}/{d}",
     ),
     "wl_empty": ("暂无数据", "No data"),
+    # the month's composite ranking (the indicator engine's, as on /analysis)
+    "wl_month_head": ("月度综合排名 · {month}", "Month ranking · {month}"),
+    "wl_month_title": (
+        "{name}：综合指标值 {score}，等级 {grade}，第 {rank} 名（{period}）",
+        "{name}: score {score}, grade {grade}, rank {rank} ({period})",
+    ),
+    "wl_month_period": ("{start} 至 {end}", "{start} to {end}"),
     "wl_reporting": ("近 {m} 分钟上报位置", "Sent a position in {m} min"),
     "wl_staff_total": ("人员总数", "Roster"),
     "wl_staff_title": (

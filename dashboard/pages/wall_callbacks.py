@@ -4,15 +4,21 @@ viewport."""
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 import dash
 from dash import Input, Output, State
 
+from dashboard.api.analysis import _names, catalogue
 from dashboard.api.stats import situation_for
 from dashboard.pages.components import viewer
 from dashboard.pages.wall_views import (
     channels_figure,
     days_figure,
     hours_figure,
+    month_rank,
     number,
     overdue_parts,
     rank_bars,
@@ -20,11 +26,42 @@ from dashboard.pages.wall_views import (
     staff_tiles,
 )
 from dashboard.runtime import current_runtime
+from dispatcher.access.accounts import Principal
 from dispatcher.cases import stats
 from dispatcher.cases.scope import scope_clause
+from dispatcher.evaluation import engine, periods
+from dispatcher.evaluation.tables import ObjectKind
 
 COUNTS = ("received", "filed", "dispatched", "in_handling", "closed")
 RATES = ("on_time", "open_overdue", "on_time_week")
+MONTH_TTL_S = 60.0  # the month's ranking moves slowly: recomputed at most once a minute per scope
+_month_cache: dict[tuple, tuple[float, dict | None]] = {}
+
+
+def _ranked(table) -> list[dict]:
+    return [{"rank": r.rank, "name": r.name, "score": r.score, "grade": r.grade} for r in table.rows if r.rank]
+
+
+def month_ranking(principal: Principal) -> dict | None:
+    """This month's composite ranking of streets and departments inside the viewer's scope, from the indicator
+    engine (the same tables as /analysis), cached a minute per scope."""
+    rt = current_runtime()
+    now, tz = rt.clock(), rt.settings.timezone
+    key = (id(rt), str(principal.role), principal.region_code, principal.department_code)
+    hit = _month_cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < MONTH_TTL_S:
+        return hit[1]
+    period = periods.period_of("month", now.astimezone(ZoneInfo(tz)).date(), tz)
+    scope = scope_clause(principal)
+    out: dict = {"period": {"start": period.start.isoformat(), "last": (period.end - timedelta(days=1)).isoformat()}}
+    with rt.sessions.begin() as session:  # keeps finished periods (evaluation/frozen.py)
+        for kind in (ObjectKind.STREET, ObjectKind.DEPARTMENT):
+            table = engine.evaluate(
+                session, catalogue(), kind=kind, period=period, now=now, tz=tz, scope=scope, trend=1, names=_names(kind)
+            )
+            out[str(kind)] = _ranked(table)
+    _month_cache[key] = (time.monotonic(), out)
+    return out
 
 
 def shading(load: dict[str, dict], kind: str, **extra) -> dict:
@@ -36,6 +73,7 @@ def figures(lang: str) -> tuple:
     """Every output of the wall's refresh, for the signed-in viewer."""
     principal = viewer()
     s = situation_for(principal)
+    month = month_ranking(principal)
     rt = current_runtime()
     with rt.sessions() as session:
         communities = stats.open_by_community(session, rt.clock(), scope_clause(principal))
@@ -56,8 +94,8 @@ def figures(lang: str) -> tuple:
         *[rates[k][1] for k in RATES],
         *[rates[k][2] for k in RATES],
         figs,
-        rank_bars(s["departments"], lang),
-        rank_bars(s["streets"], lang),
+        rank_bars(s["departments"], lang) + month_rank(month, "department", lang),
+        rank_bars(s["streets"], lang) + month_rank(month, "street", lang),
         staff_tiles(s["staff"], lang),
         shading(streets, "street", shade=True),
         shading(communities, "community"),

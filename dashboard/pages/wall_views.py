@@ -136,6 +136,45 @@ def rank_bars(rows: list[dict], lang: str) -> list:
     return out
 
 
+MONTH_ROWS = 3  # the month's best few, above the live bars (dashboard/assets/wall_month.css)
+
+
+def month_rank(month: dict | None, kind: str, lang: str) -> list:
+    """The month's composite ranking of one kind (the engine's, as on /analysis): rank, name, score and grade of
+    the best few, headed by the month; [] when there is none yet."""
+    if not month or not month.get(kind):
+        return []
+    start, end = month["period"]["start"][:10], month["period"]["last"][:10]
+    period = t("wl_month_period", lang, start=start, end=end)
+    label = start[:7]  # 2026-12
+    rows = []
+    for row in month[kind][:MONTH_ROWS]:
+        score = "—" if row["score"] is None else f"{row['score']:.1f}"
+        title = t(
+            "wl_month_title",
+            lang,
+            name=row["name"],
+            score=score,
+            grade=row["grade"] or "—",
+            rank=row["rank"],
+            period=period,
+        )
+        rows.append(
+            html.Div(
+                [
+                    html.B(str(row["rank"]), className="gc-wmonth-rank"),
+                    html.Span(row["name"], className="gc-wrank-name"),
+                    html.Span(score, className="gc-wmonth-score"),
+                    html.B(row["grade"] or "—", className=f"gc-wmonth-grade gc-wmonth-{row['grade'] or 'none'}"),
+                ],
+                className="gc-wmonth-row",
+                title=title,
+            )
+        )
+    head = html.Div(t("wl_month_head", lang, month=label), className="gc-wmonth-head")
+    return [html.Div([head, *rows], className="gc-wmonth", id=f"wall-month-{kind}", title=period)]
+
+
 def staff_tiles(staff: dict | None, lang: str) -> list:
     """Officers by status, and how many sent a position lately."""
     if staff is None:

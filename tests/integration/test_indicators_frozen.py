@@ -77,3 +77,23 @@ def test_each_scope_keeps_its_own_numbers(month):
     only_b = Incident.grid_street == "S-B"
     assert _closed_on_time(sessions, catalogue, NOV, scope=only_b)[:2] == (2, 4)  # S-B alone, not the city's 8 of 11
     assert _closed_on_time(sessions, catalogue, NOV)[:2] == (8, 11)
+
+
+def test_the_refreeze_command_drops_what_was_kept(month, db, monkeypatch):
+    from click.testing import CliRunner
+
+    from dashboard.cli import main
+    from dispatcher.settings import get_settings
+
+    sessions, catalogue = month
+    _closed_on_time(sessions, catalogue, NOV)
+    kept = _kept(sessions)
+    assert kept > 0
+    monkeypatch.setenv("DATABASE_URL", db[0])
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["analysis", "refreeze"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert f"{kept} finished period" in result.output and _kept(sessions) == 0

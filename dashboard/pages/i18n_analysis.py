@@ -1,0 +1,76 @@
+"""UI strings of the analysis page (/analysis, dashboard/pages/analysis*.py), merged into
+the one catalogue (dashboard/pages/i18n.py) on import."""
+
+from __future__ import annotations
+
+from dashboard.pages.i18n import STRINGS
+
+ANALYSIS_STRINGS: dict[str, tuple[str, str]] = {
+    "nav_analysis": ("考核评价", "Evaluation"),
+    "an_title": ("考核评价分析", "Evaluation and analysis"),
+    "an_forbidden": (
+        "考核评价分析仅向领导、值班长和部门负责人开放。",
+        "Evaluation and analysis is for leaders, shift leaders and department heads.",
+    ),
+    "an_kind": ("评价对象", "Object"),
+    "an_set": ("指标集", "Indicator set"),
+    "an_all_indicators": ("默认指标集", "Default set"),
+    "an_s_region": ("区域指标", "Regions"),
+    "an_s_department": ("部门指标", "Departments"),
+    "an_s_post": ("岗位指标", "Posts"),
+    "an_s_grid_worker": ("网格员", "Grid workers"),
+    "an_s_call_taker": ("受理员", "Call-takers"),
+    "an_s_shift_leader": ("值班长", "Shift leaders"),
+    "an_s_dispatcher": ("派遣员", "Dispatchers"),
+    "an_s_handler": ("处置人员", "Handlers"),
+    "an_period": ("周期", "Period"),
+    "an_anchor": ("日期", "Date"),
+    "an_end": ("至", "to"),
+    "an_indicator": ("指标", "Indicator"),
+    "an_level": ("地图层级", "Map level"),
+    "an_top": ("全部", "All"),
+    "an_rank": ("排名", "Rank"),
+    "an_object": ("对象", "Object"),
+    "an_score": ("综合指标值", "Score"),
+    "an_grade": ("等级", "Grade"),
+    "an_total": ("合计", "Total"),
+    "an_trend": ("趋势", "Trend"),
+    "an_map": ("指标地图", "Indicator map"),
+    "an_cases": ("案件清单", "Cases behind the number"),
+    "an_cases_hint": (
+        "点击表格中的数值，查看其背后的案件。",
+        "Click a figure in the table to list the cases behind it.",
+    ),
+    "an_cases_of": ("{name} 的{indicator}", "{name} · {indicator}"),
+    "an_numerator": ("分子 {label}：{n} 件", "Numerator {label}: {n} cases"),
+    "an_denominator": ("分母 {label}：{n} 件", "Denominator {label}: {n} cases"),
+    "an_more": ("仅列出前 {n} 件", "Only the first {n} are listed"),
+    "an_xlsx": ("导出电子表格", "Export xlsx"),
+    "an_csv": ("导出逗号分隔文本", "Export CSV"),
+    "an_empty": ("本周期没有数据", "No data for this period"),
+    "an_error": ("无法计算：{message}", "Cannot compute: {message}"),
+    "an_period_label": ("{start} 至 {end}", "{start} to {end}"),
+    "an_mom": ("环比", "vs previous"),
+    "an_yoy": ("同比", "vs last year"),
+    "an_cell_title": (
+        "{n}/{d} · 环比 {mom} · 同比 {yoy}",
+        "{n}/{d} · vs previous {mom} · vs last year {yoy}",
+    ),
+    "an_drill": ("下钻", "Drill down"),
+    "an_version": ("指标版本 {v}", "Catalogue {v}"),
+    # object kinds and period kinds
+    "an_k_district": ("区", "Districts"),
+    "an_k_street": ("街道", "Streets"),
+    "an_k_community": ("社区", "Communities"),
+    "an_k_unit": ("单元网格", "Unit grids"),
+    "an_k_department": ("部门", "Departments"),
+    "an_k_post": ("岗位", "Posts"),
+    "an_k_person": ("人员", "Persons"),
+    "an_p_day": ("日", "Day"),
+    "an_p_week": ("周", "Week"),
+    "an_p_month": ("月", "Month"),
+    "an_p_quarter": ("季度", "Quarter"),
+    "an_p_year": ("年", "Year"),
+    "an_p_range": ("自定义", "Range"),
+}
+STRINGS.update({key: pair for key, pair in ANALYSIS_STRINGS.items() if key not in STRINGS})
