@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_compress import Compress
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.api import init_api
@@ -21,6 +23,7 @@ from dispatcher.store import cipher
 
 log = logging.getLogger(__name__)
 IMPORT_ENDPOINT = "api.import_grids"
+SESSIONLESS_PREFIXES = ("/osmand",)  # device protocol: authenticated by the device identifier, never by a cookie
 # what is worth compressing: text, JSON (API answers, Dash layouts and callbacks), GeoJSON, scripts and styles; never
 # images, video, audio, archives or spreadsheets (already compressed: ranged media is left alone in any case)
 COMPRESSED_TYPES = [
@@ -55,6 +58,7 @@ def create_server(settings: Settings, runtime: Runtime | None = None, *, behind_
     server.json = StrictJSONProvider(server)  # request bodies: no NaN/Infinity, no absurd nesting (a 400)
     server.json.ensure_ascii = False
     server.json.sort_keys = False
+    server.session_interface = LeanSessionInterface()
     install_runtime(server, runtime or build_runtime(settings))
 
     @server.before_request
@@ -71,6 +75,27 @@ def create_server(settings: Settings, runtime: Runtime | None = None, *, behind_
     if behind_proxies:
         trust_proxies(server, settings)
     return server
+
+
+class LeanSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session with its signer built once per key (not per request), and no session at all on
+    the device protocol paths (a cookie sent there is ignored: trackers authenticate by their identifier)."""
+
+    def __init__(self) -> None:
+        self._signers: dict[tuple, URLSafeTimedSerializer | None] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """The signer of the app's current secret key (and its fallbacks), made once."""
+        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if key not in self._signers:
+            self._signers[key] = super().get_signing_serializer(app)
+        return self._signers[key]
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """A null session (never read, never written back) on /osmand; else the signed cookie's session."""
+        if request.path.startswith(SESSIONLESS_PREFIXES):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def init_compression(server: Flask) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+from functools import lru_cache, partial
 from urllib.parse import urlsplit
 
 from flask import Flask, jsonify, request
@@ -69,7 +70,7 @@ def init_hardening(server: Flask, settings: Settings) -> Limiter:
     limiter = _init_rate_limits(server, settings)
     server.extensions[THROTTLE] = SignInThrottle(limiter.storage, prefix=keys.RATE_LIMITS)
     cors_origins = frozenset(o.rstrip("/") for o in settings.cors_origins)
-    img_sources = _tile_sources(settings.tile_url)
+    img_sources = tuple(_tile_sources(settings.tile_url))
     script_hashes: list[str] = []
 
     @server.before_request
@@ -85,9 +86,8 @@ def init_hardening(server: Flask, settings: Settings) -> Limiter:
         headers = response.headers
         if not script_hashes:
             script_hashes.extend(_dash_script_hashes())
-        headers.setdefault(
-            "Content-Security-Policy", _csp(script_hashes, img_sources)
-        )  # a view's own (stricter) one stays
+        if "Content-Security-Policy" not in headers:  # a view's own (stricter) one stays
+            headers["Content-Security-Policy"] = _csp(request.host, tuple(script_hashes), img_sources)
         headers["X-Content-Type-Options"] = "nosniff"
         headers["X-Frame-Options"] = "DENY"
         headers["Referrer-Policy"] = "same-origin"
@@ -175,8 +175,9 @@ def _apply_cors(response, allowed: frozenset[str]) -> None:
 # --- CSP ---------------------------------------------------------------------------------------------
 
 
-def _csp(script_hashes: list[str], img_sources: list[str]) -> str:
-    host = request.host
+@lru_cache(maxsize=64)
+def _csp(host: str, script_hashes: tuple[str, ...], img_sources: tuple[str, ...]) -> str:
+    """The policy for pages served as `host`: made once per host (not per request); only Dash's own script hashes."""
     directives = {
         "default-src": ["'self'"],
         "script-src": ["'self'", *script_hashes],
@@ -261,6 +262,7 @@ def _init_rate_limits(server: Flask, settings: Settings) -> Limiter:
         swallow_errors=True,
     )
     limiter.request_filter(_positions_path)
+    _skip_positions(server, limiter)
 
     @server.errorhandler(RateLimitExceeded)
     def _too_many(exc: RateLimitExceeded):
@@ -273,6 +275,30 @@ def _init_rate_limits(server: Flask, settings: Settings) -> Limiter:
         )  # Flask-Limiter adds Retry-After and X-RateLimit-* on the way out
 
     return limiter
+
+
+def _skip_positions(server: Flask, limiter: Limiter) -> None:
+    """Flask-Limiter's per-request hooks (limit check, header injection) return at once on /osmand: the request filter
+    above would exempt it too, but only after the limiter resolved the endpoint and its limits on every fix."""
+    hooks = server.before_request_funcs[None]
+    for index, hook in enumerate(hooks):
+        if hook == limiter._check_request_limit:
+            hooks[index] = _unless_positions(hook)
+    after = server.after_request_funcs[None]
+    for index, hook in enumerate(after):
+        if isinstance(hook, partial) and hook.args == (limiter,):
+            after[index] = _unless_positions(hook, passes_response=True)
+
+
+def _unless_positions(hook, *, passes_response: bool = False):
+    """`hook`, except on /osmand (a before-request hook then does nothing, an after-request one hands the answer on)."""
+
+    def wrapped(*args):
+        if _positions_path():
+            return args[0] if passes_response else None
+        return hook(*args)
+
+    return wrapped
 
 
 def _error(status: int, code: str, message: str, field: str | None):

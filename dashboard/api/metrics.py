@@ -19,6 +19,7 @@ import hmac
 import ipaddress
 import logging
 import time
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -44,8 +45,25 @@ SOCKETS = Gauge(
 )  # inc/dec on connect/disconnect (dashboard/realtime.py)
 
 
+FIX_RESULTS = {True: FIXES.labels(result="accepted"), False: FIXES.labels(result="filtered")}  # bound once
+
+
 def count_fix(accepted: bool) -> None:
-    FIXES.labels(result="accepted" if accepted else "filtered").inc()
+    """One fix received on /osmand or the batch endpoint, accepted or filtered as noise."""
+    FIX_RESULTS[bool(accepted)].inc()
+
+
+def _timer(method: str, route: str, status: str):
+    """The histogram child of one (method, route, status class), looked up once: this cache holds exactly the children
+    the histogram itself keeps (routes are patterns, statuses classes)."""
+    key = (method, route, status)
+    child = _TIMERS.get(key)
+    if child is None:
+        child = _TIMERS[key] = REQUEST_SECONDS.labels(method, route, status)
+    return child
+
+
+_TIMERS: dict[tuple[str, str, str], Any] = {}
 
 
 def init_metrics(app: Flask) -> None:
@@ -60,9 +78,7 @@ def init_metrics(app: Flask) -> None:
         started = g.pop("_metrics_started", None)
         if started is not None:
             route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-            REQUEST_SECONDS.labels(request.method, route, f"{response.status_code // 100}xx").observe(
-                time.perf_counter() - started
-            )
+            _timer(request.method, route, f"{response.status_code // 100}xx").observe(time.perf_counter() - started)
         return response
 
 

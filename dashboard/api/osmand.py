@@ -288,7 +288,8 @@ def osmand():
         if request.method == "POST" and request.is_json:
             fix = fix_from_json(json_body(), now)
         else:
-            fix = fix_from_params({**request.args.to_dict(), **request.form.to_dict()}, now)
+            form = request.form.to_dict() if request.method == "POST" else {}  # a GET has no form to parse
+            fix = fix_from_params({**request.args.to_dict(), **form}, now)
     except ValidationError as exc:
         return error(400, "bad_position", _describe(exc))
     except BadInput as exc:

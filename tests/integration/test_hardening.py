@@ -158,6 +158,30 @@ def test_bearer_requests_and_devices_are_not_subject_to_the_origin_check(client,
     assert fix.status_code != 403
 
 
+def test_device_answers_keep_the_security_headers_and_never_touch_the_session(app, cookie_client):
+    """/osmand skips the session and Flask-Limiter's bookkeeping (its own limits: test_osmand_limit), nothing else."""
+    signer = app.session_interface.get_signing_serializer(app)
+    cookie_client.set_cookie("session", signer.dumps({"user": "leader", "_permanent": True}))
+    for response in [
+        cookie_client.get("/osmand?id=unknown-device&lat=30.27&lon=120.15"),
+        cookie_client.post("/osmand", data={"id": "unknown-device", "lat": "30.27", "lon": "120.15"}),
+    ]:
+        assert response.status_code == (401 if runtime_of(app).redis else 503), response.json  # unknown device
+        headers = response.headers
+        assert (
+            "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+            and "ws://localhost" in headers["Content-Security-Policy"]
+        )
+        assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
+        assert headers["Cache-Control"] == "no-store"
+        assert "Set-Cookie" not in headers and "Cookie" not in headers.get("Vary", "")
+        assert not [name for name in headers.keys() if name.lower().startswith("x-ratelimit")]
+    cookie = {"Cookie": f"session={signer.dumps({'probe': 1})}"}
+    for path, seen in [("/api/v1/incidents", {"probe": 1}), ("/osmand", {})]:  # elsewhere the cookie is read
+        with app.test_request_context(path, headers=cookie) as ctx:
+            assert dict(app.session_interface.open_session(app, ctx.request)) == seen, path
+
+
 def test_a_junk_bearer_header_does_not_skip_the_origin_check(app, anonymous, city, db):
     """A forged cross-site request riding on a real session cookie gains nothing by adding 'Bearer x'."""
     _, engine, _ = db
