@@ -6,7 +6,7 @@
 
 For each number of open cases: a SQLite database is prepared once with the demo city, the e2e accounts and the open
 cases (tests/e2e/busy.py, through the engine), and copied for each server, so both columns start from the same data.
-Then, for the baseline (commit be3fa7f, a `git worktree` at /tmp/gc-baseline, its server run with that tree's
+Then, for the baseline (--baseline, default HEAD, unpacked at /tmp/gc-baseline-<sha>, its server run with that tree's
 packages) and for this checkout ("now"), one `gridcommand serve` with the demo simulator reporting --rate incidents
 a minute and moving --officers officers, and headless Debian Chromium (Playwright) signed in as the dispatcher:
 
@@ -57,7 +57,7 @@ from tests.e2e.conftest import (
     _server_env,
 )
 
-BASELINE_COMMIT = "be3fa7f"
+BASELINE_COMMIT = "HEAD"  # --baseline: the commit compared with this checkout (its files, not the working tree's)
 BASELINE_TREE = Path("/tmp/gc-baseline")
 PAGE_TIMEOUT_S = 120.0  # a busy shared machine can take this long
 OPEN_TIMEOUT_S = 5.0
@@ -147,20 +147,23 @@ VISIBLE_ROWS_JS = """() => {
 # ----- servers -------------------------------------------------------------------------------------------------
 
 
-def ensure_baseline_tree() -> Path:
-    """The worktree at BASELINE_COMMIT (made if absent), checked to import its own packages, not this checkout's."""
-    if not (BASELINE_TREE / "dispatcher").is_dir():
-        subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "worktree", "add", "--detach", str(BASELINE_TREE), BASELINE_COMMIT],
-            check=True,
-            capture_output=True,
-        )
-    env = {**os.environ, "PYTHONPATH": str(BASELINE_TREE)}
+def ensure_baseline_tree(commit: str) -> Path:
+    """The files of `commit` under /tmp (unpacked with `git archive` if absent: no worktree, no git state changed),
+    checked to import its own packages, not this checkout's."""
+    global BASELINE_COMMIT
+    sha = _run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", commit], env=dict(os.environ), cwd=None).strip()
+    BASELINE_COMMIT = sha
+    tree = BASELINE_TREE.with_name(f"{BASELINE_TREE.name}-{sha}")
+    if not (tree / "dispatcher").is_dir():
+        tree.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(REPO_ROOT), "archive", sha], check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    env = {**os.environ, "PYTHONPATH": str(tree)}
     code = "import dispatcher, dashboard, workers; print(dispatcher.__file__, dashboard.__file__, workers.__file__)"
-    files = _run([sys.executable, "-c", code], env=env, cwd=BASELINE_TREE).split()
-    if not files or not all(f.startswith(str(BASELINE_TREE)) for f in files):
+    files = _run([sys.executable, "-c", code], env=env, cwd=tree).split()
+    if not files or not all(f.startswith(str(tree)) for f in files):
         raise SystemExit(f"the baseline tree imports the wrong packages: {files}")
-    return BASELINE_TREE
+    return tree
 
 
 def same_schema(tree: Path) -> bool:
@@ -454,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=20.0, help="simulator: incidents a minute")
     parser.add_argument("--officers", type=int, default=60, help="simulator: officers moving")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--baseline", default=BASELINE_COMMIT, help="the commit to compare with (default HEAD)")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-now", action="store_true", help="measure only the baseline (e.g. while editing)")
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (logs, databases)")
@@ -461,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     counts = sorted(int(c) for c in args.cases.split(","))
     if not CHROMIUM.exists():
         raise SystemExit(f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    tree = None if args.skip_baseline else ensure_baseline_tree()
+    tree = None if args.skip_baseline else ensure_baseline_tree(args.baseline)
     work = Path(tempfile.mkdtemp(prefix="bench-desk-"))
     print(f"bench_desk: {counts} open cases, simulator {args.rate}/min with {args.officers} officers; in {work}")
     from playwright.sync_api import sync_playwright

@@ -1,5 +1,5 @@
 """The notification bell in every page's header: the unread count, live (a socket joined to the user's own room
-only, and a 15 s poll as the safety net), a dropdown of the latest notifications, and "mark all read"."""
+only, and a 2 min poll as the safety net), a dropdown of the latest notifications, and "mark all read"."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from dispatcher.notify import service
 from dispatcher.notify.model import Notification
 
 LATEST = 10
-POLL_MS = 15_000
+POLL_MS = 120_000  # the fallback under the user's Socket.IO room (a 15 s poll cost the idle page a round trip)
 MENU_STYLE = {
     "position": "absolute",
     "right": 0,

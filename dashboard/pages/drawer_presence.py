@@ -78,6 +78,13 @@ def acted_first(incident_id: str, lang: str) -> str:
 def register(app: dash.Dash) -> None:
     """The drawer's presence line: refreshed on opening a case and every few seconds while it stays open."""
 
+    # the heartbeat runs only while a case is open: with none, the idle page makes no presence round trips
+    app.clientside_callback(
+        "function (selected) { return !selected; }",
+        Output("cc-presence-tick", "disabled"),
+        Input("cc-selected", "data"),
+    )
+
     @app.callback(
         Output("cc-presence", "children"),
         Output("cc-presence-case", "data"),
