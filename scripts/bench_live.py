@@ -4,6 +4,9 @@
     python scripts/bench_live.py                                   # 1, 50, 100 clients; 60 events; 4,000 fixes
     python scripts/bench_live.py --clients 1,50,100 --events 60 --fixes 4000
     python scripts/bench_live.py --only page --open-incidents 1000  # one part (repeatable: --only push --only page)
+    python scripts/bench_live.py --cluster --create-latency          # nginx + 2 web processes on PostgreSQL, 1,000
+        --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/NAME   # clients (scripts/live_scale.py; the database is
+        --redis-url redis://127.0.0.1:6379/N --port 8130             # dropped and created, the Redis db flushed)
 
 Targets come from QUALITY.md (speed). Every figure is printed with a naive baseline measured in the
 same run, because absolute times on these shared machines drift. This is a script, not a test: it
@@ -1155,6 +1158,48 @@ def page_tti(auth: Auth) -> tuple[list[float] | None, float | None, str]:
 # ------------------------------------------------------------------------------------------ main
 
 
+def add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """--cluster and --create-latency: nginx in front of two web processes on PostgreSQL (scripts/live_scale.py)."""
+    group = parser.add_argument_group("scale-out shape (scripts/live_cluster.py, live_scale.py, live_fleet.py)")
+    group.add_argument(
+        "--cluster",
+        action="store_true",
+        help="N signed-in Socket.IO clients through nginx over two web processes, then the same N on one process",
+    )
+    group.add_argument(
+        "--create-latency", action="store_true", help="1 client creating incidents through nginx vs straight"
+    )
+    group.add_argument("--cluster-clients", type=int, default=1000, help="clients of --cluster [%(default)s]")
+    group.add_argument(
+        "--cluster-events", type=int, default=150, help="incidents per --cluster pass (~30 s at 5/s) [%(default)s]"
+    )
+    group.add_argument("--interval", type=float, default=EVENT_INTERVAL_S, help="seconds between creates [%(default)s]")
+    group.add_argument(
+        "--deflate",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="clients offer permessage-deflate, as browsers do [%(default)s]",
+    )
+    group.add_argument(
+        "--proxy-no-deflate",
+        action="store_true",
+        help="nginx drops Sec-WebSocket-Extensions: no per-socket compression behind the proxy (a proposed fix)",
+    )
+    group.add_argument("--floor", type=int, default=20, help="direct Redis emits per pass (the floor) [%(default)s]")
+    group.add_argument("--creates", type=int, default=100, help="creates each way for --create-latency [%(default)s]")
+    group.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "GRIDCOMMAND_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/gridcommand_bench_cluster"
+        ),
+        help="PostgreSQL database of the shape (dropped and created again!) [%(default)s]",
+    )
+    group.add_argument("--redis-url", default=REDIS_URL, help="Redis database of the shape (flushed!) [%(default)s]")
+    group.add_argument(
+        "--port", type=int, default=8130, help="nginx's port; the web processes take the next two [%(default)s]"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="1,50,100", help="client counts, comma separated [%(default)s]")
@@ -1170,7 +1215,14 @@ def main(argv: list[str] | None = None) -> int:
         "--only", choices=["push", "positions", "page"], action="append", help="run only this part (repeatable)"
     )
     parser.add_argument("--seed", type=int, default=20261202)
+    add_cluster_options(parser)
     args = parser.parse_args(argv)
+    if args.cluster or args.create_latency:  # the scale-out shape on PostgreSQL (scripts/live_scale.py)
+        if not (1 <= args.cluster_clients <= 5000 and 1 <= args.cluster_events <= 5000 and 1 <= args.creates <= 5000):
+            parser.error("--cluster-clients, --cluster-events and --creates must be 1..5000")
+        from live_scale import run_cluster
+
+        return run_cluster(args)
     try:
         client_counts = [int(c) for c in args.clients.split(",") if c.strip()]
     except ValueError:
