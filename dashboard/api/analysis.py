@@ -11,6 +11,7 @@ set), `trend` (sparkline length, 0–24), `code`, `count`, `indicator`, `n` (ser
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -66,16 +67,22 @@ def catalogue() -> Catalogue:
     return _CATALOGUE[0]
 
 
-def analyst() -> Principal:
-    """The caller, when they may see the analysis (403 otherwise)."""
-    principal = require_principal()
-    if principal.role not in ANALYSTS:
+def may_analyse(principal: Principal) -> bool:
+    """Leaders, shift leaders and department heads see the analysis (each within their scope)."""
+    return principal.role in ANALYSTS
+
+
+def analyst(principal: Principal | None = None) -> Principal:
+    """The caller (or `principal`), when they may see the analysis (403 otherwise)."""
+    principal = principal or require_principal()
+    if not may_analyse(principal):
         raise Forbidden(f"role {principal.role} has no analysis (leaders, shift leaders and department heads do)")
     return principal
 
 
-def _choice(name: str, enum: Any, default: str) -> Any:
-    value = request.args.get(name) or default
+def choice(args: Any, name: str, enum: Any, default: str) -> Any:
+    """Query parameter `name` as a member of `enum` (default `default`), or a 400 naming the choices."""
+    value = args.get(name) or default
     try:
         return enum(value)
     except ValueError:
@@ -93,18 +100,22 @@ def _number(name: str, default: int, low: int, high: int) -> int:
     return int(value)
 
 
-def _period() -> periods.Period:
-    """The period `period` + `at` name (default: the one containing today, local time)."""
-    rt = current_runtime()
-    tz = rt.settings.timezone
-    kind = _choice("period", PeriodKind, "month")
-    at = request.args.get("at") or rt.clock().astimezone(ZoneInfo(tz)).date().isoformat()
+def period_for(args: Any, today: date, tz: str) -> periods.Period:
+    """The period `period` + `at` name (default: the period containing `today`)."""
+    kind = choice(args, "period", PeriodKind, "month")
+    at = args.get("at") or today.isoformat()
     if kind is PeriodKind.RANGE and ".." not in at:
         raise BadParameter(f"a range is written first..last (2026-11-01..2026-11-15), not {at!r}", field="at")
     try:
         return periods.parse(str(kind), at, tz)
     except ValueError as exc:
         raise BadParameter(f"at {at!r} does not name a {kind}: {exc}", field="at") from None
+
+
+def _period() -> periods.Period:
+    rt = current_runtime()
+    tz = rt.settings.timezone
+    return period_for(request.args, rt.clock().astimezone(ZoneInfo(tz)).date(), tz)
 
 
 def _names(kind: ObjectKind) -> dict[str, str] | None:
@@ -126,7 +137,7 @@ def _parent(cat: Catalogue, kind: ObjectKind) -> str | None:
     return parent
 
 
-def _checked(call: Any) -> Any:
+def checked(call: Any) -> Any:
     """Run an engine call, turning its complaints about a named set, indicator or count into a 400."""
     try:
         return call()
@@ -145,11 +156,11 @@ def analysis_table():
     a sparkline, composite score, grade and rank, and the total row; inside the caller's scope."""
     principal = analyst()
     rt, cat = current_runtime(), catalogue()
-    kind = _choice("kind", ObjectKind, "street")
+    kind = choice(request.args, "kind", ObjectKind, "street")
     period, trend, parent = _period(), _number("trend", 6, 0, 24), _parent(cat, kind)
     indicator_set = request.args.get("set") or None
     with rt.sessions.begin() as session:  # finished periods counted here are kept (dispatcher/evaluation/frozen.py)
-        table = _checked(
+        table = checked(
             lambda: engine.evaluate(
                 session, cat, kind=kind, period=period, now=rt.clock(), tz=rt.settings.timezone,
                 scope=scope_clause(principal), parent=parent, indicator_set=indicator_set, trend=trend,
@@ -166,13 +177,13 @@ def analysis_cases():
     the caller's scope (at most `limit`, oldest first)."""
     principal = analyst()
     rt, cat = current_runtime(), catalogue()
-    kind = _choice("kind", ObjectKind, "street")
+    kind = choice(request.args, "kind", ObjectKind, "street")
     code, count = request.args.get("code") or "*", request.args.get("count") or ""
     if count not in COUNTS:
         raise BadParameter(f"unknown count {count!r}; one of: {', '.join(COUNTS)}", field="count")
     period, limit, parent = _period(), _number("limit", 200, 1, 1000), request.args.get("parent") or None
     with rt.sessions() as session:
-        items = _checked(
+        items = checked(
             lambda: engine.cases_behind(
                 session, cat, kind=kind, code=code, count=count, period=period, now=rt.clock(),
                 tz=rt.settings.timezone, scope=scope_clause(principal), parent=parent, limit=limit,
@@ -188,12 +199,12 @@ def analysis_series():
     oldest first, inside the caller's scope."""
     principal = analyst()
     rt, cat = current_runtime(), catalogue()
-    kind = _choice("kind", ObjectKind, "street")
+    kind = choice(request.args, "kind", ObjectKind, "street")
     indicator = request.args.get("indicator") or ""
     run = periods.back(_period(), _number("n", 12, 1, 36))
     code, parent = request.args.get("code") or None, request.args.get("parent") or None
     with rt.sessions.begin() as session:
-        cells = _checked(
+        cells = checked(
             lambda: engine.series(
                 session, cat, kind=kind, code=code, indicator=indicator, periods=run,
                 scope=scope_clause(principal), parent=parent, now=rt.clock(),

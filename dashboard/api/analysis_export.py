@@ -7,7 +7,6 @@ and `lang` (zh, en) for the headers.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,71 +15,29 @@ from flask import request
 from spectree import Response
 
 from dashboard.api import ErrorResponse, api, spec
-from dashboard.api.analysis import BadParameter, _names, catalogue
+from dashboard.api.analysis import _names, analyst, catalogue, checked, choice, period_for
 from dashboard.auth import require_principal
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
-from dispatcher.access.roles import Role
 from dispatcher.cases.scope import scope_clause
-from dispatcher.errors import Forbidden
-from dispatcher.evaluation import engine, periods
+from dispatcher.evaluation import engine
 from dispatcher.evaluation.documents.spreadsheet import filename, to_csv, to_xlsx
-from dispatcher.evaluation.tables import CaseRef, ObjectKind, PeriodKind, Table
+from dispatcher.evaluation.tables import CaseRef, ObjectKind, Table
 
 TAG = "analysis"
-ANALYSTS = frozenset({Role.LEADER, Role.SHIFT_LEADER, Role.DEPT_HEAD})
 TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
 
-def may_analyse(principal: Principal) -> bool:
-    """Leaders, shift leaders and department heads see the analysis (each within their scope)."""
-    return principal.role in ANALYSTS
-
-
-def _choice(args: Any, name: str, enum: Any, default: str) -> Any:
-    value = args.get(name) or default
-    try:
-        return enum(value)
-    except ValueError:
-        raise BadParameter(
-            f"unknown {name} {value!r}; one of: {', '.join(e.value for e in enum)}", field=name
-        ) from None
-
-
-def period_for(args: Any, today: date, tz: str) -> periods.Period:
-    """The period `period` + `at` name, as GET /analysis/table reads them (default: the period containing today)."""
-    kind = _choice(args, "period", PeriodKind, "month")
-    at = args.get("at") or today.isoformat()
-    if kind is PeriodKind.RANGE and ".." not in at:
-        raise BadParameter(f"a range is written first..last (2026-11-01..2026-11-15), not {at!r}", field="at")
-    try:
-        return periods.parse(str(kind), at, tz)
-    except ValueError as exc:
-        raise BadParameter(f"at {at!r} does not name a {kind}: {exc}", field="at") from None
-
-
-def _checked(call: Any) -> Any:
-    """An engine call; an unknown set, indicator or count becomes a 400 naming it."""
-    try:
-        return call()
-    except KeyError as exc:
-        message = str(exc.args[0]) if exc.args else str(exc)
-        raise BadParameter(message, field="set" if "set" in message else "count") from None
-    except ValueError as exc:
-        raise BadParameter(str(exc), field="at") from None
-
-
 def _engine_args(principal: Principal, args: Any) -> dict[str, Any]:
     """What every engine call of a query shares: kind, period, now, tz, the principal's scope, parent."""
-    if not may_analyse(principal):
-        raise Forbidden(f"role {principal.role} has no analysis (leaders, shift leaders and department heads do)")
+    analyst(principal)
     rt = current_runtime()
     tz, now = rt.settings.timezone, rt.clock()
     return {
-        "kind": _choice(args, "kind", ObjectKind, "street"),
+        "kind": choice(args, "kind", ObjectKind, "street"),
         "period": period_for(args, now.astimezone(ZoneInfo(tz)).date(), tz),
         "now": now,
         "tz": tz,
@@ -94,7 +51,7 @@ def table_for(principal: Principal, args: Any) -> Table:
     common = _engine_args(principal, args)
     indicator_set = args.get("set") or None
     with current_runtime().sessions.begin() as session:  # keeps finished periods (evaluation/frozen.py)
-        return _checked(
+        return checked(
             lambda: engine.evaluate(
                 session, catalogue(), indicator_set=indicator_set, names=_names(common["kind"]), **common
             )
@@ -105,7 +62,7 @@ def cases_for(principal: Principal, args: Any, *, code: str, count: str) -> list
     """The cases behind one count of one object of a query's table (inside the principal's scope)."""
     common = _engine_args(principal, args)
     with current_runtime().sessions() as session:
-        return _checked(lambda: engine.cases_behind(session, catalogue(), code=code, count=count, **common))
+        return checked(lambda: engine.cases_behind(session, catalogue(), code=code, count=count, **common))
 
 
 def _download(ext: str) -> FlaskResponse:

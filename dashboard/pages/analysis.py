@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from dash import dcc, html
 
-from dashboard.api.analysis_export import may_analyse
+from dashboard.api.analysis import may_analyse
 from dashboard.pages.analysis_callbacks import register
 from dashboard.pages.analysis_views import period_words  # noqa: F401  (re-exported for the wall)
 from dashboard.pages.components import base_map, city_bounds, grid_layer, grids_url, header, viewer
