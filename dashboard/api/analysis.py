@@ -128,8 +128,9 @@ def _names(kind: ObjectKind) -> dict[str, str] | None:
     return None
 
 
-def _parent(cat: Catalogue, kind: ObjectKind) -> str | None:
-    parent = request.args.get("parent") or None
+def parent_of(args: Any, cat: Catalogue, kind: ObjectKind) -> str | None:
+    """Query parameter `parent`: required by a person table (its post or department)."""
+    parent = args.get("parent") or None
     if kind is ObjectKind.PERSON and parent is None:
         raise BadParameter(
             f"a person table needs parent: a post ({', '.join(cat.posts)}) or a department", field="parent"
@@ -157,7 +158,7 @@ def analysis_table():
     principal = analyst()
     rt, cat = current_runtime(), catalogue()
     kind = choice(request.args, "kind", ObjectKind, "street")
-    period, trend, parent = _period(), _number("trend", 6, 0, 24), _parent(cat, kind)
+    period, trend, parent = _period(), _number("trend", 6, 0, 24), parent_of(request.args, cat, kind)
     indicator_set = request.args.get("set") or None
     with rt.sessions.begin() as session:  # finished periods counted here are kept (dispatcher/evaluation/frozen.py)
         table = checked(

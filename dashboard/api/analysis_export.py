@@ -15,7 +15,7 @@ from flask import request
 from spectree import Response
 
 from dashboard.api import ErrorResponse, api, spec
-from dashboard.api.analysis import _names, analyst, catalogue, checked, choice, period_for
+from dashboard.api.analysis import _names, analyst, catalogue, checked, choice, parent_of, period_for
 from dashboard.auth import require_principal
 from dashboard.runtime import current_runtime
 from dispatcher.access.accounts import Principal
@@ -36,13 +36,14 @@ def _engine_args(principal: Principal, args: Any) -> dict[str, Any]:
     analyst(principal)
     rt = current_runtime()
     tz, now = rt.settings.timezone, rt.clock()
+    kind = choice(args, "kind", ObjectKind, "street")
     return {
-        "kind": choice(args, "kind", ObjectKind, "street"),
+        "kind": kind,
         "period": period_for(args, now.astimezone(ZoneInfo(tz)).date(), tz),
         "now": now,
         "tz": tz,
         "scope": scope_clause(principal),
-        "parent": args.get("parent") or None,
+        "parent": parent_of(args, catalogue(), kind),
     }
 
 

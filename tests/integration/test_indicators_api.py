@@ -68,6 +68,10 @@ def test_series_and_catalogue(client, month):
         ("cases?count=everything", "count"),
         ("series?indicator=happiness", "indicator"),
         ("series?indicator=close_rate&n=0", "n"),
+        ("table.xlsx?kind=planet", "kind"),
+        ("table.csv?period=month&at=2026-13", "at"),
+        ("table.xlsx?set=nonsense", "set"),
+        ("table.csv?kind=person", "parent"),
     ],
 )
 def test_a_bad_parameter_is_a_400_naming_it(client, month, query, field):
@@ -79,7 +83,9 @@ def test_a_bad_parameter_is_a_400_naming_it(client, month, query, field):
 def test_other_roles_are_refused_and_strangers_asked_to_sign_in(client, anonymous, tokens, month):
     r = client.get("/api/v1/analysis/table", headers=bearer(tokens["admin"]))
     assert r.status_code == 403 and "no analysis" in r.json["error"]["message"]
+    assert client.get("/api/v1/analysis/table.xlsx", headers=bearer(tokens["admin"])).status_code == 403
     assert anonymous.get("/api/v1/analysis/catalogue").status_code == 401
+    assert anonymous.get("/api/v1/analysis/table.csv").status_code == 401
 
 
 def test_a_department_head_sees_their_department(client, tokens, city, month, db):
