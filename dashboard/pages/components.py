@@ -99,50 +99,32 @@ def title_bar(title: str, lang: str, extra: list | None = None) -> html.Div:
     )
 
 
+def _nav_link(name: str, path: str, page: str, lang: str, *, with_id: bool = True) -> dcc.Link:
+    """A header link to page `name` (its label `nav_<name>`), marked when it is the page shown."""
+    return dcc.Link(
+        t(f"nav_{name}", lang),
+        href=f"{path}?lang={lang}",
+        className="gc-nav" + (" on" if page == name else ""),
+        **({"id": f"gc-nav-{name}"} if with_id else {}),
+    )
+
+
 def header(page: str, lang: str, prefix: str, stats: list | None = None, *, live: bool = True) -> html.Header:
     """The top bar: product, navigation, live counters slot, connection state, clock, user, language toggle.
 
     `live=False` (a page without a live feed: audit trail, trackers) leaves out the connection state."""
-    nav = [
-        dcc.Link(
-            t("nav_command", lang), href=f"/?lang={lang}", className="gc-nav" + (" on" if page == "command" else "")
-        ),
-        dcc.Link(
-            t("nav_wall", lang), href=f"/wall?lang={lang}", className="gc-nav" + (" on" if page == "wall" else "")
-        ),
-        dcc.Link(
-            t("nav_hotline", lang),
-            href=f"/hotline?lang={lang}",
-            id="gc-nav-hotline",
-            className="gc-nav" + (" on" if page == "hotline" else ""),
-        ),
-        dcc.Link(
-            t("nav_triage", lang),
-            href=f"/triage?lang={lang}",
-            id="gc-nav-triage",
-            className="gc-nav" + (" on" if page == "triage" else ""),
-        ),
-    ]
     principal = current_principal()
-    if principal is not None and str(principal.role) in ANALYSIS_NAV_ROLES:
-        nav.append(
-            dcc.Link(
-                t("nav_analysis", lang),
-                href=f"/analysis?lang={lang}",
-                id="gc-nav-analysis",
-                className="gc-nav" + (" on" if page == "analysis" else ""),
-            )
-        )
-    if principal is not None and str(principal.role) in WORK_NAV_ROLES:
-        nav.insert(
-            0,
-            dcc.Link(
-                t("nav_work", lang),
-                href=f"/work?lang={lang}",
-                id="gc-nav-work",
-                className="gc-nav" + (" on" if page == "work" else ""),
-            ),
-        )
+    role = str(principal.role) if principal is not None else None
+    nav = [
+        _nav_link("command", "/", page, lang, with_id=False),
+        _nav_link("wall", "/wall", page, lang, with_id=False),
+        _nav_link("hotline", "/hotline", page, lang),
+        _nav_link("triage", "/triage", page, lang),
+    ]
+    if role in ANALYSIS_NAV_ROLES:
+        nav.append(_nav_link("analysis", "/analysis", page, lang))
+    if role in WORK_NAV_ROLES:
+        nav.insert(0, _nav_link("work", "/work", page, lang))
     return html.Header(
         [
             html.Div(
